@@ -1,0 +1,49 @@
+# footfall — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+JARS    := .jars
+DATA    := .data
+PYSPARK_JARS = $(shell $(PY) -c 'import pyspark,os;print(os.path.join(os.path.dirname(pyspark.__file__),"jars"))')
+DATE    ?= 2026-03-14
+PYTEST_ARGS ?=
+
+.PHONY: help setup jars run test lint clean doctor
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip==25.3"
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(JARS)/.resolved: conf/pom.xml conf/jars.sh $(VENV)/.installed
+	conf/jars.sh $(JARS) $(PYSPARK_JARS)
+	touch $@
+
+setup: $(VENV)/.installed $(JARS)/.resolved ## virtualenv, pinned packages and jars (idempotent, fast when done)
+
+jars: ## re-resolve the Sedona/Delta jars from conf/pom.xml into .jars/
+	rm -f $(JARS)/.resolved
+	$(MAKE) $(JARS)/.resolved
+
+doctor: setup ## print versions, jars, config; run a smoke query
+	$(BIN)/footfall doctor
+
+run: setup ## the main job on the built-in demo data
+	$(BIN)/footfall doctor
+
+test: setup ## run the test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy on libs/
+	$(BIN)/ruff check libs jobs tests
+	$(BIN)/mypy libs/footfall
+
+clean: ## remove generated data (keeps venv and jars)
+	rm -rf $(DATA) spark-warehouse metastore_db derby.log

@@ -1,0 +1,250 @@
+"""Layered configuration: conf/base.yaml, then conf/<env>.yaml, then command-line overrides.
+
+Loaded once into a frozen, validated `Config`. An unknown key or a bad value is refused with a
+`ConfigError` naming the key and the file it came from. Secrets (the pseudonymisation key) are
+never read from these files: only the *name* of the environment variable or the *path* of a key
+file is configured here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from footfall.errors import ConfigError
+
+# Disclosure-control floor: a configured k below this is refused (DESIGN.md, "Disclosure control").
+K_FLOOR = 16
+ENVIRONMENTS = ("local", "cluster")
+
+
+@dataclass(frozen=True)
+class SparkSection:
+    # None: leave spark.master to spark-submit (cluster). local.yaml sets local[*].
+    master: str | None = None
+    app_name: str = "footfall"
+    jars_dir: str = ".jars"
+    event_log_dir: str | None = None
+    shuffle_partitions: int = 8
+    # Extra Spark settings (string -> string), e.g. spark.sql.adaptive.* tuning.
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PathsSection:
+    data_dir: str = ".data"
+    reference_dir: str = "../shared/data/berlin"
+    # None: derived from data_dir (see Config.path()).
+    warehouse_dir: str | None = None
+    metastore_dir: str | None = None
+    landing_dir: str | None = None
+    truth_dir: str | None = None
+    report_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class MetastoreSection:
+    # None: embedded Derby under data_dir (local). A thrift://host:port URI on a cluster.
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitsSection:
+    max_gap_minutes: int = 15
+    min_dwell_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    k: int = 20
+    key_env: str = "FOOTFALL_PSEUDONYM_KEY"
+    key_file: str | None = None
+    key_epoch_days: int = 30
+
+
+@dataclass(frozen=True)
+class SpatialSection:
+    # Zone sets with at most this many zones are broadcast (Sedona broadcast index join);
+    # larger ones use Sedona's spatially partitioned join. See docs/operations.md.
+    broadcast_max_zones: int = 20000
+
+
+@dataclass(frozen=True)
+class RetentionSection:
+    restricted_days: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str = "local"
+    time_zone: str = "Europe/Berlin"
+    spark: SparkSection = field(default_factory=SparkSection)
+    paths: PathsSection = field(default_factory=PathsSection)
+    metastore: MetastoreSection = field(default_factory=MetastoreSection)
+    visits: VisitsSection = field(default_factory=VisitsSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
+    spatial: SpatialSection = field(default_factory=SpatialSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
+
+    def path(self, name: str) -> str:
+        """A configured folder, derived from data_dir when not set explicitly."""
+        explicit = getattr(self.paths, name)
+        if explicit is not None:
+            return str(explicit)
+        derived = {
+            "warehouse_dir": "warehouse",
+            "metastore_dir": "metastore_db",
+            "landing_dir": "landing",
+            "truth_dir": "truth",
+            "report_dir": "report",
+        }
+        return str(Path(self.paths.data_dir) / derived[name])
+
+    def masked(self) -> dict[str, Any]:
+        """The config as a plain dict for logging. It holds no secret values by construction
+        (keys come from the environment or a key file), so only the file path is shown."""
+        return dataclasses.asdict(self)
+
+
+# Range checks per dotted key: (predicate, what a valid value is).
+_CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "env": (lambda v: v in ENVIRONMENTS, f"one of {', '.join(ENVIRONMENTS)}"),
+    "spark.shuffle_partitions": (lambda v: v >= 1, "an integer >= 1"),
+    "visits.max_gap_minutes": (lambda v: 1 <= v <= 24 * 60, "minutes between 1 and 1440"),
+    "visits.min_dwell_minutes": (lambda v: 0 <= v <= 24 * 60, "minutes between 0 and 1440"),
+    "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
+    "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
+    "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
+    "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),
+}
+
+
+def _is_valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_CHECKS["time_zone"] = (_is_valid_zone, "an IANA time zone such as Europe/Berlin")
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if (origin is not None and issubclass(origin, Mapping)) or annotation is Mapping:
+        return isinstance(value, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in value.items()
+        )
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _build(cls: type, values: Mapping[str, Any], sources: Mapping[str, str], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        origin = sources.get(dotted, "defaults")
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise ConfigError(f"unknown config key '{dotted}' in {origin}; known keys here: {known}")
+        annotation = hints[key]
+        if dataclasses.is_dataclass(annotation):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key '{dotted}' in {origin} must be a mapping of settings")
+            kwargs[key] = _build(typing.cast(type, annotation), value, sources, f"{dotted}.")
+            continue
+        if not _type_ok(value, annotation):
+            raise ConfigError(
+                f"config key '{dotted}' in {origin} has the bad value {value!r}: expected {annotation}"
+            )
+        check = _CHECKS.get(dotted)
+        if check is not None and value is not None and not check[0](value):
+            raise ConfigError(f"config key '{dotted}' in {origin} has the bad value {value!r}: expected {check[1]}")
+        if isinstance(value, Mapping):
+            value = {k: str(v) for k, v in value.items()}
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _merge(
+    base: dict[str, Any], layer: Mapping[str, Any], origin: str, sources: dict[str, str], prefix: str = ""
+) -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict) and dotted != "spark.conf":
+            _merge(base[key], value, origin, sources, f"{dotted}.")
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+            sources[dotted] = origin
+            if isinstance(value, Mapping):
+                for sub in value:
+                    sources[f"{dotted}.{sub}"] = origin
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must contain a mapping of settings at the top level")
+    return data
+
+
+def default_conf_dir() -> Path:
+    return Path(os.environ.get("FOOTFALL_CONF_DIR", "conf"))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`privacy.k=25` -> ("privacy.k", 25). Values are parsed as YAML scalars, never evaluated."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like section.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+
+
+def load_config(
+    env: str | None = None,
+    conf_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Merge base.yaml + <env>.yaml + overrides (dotted keys) into a validated Config."""
+    env = env or os.environ.get("FOOTFALL_ENV", "local")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment '{env}': use one of {', '.join(ENVIRONMENTS)}")
+    folder = Path(conf_dir) if conf_dir is not None else default_conf_dir()
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in ("base.yaml", f"{env}.yaml"):
+        path = folder / name
+        if not path.is_file():
+            raise ConfigError(f"config file {path} is missing: run from the project root or set FOOTFALL_CONF_DIR")
+        _merge(merged, _read_yaml(path), str(path), sources)
+    for dotted, value in (overrides or {}).items():
+        layer: dict[str, Any] = {}
+        node = layer
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+        _merge(merged, layer, "command-line override", sources)
+    merged["env"] = env
+    config: Config = _build(Config, merged, sources, "")
+    return config

@@ -1,0 +1,115 @@
+"""The one SparkSession factory for every job and test.
+
+Delta and Sedona SQL extensions, the Delta catalog, Kryo with Sedona's registrator, the jars that
+`make jars` resolved, and SedonaContext.create. Local mode gets an embedded Derby metastore and a
+warehouse under the data folder; on a cluster the master comes from spark-submit and the
+metastore from `metastore.uri`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from footfall.config import Config
+from footfall.errors import SetupError
+
+log = logging.getLogger(__name__)
+
+# The jar families the stack cannot run without (see conf/pom.xml and conf/jars.txt).
+REQUIRED_JAR_PREFIXES = ("sedona-spark-shaded-", "delta-spark_", "delta-storage-", "geotools-wrapper-")
+
+
+def resolve_jars(jars_dir: str | None) -> list[Path]:
+    """The jar files to put on spark.jars; refuses with a one-line hint when any is missing.
+
+    jars_dir None means spark-submit already ships them (--jars), as on a cluster.
+    """
+    if jars_dir is None:
+        return []
+    folder = Path(jars_dir).resolve()
+    jars = sorted(folder.glob("*.jar")) if folder.is_dir() else []
+    missing = [p for p in REQUIRED_JAR_PREFIXES if not any(j.name.startswith(p) for j in jars)]
+    if missing:
+        raise SetupError(
+            f"Sedona/Delta jars missing in {folder} ({', '.join(m.rstrip('-_') for m in missing)}): run `make setup`"
+        )
+    return jars
+
+
+def spark_settings(cfg: Config) -> dict[str, str]:
+    """All Spark settings footfall needs, as plain strings (also used by `make submit` docs)."""
+    data_dir = Path(cfg.paths.data_dir)
+    settings = {
+        "spark.app.name": cfg.spark.app_name,
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension,"
+        "org.apache.sedona.sql.SedonaSqlExtensions",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        "spark.kryo.registrator": "org.apache.sedona.core.serde.SedonaKryoRegistrator",
+        # All timestamps are handled as UTC instants; local hours are derived explicitly.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": _absolute(cfg.path("warehouse_dir")),
+    }
+    if cfg.metastore.uri:
+        settings["spark.hadoop.hive.metastore.uris"] = cfg.metastore.uri
+    else:
+        metastore = _absolute(cfg.path("metastore_dir"))
+        settings["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={metastore};create=true"
+        )
+        # Keeps derby.log inside the data folder instead of the working directory.
+        settings["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={_absolute(str(data_dir))}"
+    if cfg.spark.event_log_dir:
+        settings["spark.eventLog.enabled"] = "true"
+        settings["spark.eventLog.dir"] = _absolute(cfg.spark.event_log_dir)
+    jars = resolve_jars(cfg.spark.jars_dir)
+    if jars:
+        settings["spark.jars"] = ",".join(str(j) for j in jars)
+    settings.update(cfg.spark.conf)
+    return settings
+
+
+def _absolute(path: str) -> str:
+    if "://" in path:  # object-store or HDFS URI: leave as is
+        return path
+    return str(Path(path).resolve())
+
+
+def build_session(cfg: Config) -> SparkSession:
+    """Create (or return the running) SparkSession configured for footfall."""
+    settings = spark_settings(cfg)
+    if not shutil.which("java") and not _java_home_ok():
+        raise SetupError("Java 17 is not on PATH: install OpenJDK 17 and set JAVA_HOME, then run `make setup`")
+    if cfg.spark.event_log_dir and "://" not in cfg.spark.event_log_dir:
+        Path(cfg.spark.event_log_dir).mkdir(parents=True, exist_ok=True)
+    if not cfg.metastore.uri:
+        Path(cfg.paths.data_dir).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    if cfg.spark.master:  # on a cluster spark-submit decides; never override it there
+        builder = builder.master(cfg.spark.master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    from sedona.spark import SedonaContext  # imported late: it needs the JVM classes
+
+    try:
+        return SedonaContext.create(spark)
+    except Exception as exc:  # the JVM's answer to a missing class is a long trace
+        if "ClassNotFound" in str(exc) or "NoClassDefFound" in str(exc):
+            raise SetupError("Sedona classes not found on the classpath: run `make setup`") from None
+        raise
+
+
+def _java_home_ok() -> bool:
+    import os
+
+    home = os.environ.get("JAVA_HOME")
+    return home is not None and Path(home, "bin", "java").exists()

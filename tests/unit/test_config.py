@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from footfall.config import K_FLOOR, load_config, parse_override
+from footfall.errors import ConfigError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def test_layers_merge_base_then_environment_then_overrides():
+    cfg = load_config("local", CONF, {"privacy.k": 25})
+    assert cfg.spark.master == "local[*]"  # from local.yaml
+    assert cfg.visits.max_gap_minutes == 15  # from base.yaml
+    assert cfg.privacy.k == 25  # override
+    assert load_config("cluster", CONF).spark.master is None
+
+
+def test_config_is_frozen():
+    cfg = load_config("local", CONF)
+    with pytest.raises(AttributeError):
+        cfg.privacy.k = 1  # type: ignore[misc]
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    (tmp_path / "base.yaml").write_text((CONF / "base.yaml").read_text())
+    (tmp_path / "local.yaml").write_text("visits:\n  max_gapp_minutes: 10\n")
+    with pytest.raises(ConfigError, match=r"visits\.max_gapp_minutes.*local\.yaml"):
+        load_config("local", tmp_path)
+
+
+def test_bad_value_names_key_and_file(tmp_path):
+    (tmp_path / "base.yaml").write_text((CONF / "base.yaml").read_text())
+    (tmp_path / "local.yaml").write_text("time_zone: Mars/Olympus\n")
+    with pytest.raises(ConfigError, match=r"time_zone.*local\.yaml.*Mars/Olympus"):
+        load_config("local", tmp_path)
+    (tmp_path / "local.yaml").write_text("visits:\n  max_gap_minutes: fifteen\n")
+    with pytest.raises(ConfigError, match=r"visits\.max_gap_minutes.*'fifteen'"):
+        load_config("local", tmp_path)
+
+
+def test_k_below_floor_is_refused():
+    with pytest.raises(ConfigError, match=rf"privacy\.k.*command-line override.*floor {K_FLOOR}"):
+        load_config("local", CONF, {"privacy.k": K_FLOOR - 1})
+    assert load_config("local", CONF, {"privacy.k": K_FLOOR}).privacy.k == K_FLOOR
+
+
+def test_override_values_are_yaml_scalars_never_evaluated():
+    assert parse_override("privacy.k=25") == ("privacy.k", 25)
+    assert parse_override("spark.master=__import__('os')") == ("spark.master", "__import__('os')")
+    with pytest.raises(ConfigError, match=r"section\.key=value"):
+        parse_override("privacy.k")
+
+
+def test_derived_paths_follow_data_dir():
+    cfg = load_config("local", CONF, {"paths.data_dir": "/srv/x"})
+    assert cfg.path("warehouse_dir") == "/srv/x/warehouse"
+    assert cfg.path("landing_dir") == "/srv/x/landing"
