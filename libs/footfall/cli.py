@@ -8,6 +8,7 @@ The spark-submit entry points in jobs/ call this same `main`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import json
 import logging
@@ -76,18 +77,39 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Subcommands implemented in library modules: (name, module, help). Each module defines
+# `add_arguments(parser)` and `command(args, cfg) -> int`; imported only when used, so
+# `footfall --help` stays fast and a module's heavy imports load only for its command.
+JOB_COMMANDS = (
+    ("generate", "footfall.synthetic", "generate a synthetic operator landing folder for Berlin"),
+    ("load-reference", "footfall.reference", "load zones, cells, subscribers and opt-outs"),
+    ("ingest", "footfall.ingest", "validate and pseudonymise one day of landing events"),
+    ("compute", "footfall.compute", "visits, cohort x hour aggregates, suppression, publish"),
+    ("run", "footfall.pipeline", "load-reference, ingest and compute for one day"),
+)
+
+
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the `wanted` job's module is imported to add its arguments."""
     parser = argparse.ArgumentParser(prog="footfall", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     doctor = sub.add_parser("doctor", help="print versions, jars and config; run a smoke query")
     _add_common(doctor)
     doctor.set_defaults(handler=cmd_doctor)
+    for name, module_name, help_text in JOB_COMMANDS:
+        job = sub.add_parser(name, help=help_text)
+        _add_common(job)
+        if name == wanted:
+            module = importlib.import_module(module_name)
+            module.add_arguments(job)
+            job.set_defaults(handler=module.command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging()
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         overrides = dict(parse_override(o) for o in args.overrides)
         cfg = load_config(args.env, args.conf_dir, overrides)

@@ -1,0 +1,336 @@
+"""Column names and table schemas: the one place they are defined.
+
+Every table-producing transform ends in `select(*cols(SCHEMA))` of its table here, and tables
+are created from these definitions with a comment on every column (see footfall.tables), so
+`DESCRIBE TABLE` documents them for analysts. Column names are referenced through `C`, never
+spelled inside SQL strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql.types import (
+    BinaryType,
+    BooleanType,
+    DataType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+
+class C:
+    """Column names."""
+
+    # landing (operator export) columns
+    MSISDN = "msisdn"
+    EVENT_TIME = "event_time"
+    CELL_ID = "cell_id"
+    EVENT_TYPE = "event_type"
+    LON = "lon"
+    LAT = "lat"
+    ACCURACY_M = "accuracy_m"
+    BIRTH_DATE = "birth_date"
+    GENDER = "gender"
+    CONTRACT_TYPE = "contract_type"
+    POSTCODE = "postcode"
+    OPTED_OUT_AT = "opted_out_at"
+
+    # cells
+    SITE_ID = "site_id"
+    AZIMUTH_DEG = "azimuth_deg"
+    BEAMWIDTH_DEG = "beamwidth_deg"
+    RANGE_M = "range_m"
+    RADIO = "radio"
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
+
+    # zones
+    ZONE_SET = "zone_set"
+    ZONE_ID = "zone_id"
+    ZONE_NAME = "zone_name"
+    CATEGORY = "category"
+    GEOMETRY = "geometry"  # WKB
+    AREA_M2 = "area_m2"
+
+    # pseudonymised subscribers and events
+    PSEUDO_ID = "pseudo_id"
+    KEY_ID = "key_id"
+    AGE_BAND = "age_band"
+    EXCLUDED_REASON = "excluded_reason"
+    SNAPSHOT_DATE = "snapshot_date"
+    EVENT_DATE = "event_date"  # local calendar date in the configured time zone
+    POSITION_SOURCE = "position_source"
+
+    # rejects
+    REASON = "reason"
+    SOURCE_FILE = "source_file"
+    RAW_EVENT_TIME = "raw_event_time"
+    RAW_LON = "raw_lon"
+    RAW_LAT = "raw_lat"
+    RAW_ACCURACY_M = "raw_accuracy_m"
+    RUN_ID = "run_id"
+
+    # visits
+    VISIT_START = "visit_start"
+    VISIT_END = "visit_end"
+    DWELL_S = "dwell_s"
+    N_EVENTS = "n_events"
+    IS_PASSBY = "is_passby"
+
+    # published aggregates
+    HOUR_START = "hour_start"  # UTC instant at which the local clock hour starts
+    LOCAL_HOUR = "local_hour"  # 0..23 on the local clock
+    UTC_OFFSET_MIN = "utc_offset_min"  # local offset in that hour (DST: 60 or 120 in Berlin)
+    VISITORS = "visitors"
+    VISITS = "visits"
+    PASSERSBY = "passersby"
+    DWELL_MEDIAN_MIN = "dwell_median_min"
+    DWELL_MEAN_MIN = "dwell_mean_min"
+    DWELL_LT5 = "dwell_lt5"
+    DWELL_5_15 = "dwell_5_15"
+    DWELL_15_60 = "dwell_15_60"
+    DWELL_60PLUS = "dwell_60plus"
+    STATUS = "status"
+
+    # run manifest
+    JOB = "job"
+    STARTED_AT = "started_at"
+    FINISHED_AT = "finished_at"
+    DURATION_S = "duration_s"
+    PARAMETERS = "parameters"
+    K = "k"
+    CODE_VERSION = "code_version"
+    INPUT_VERSIONS = "input_versions"
+    COUNTS = "counts"
+    MESSAGE = "message"
+
+
+# Cohort vocabulary (DESIGN.md, "Definitions").
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+GENDERS = ("F", "M", "unknown")
+
+# Cell status values of published tables.
+STATUS_PUBLISHED = "published"
+STATUS_PRIMARY = "suppressed_primary"  # fewer than k distinct subscribers
+STATUS_SECONDARY = "suppressed_secondary"  # suppressed to protect another suppressed cell
+
+# Exclusion reasons (subscribers whose events are never stored).
+EXCLUDED_OPTED_OUT = "opted_out"
+EXCLUDED_M2M = "m2m"
+EXCLUDED_MINOR = "under_18"
+EXCLUDED_UNKNOWN = "unknown_subscriber"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: DataType
+    comment: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # schema.table in the catalog
+    columns: tuple[Column, ...]
+    comment: str
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def struct(self) -> StructType:
+        return StructType(
+            [StructField(c.name, c.dtype, c.nullable, {"comment": c.comment}) for c in self.columns]
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _col(name: str, dtype: DataType, comment: str, nullable: bool = True) -> Column:
+    return Column(name, dtype, comment, nullable)
+
+
+_METRICS = (
+    _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this hour (exact; NULL if suppressed)"),
+    _col(C.VISITS, LongType(), "Visits starting in this hour (NULL if suppressed)"),
+    _col(C.PASSERSBY, LongType(), "Pass-by visits (dwell < min_dwell) starting in this hour"),
+    _col(C.DWELL_MEDIAN_MIN, DoubleType(), "Median dwell in minutes of the non-pass-by visits starting in this hour"),
+    _col(C.DWELL_MEAN_MIN, DoubleType(), "Mean dwell in minutes of the non-pass-by visits starting in this hour"),
+    _col(C.DWELL_LT5, LongType(), "Visits starting in this hour with dwell under 5 minutes"),
+    _col(C.DWELL_5_15, LongType(), "Visits starting in this hour with dwell of 5 to under 15 minutes"),
+    _col(C.DWELL_15_60, LongType(), "Visits starting in this hour with dwell of 15 to under 60 minutes"),
+    _col(C.DWELL_60PLUS, LongType(), "Visits starting in this hour with dwell of 60 minutes or more"),
+    _col(C.STATUS, StringType(),
+         "published | suppressed_primary (fewer than k subscribers) | suppressed_secondary (protects another cell)",
+         nullable=False),
+)
+_ZONE_KEYS = (
+    _col(C.ZONE_SET, StringType(), "Zone set (catalogue of polygons), e.g. districts, localities, storefronts", False),
+    _col(C.ZONE_ID, StringType(), "Zone identifier within its zone set; join to ref.zones", False),
+    _col(C.EVENT_DATE, DateType(), "Local calendar date in the configured time zone", False),
+)
+_HOUR_KEYS = (
+    _col(C.HOUR_START, TimestampType(), "UTC instant at which this local clock hour starts", False),
+    _col(C.LOCAL_HOUR, IntegerType(), "Local clock hour 0..23 (repeated on the DST fall-back day)", False),
+    _col(C.UTC_OFFSET_MIN, IntegerType(), "Local offset from UTC in minutes during this hour", False),
+)
+_COHORT_KEYS = (
+    _col(C.AGE_BAND, StringType(), "Age band at the processing date: 18-24 ... 65+, or unknown", False),
+    _col(C.GENDER, StringType(), "F, M or unknown", False),
+)
+
+ZONE_HOURLY = Table(
+    "footfall.zone_hourly",
+    _ZONE_KEYS + _HOUR_KEYS + _COHORT_KEYS + _METRICS,
+    "Footfall per zone x local hour x cohort, suppressed below k distinct subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+ZONE_HOURLY_TOTAL = Table(
+    "footfall.zone_hourly_total",
+    _ZONE_KEYS + _HOUR_KEYS + _METRICS,
+    "Footfall per zone x local hour over all cohorts, suppressed below k distinct subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+ZONE_DAILY = Table(
+    "footfall.zone_daily",
+    _ZONE_KEYS + _COHORT_KEYS + tuple(
+        Column(c.name, c.dtype, c.comment.replace("this hour", "this day"), c.nullable) for c in _METRICS
+    ),
+    "Footfall per zone x local day x cohort, suppressed below k distinct subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+
+ZONES = Table(
+    "ref.zones",
+    (
+        _col(C.ZONE_SET, StringType(), "Zone set name (one file per set)", False),
+        _col(C.ZONE_ID, StringType(), "Zone identifier, unique within its set", False),
+        _col(C.ZONE_NAME, StringType(), "Human-readable zone name"),
+        _col(C.CATEGORY, StringType(), "Zone category, e.g. district, locality, supermarkets, cafes"),
+        _col(C.GEOMETRY, BinaryType(), "Polygon or MultiPolygon as WKB, lon/lat (EPSG:4326)", False),
+        _col(C.AREA_M2, DoubleType(), "Area in square metres, computed in EPSG:25833 (UTM 33N)", False),
+    ),
+    "Zone catalogue: the polygons footfall is counted in",
+)
+CELLS = Table(
+    "ref.cells",
+    (
+        _col(C.CELL_ID, StringType(), "ECGI-style cell id (MCC 262)", False),
+        _col(C.SITE_ID, StringType(), "Site (mast) id"),
+        _col(C.LON, DoubleType(), "Site longitude (EPSG:4326)"),
+        _col(C.LAT, DoubleType(), "Site latitude (EPSG:4326)"),
+        _col(C.AZIMUTH_DEG, DoubleType(), "Sector azimuth in degrees from north"),
+        _col(C.BEAMWIDTH_DEG, DoubleType(), "Sector beam width in degrees"),
+        _col(C.RANGE_M, DoubleType(), "Nominal cell range in metres"),
+        _col(C.RADIO, StringType(), "Radio technology, e.g. LTE, NR"),
+        _col(C.VALID_FROM, DateType(), "First day the cell is in the plan"),
+        _col(C.VALID_TO, DateType(), "Last day the cell is in the plan (NULL: open)"),
+    ),
+    "Network cell plan",
+)
+SUBSCRIBERS = Table(
+    "restricted.subscribers",
+    (
+        _col(C.PSEUDO_ID, StringType(), "HMAC-SHA256 pseudonym of the subscriber in the key epoch", False),
+        _col(C.KEY_ID, StringType(), "Id of the pseudonymisation key epoch", False),
+        _col(C.AGE_BAND, StringType(), "Age band at the snapshot date", False),
+        _col(C.GENDER, StringType(), "F, M or unknown", False),
+        _col(C.CONTRACT_TYPE, StringType(), "consumer, business, m2m or unknown", False),
+        _col(C.EXCLUDED_REASON, StringType(), "Why the subscriber's events are never stored (NULL: included)"),
+        _col(C.SNAPSHOT_DATE, DateType(), "Processing date the snapshot was loaded for", False),
+    ),
+    "Pseudonymised subscriber snapshot: cohort attributes and exclusion flags (restricted)",
+    partition_by=(C.SNAPSHOT_DATE,),
+)
+EVENTS = Table(
+    "restricted.events",
+    (
+        _col(C.EVENT_DATE, DateType(), "Local calendar date of the event", False),
+        _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym", False),
+        _col(C.KEY_ID, StringType(), "Pseudonymisation key epoch id", False),
+        _col(C.EVENT_TIME, TimestampType(), "Event instant (UTC)", False),
+        _col(C.CELL_ID, StringType(), "Serving cell id"),
+        _col(C.EVENT_TYPE, StringType(), "Signalling event type"),
+        _col(C.LON, DoubleType(), "Longitude (EPSG:4326): measured, or the serving site when not measured", False),
+        _col(C.LAT, DoubleType(), "Latitude (EPSG:4326)", False),
+        _col(C.ACCURACY_M, DoubleType(), "Position accuracy in metres"),
+        _col(C.POSITION_SOURCE, StringType(), "measured | cell (position of the serving site)", False),
+    ),
+    "Validated, pseudonymised network events (restricted; retention-limited)",
+    partition_by=(C.EVENT_DATE,),
+)
+REJECTED_EVENTS = Table(
+    "ops.rejected_events",
+    (
+        _col(C.EVENT_DATE, DateType(), "Delivered local date (landing folder)", False),
+        _col(C.REASON, StringType(), "Reason code, see docs/tables.md", False),
+        _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym (NULL when the msisdn is missing)"),
+        _col(C.RAW_EVENT_TIME, StringType(), "event_time as delivered"),
+        _col(C.CELL_ID, StringType(), "cell_id as delivered"),
+        _col(C.EVENT_TYPE, StringType(), "event_type as delivered"),
+        _col(C.RAW_LON, StringType(), "lon as delivered"),
+        _col(C.RAW_LAT, StringType(), "lat as delivered"),
+        _col(C.RAW_ACCURACY_M, StringType(), "accuracy_m as delivered"),
+        _col(C.SOURCE_FILE, StringType(), "Landing file the row came from"),
+        _col(C.RUN_ID, StringType(), "Run that rejected the row", False),
+    ),
+    "Rejected landing rows with a reason, pseudonymised (never a raw msisdn)",
+    partition_by=(C.EVENT_DATE,),
+)
+VISITS = Table(
+    "restricted.visits",
+    (
+        _col(C.ZONE_SET, StringType(), "Zone set", False),
+        _col(C.ZONE_ID, StringType(), "Zone id", False),
+        _col(C.EVENT_DATE, DateType(), "Local date (visits are cut at local midnight)", False),
+        _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym", False),
+        _col(C.AGE_BAND, StringType(), "Age band", False),
+        _col(C.GENDER, StringType(), "Gender", False),
+        _col(C.VISIT_START, TimestampType(), "First event of the visit (UTC)", False),
+        _col(C.VISIT_END, TimestampType(), "Last event of the visit (UTC)", False),
+        _col(C.DWELL_S, LongType(), "Dwell in seconds: last event - first event", False),
+        _col(C.N_EVENTS, LongType(), "Events in the visit", False),
+        _col(C.IS_PASSBY, BooleanType(), "True if dwell < min_dwell (a pass-by)", False),
+    ),
+    "Visits per subscriber and zone (restricted; retention-limited)",
+    partition_by=(C.EVENT_DATE, C.ZONE_SET),
+)
+RUNS = Table(
+    "ops.runs",
+    (
+        _col(C.RUN_ID, StringType(), "Unique run id", False),
+        _col(C.JOB, StringType(), "Job name: load-reference, ingest, compute", False),
+        _col(C.EVENT_DATE, DateType(), "Local date processed"),
+        _col(C.ZONE_SET, StringType(), "Zone set (compute)"),
+        _col(C.STARTED_AT, TimestampType(), "Start (UTC)", False),
+        _col(C.FINISHED_AT, TimestampType(), "End (UTC)"),
+        _col(C.DURATION_S, DoubleType(), "Duration in seconds"),
+        _col(C.STATUS, StringType(), "ok | failed", False),
+        _col(C.PARAMETERS, StringType(), "Parameters in effect as JSON (no secrets)"),
+        _col(C.K, IntegerType(), "Minimum distinct subscribers per published cell"),
+        _col(C.CODE_VERSION, StringType(), "footfall version and git commit"),
+        _col(C.INPUT_VERSIONS, MapType(StringType(), LongType()), "Delta versions of the input tables read"),
+        _col(C.COUNTS, MapType(StringType(), LongType()), "Row counts: in, out, rejected by reason, suppressed ..."),
+        _col(C.MESSAGE, StringType(), "Error message of a failed run"),
+    ),
+    "Run manifest: one row per job run, for operators and the privacy officer",
+)
+
+ALL_TABLES = (
+    ZONES, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY,
+)
+PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)
+
+
+def cols(table: Table) -> list[str]:
+    """The column list a transform producing `table` ends its select with."""
+    return table.names
