@@ -10,7 +10,8 @@ mvn -q -B -f conf/pom.xml package -Djars.dir="$PWD/$dest.tmp"
 for jar in "$dest.tmp"/*.jar; do
   name=$(basename "$jar" .jar)
   artifact=$(echo "$name" | sed -E 's/-[0-9][^-]*(-[0-9][^-]*)?$//')
-  if ls "$pyspark_jars" | grep -qE "^${artifact}-[0-9]"; then rm "$jar"; fi
+  # a glob, not `ls | grep -q`: with pipefail, grep's early exit can fail the pipe at random
+  if compgen -G "$pyspark_jars/${artifact}-[0-9]*" > /dev/null; then rm "$jar"; fi
 done
 rm -rf "$dest" && mv "$dest.tmp" "$dest"
 ls "$dest" | grep '\.jar$' > conf/jars.txt
