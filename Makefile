@@ -9,6 +9,8 @@ JARS    := .jars
 DATA    := .data
 PYSPARK_JARS = $(shell $(PY) -c 'import pyspark,os;print(os.path.join(os.path.dirname(pyspark.__file__),"jars"))')
 DATE    ?= 2026-03-14
+# The demo day: a Saturday in Berlin, ~30k subscribers (about 3M events).
+DEMO_SUBSCRIBERS ?= 30000
 PYTEST_ARGS ?=
 
 .PHONY: help setup jars run test lint clean doctor
@@ -35,8 +37,15 @@ jars: ## re-resolve the Sedona/Delta jars from conf/pom.xml into .jars/
 doctor: setup ## print versions, jars, config; run a smoke query
 	$(BIN)/footfall doctor
 
-run: setup ## the main job on the built-in demo data
-	$(BIN)/footfall doctor
+$(DATA)/demo.key: | $(VENV)/.installed
+	$(PY) -c 'from footfall.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
+
+$(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS): | $(VENV)/.installed $(JARS)/.resolved
+	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS)
+	touch $@
+
+run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS) ## the main job on the built-in demo data
+	$(BIN)/footfall run --date $(DATE)
 
 test: setup ## run the test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
