@@ -86,6 +86,7 @@ JOB_COMMANDS = (
     ("ingest", "footfall.ingest", "validate and pseudonymise one day of landing events"),
     ("compute", "footfall.compute", "visits, cohort x hour aggregates, suppression, publish"),
     ("run", "footfall.pipeline", "load-reference, ingest and compute for one day"),
+    ("maintain", "footfall.maintain", "erase restricted data beyond the retention, compact, vacuum"),
     ("sql", "footfall.analyst.sql", "SQL on the published tables: interactive shell, -e or -f"),
     ("thrift", "footfall.analyst.thrift", "start/stop the Spark Thrift (JDBC/ODBC) server on 127.0.0.1"),
     ("duckdb", "footfall.analyst.duck", "query the published Delta tables with DuckDB, without Spark"),
