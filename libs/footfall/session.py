@@ -9,7 +9,9 @@ metastore from `metastore.uri`.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -91,6 +93,10 @@ def build_session(cfg: Config) -> SparkSession:
         Path(cfg.spark.event_log_dir).mkdir(parents=True, exist_ok=True)
     if not cfg.metastore.uri:
         Path(cfg.paths.data_dir).mkdir(parents=True, exist_ok=True)
+    if cfg.spark.master and cfg.spark.master.startswith("local"):
+        # Python workers (mapInPandas, pandas UDFs) must run this interpreter, which has footfall,
+        # pandas and pyarrow; PySpark's default is whatever `python3` is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     if cfg.spark.master:  # on a cluster spark-submit decides; never override it there
         builder = builder.master(cfg.spark.master)
