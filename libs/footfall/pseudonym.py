@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +126,7 @@ def broadcast_key(spark: SparkSession, key: EpochKey) -> Broadcast[bytes]:
 def pseudonym_map(msisdns: DataFrame, key: Broadcast[bytes], key_id: str) -> DataFrame:
     """DISTINCT normalised msisdns -> (msisdn, pseudo_id, key_id), hashed in Python once per msisdn."""
 
-    def hash_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def hash_batches(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         secret = key.value
         for batch in batches:
             ids = batch[C.MSISDN]

@@ -1,0 +1,183 @@
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import shapely
+from chispa import assert_df_equality
+from pyproj import Transformer
+
+from footfall.errors import BadInputError
+from footfall.reference import (
+    check_header,
+    dedupe_subscribers,
+    local_day_start_utc,
+    opted_out_before,
+    read_zone_file,
+    with_age_band,
+    with_excluded_reason,
+    with_normalised_attributes,
+)
+
+BERLIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "berlin"
+DAY = dt.date(2026, 3, 14)
+SQUARE = "POLYGON((13.40 52.50, 13.41 52.50, 13.41 52.51, 13.40 52.51, 13.40 52.50))"
+# a zero-width spike along the east edge: invalid, and make_valid drops only the spike
+SPIKE = "POLYGON((13.40 52.50, 13.41 52.50, 13.41 52.51, 13.41 52.52, 13.41 52.51, 13.40 52.51, 13.40 52.50))"
+BOWTIE = "POLYGON((13.40 52.50, 13.41 52.51, 13.41 52.50, 13.40 52.51, 13.40 52.50))"
+
+
+def _geojson(path: Path, zones: list[tuple[object, str]]) -> Path:
+    features = [
+        {"type": "Feature", "properties": {"zone_id": zid, "name": f"zone {zid}", "category": "test"},
+         "geometry": shapely.geometry.mapping(shapely.from_wkt(wkt))}
+        for zid, wkt in zones
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_age_band_at_the_processing_date(spark):
+    births = spark.createDataFrame(
+        [(1, "2008-03-14"), (2, "2008-03-15"), (3, "2001-03-14"), (4, "1961-03-15"), (5, "1961-03-14"),
+         (6, None), (7, "garbage"), (8, "2027-01-01"), (9, "1990-02-30"), (10, "1980-06-01")],
+        "n int, birth_date string",
+    )
+    expected = spark.createDataFrame(
+        [(1, "18-24"), (2, "under_18"), (3, "25-34"), (4, "55-64"), (5, "65+"), (6, "unknown"), (7, "unknown"),
+         (8, "unknown"), (9, "unknown"), (10, "45-54")],
+        "n int, age_band string",
+    )
+    out = births.transform(with_age_band, DAY).select("n", "age_band")
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_gender_and_contract_type_are_normalised(spark):
+    raw = spark.createDataFrame(
+        [(1, "F", "consumer"), (2, "m", "Business"), (3, "female", " m2m"), (4, "w", "IoT"), (5, "X", "prepaid"),
+         (6, None, None), (7, " M ", "")],
+        "n int, gender string, contract_type string",
+    )
+    expected = spark.createDataFrame(
+        [(1, "F", "consumer"), (2, "M", "business"), (3, "F", "m2m"), (4, "F", "m2m"), (5, "unknown", "unknown"),
+         (6, "unknown", "unknown"), (7, "M", "unknown")],
+        "n int, gender string, contract_type string",
+    )
+    assert_df_equality(raw.transform(with_normalised_attributes), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+
+
+def test_duplicate_crm_rows_keep_the_smallest_deterministically(spark):
+    raw = spark.createDataFrame(
+        [("+49 170 1", "1990-01-01", "F", "consumer", "10115"), ("0049 1701", "1980-01-01", "M", "consumer", "10115"),
+         ("491702", None, "M", "business", None), ("491702", "1985-05-05", "M", "business", None),
+         (None, "1970-01-01", "F", "consumer", "10117")],
+        "msisdn string, birth_date string, gender string, contract_type string, postcode string",
+    )
+    expected = spark.createDataFrame(
+        [("491701", "1980-01-01", "M", "consumer", "10115"), ("491702", None, "M", "business", None)],
+        "msisdn string, birth_date string, gender string, contract_type string, postcode string",
+    )
+    assert_df_equality(raw.transform(dedupe_subscribers), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_exclusions_opt_out_before_local_day_then_m2m_then_minor(spark):
+    start = local_day_start_utc(DAY, "Europe/Berlin")
+    assert start == dt.datetime(2026, 3, 13, 23, 0)  # CET, UTC+1
+    optouts = spark.createDataFrame(
+        [("491", "2026-03-13T22:59:59Z"), ("492", "2026-03-13T23:00:00Z"), ("493", "yesterday"),
+         ("+49 5", "2026-01-01T00:00:00Z"), (None, "2026-01-01T00:00:00Z")],
+        "msisdn string, opted_out_at string",
+    )
+    subscribers = spark.createDataFrame(
+        [("491", "35-44", "consumer"), ("492", "35-44", "consumer"), ("493", "under_18", "m2m"),
+         ("494", "18-24", "m2m"), ("495", "under_18", "consumer"), ("496", "unknown", "business"),
+         ("497", "under_18", "m2m"), ("498", "under_18", "consumer"), (None, "25-34", "consumer")],
+        "msisdn string, age_band string, contract_type string",
+    )
+    out = subscribers.transform(with_excluded_reason, opted_out_before(optouts, start))
+    expected = spark.createDataFrame(
+        [("491", "35-44", "consumer", "opted_out"), ("492", "35-44", "consumer", None),
+         ("493", "unknown", "m2m", "opted_out"), ("494", "18-24", "m2m", "m2m"),
+         ("495", "unknown", "consumer", "opted_out"), ("496", "unknown", "business", None),
+         ("497", "unknown", "m2m", "m2m"), ("498", "unknown", "consumer", "under_18"),
+         (None, "25-34", "consumer", None)],
+        "msisdn string, age_band string, contract_type string, excluded_reason string",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def _write(folder: Path, doc: dict) -> Path:
+    path = folder / "districts.geojson"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_berlin_districts_load_with_areas_within_half_a_percent(tmp_path):
+    doc = json.loads((BERLIN / "berlin_bezirke.geojson").read_text())
+    published = {}
+    for feature in doc["features"]:
+        feature["properties"]["zone_id"] = feature["properties"]["id"]
+        published[feature["properties"]["id"]] = float(feature["properties"]["area"])
+    # The file's `area` of 04 Charlottenburg-Wilmersdorf (59.76 km2) disagrees with its own polygon;
+    # the official area of the district is 64.72 km2.
+    published["04"] = 64.72e6
+    rows = read_zone_file(_write(tmp_path, doc))
+    assert len(rows) == 12 and {r[0] for r in rows} == {"districts"}
+    for _, zone_id, _, _, wkb, area in rows:
+        assert shapely.from_wkb(wkb).is_valid
+        assert area == pytest.approx(published[zone_id], rel=0.005), zone_id
+
+
+def test_spike_is_repaired_and_bowtie_refused(tmp_path):
+    rows = read_zone_file(_geojson(tmp_path / "shops.geojson", [("a", SQUARE), (7, SPIKE)]))
+    assert [r[:4] for r in rows] == [("shops", "a", "zone a", "test"), ("shops", "7", "zone 7", "test")]
+    square, spike = (shapely.from_wkb(r[4]) for r in rows)
+    assert spike.is_valid and spike.equals(square)
+    assert rows[0][5] == pytest.approx(rows[1][5])
+    # 0.01 deg x 0.01 deg at 52.5 N: about 679 m x 1113 m
+    assert rows[0][5] == pytest.approx(679.0 * 1113.0, rel=0.01)
+    with pytest.raises(BadInputError, match=r"zone 'b' is an invalid polygon.*fix it"):
+        read_zone_file(_geojson(tmp_path / "bad.geojson", [("a", SQUARE), ("b", BOWTIE)]))
+
+
+def test_duplicate_ids_and_non_polygons_are_refused(tmp_path):
+    with pytest.raises(BadInputError, match=r"zone id 'a' twice"):
+        read_zone_file(_geojson(tmp_path / "dup.geojson", [("a", SQUARE), ("a", SQUARE)]))
+    with pytest.raises(BadInputError, match=r"zone 'p' is a Point"):
+        read_zone_file(_geojson(tmp_path / "pt.geojson", [("p", "POINT(13.4 52.5)")]))
+
+
+@pytest.mark.parametrize(("epsg", "guess"), [(25833, r"ETRS89 / UTM zone 33N \(EPSG:25833\)"),
+                                             (3857, r"WGS 84 / Pseudo-Mercator \(EPSG:3857\)")])
+def test_projected_coordinates_are_refused_with_the_likely_crs(tmp_path, epsg, guess):
+    to_projected = Transformer.from_crs(4326, epsg, always_xy=True)
+    projected = shapely.transform(shapely.from_wkt(SQUARE), to_projected.transform, interleaved=False)
+    path = _geojson(tmp_path / "proj.geojson", [("a", projected.wkt)])
+    with pytest.raises(BadInputError, match=rf"not lon/lat .*looks like {guess}; reproject it to EPSG:4326"):
+        read_zone_file(path)
+
+
+def test_wkt_csv_and_geoparquet_give_the_same_rows_as_geojson(tmp_path):
+    expected = read_zone_file(_geojson(tmp_path / "set.geojson", [("a", SQUARE), ("b", SPIKE)]))
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "set.csv").write_text(
+        f'zone_id,name,category,wkt\na,zone a,test,"{SQUARE}"\nb,zone b,test,"{SPIKE}"\n'
+    )
+    (tmp_path / "pq").mkdir()
+    table = pa.table({"zone_id": ["a", "b"], "name": ["zone a", "zone b"], "category": ["test", "test"],
+                      "geometry": [shapely.to_wkb(shapely.from_wkt(w)) for w in (SQUARE, SPIKE)]})
+    pq.write_table(table, tmp_path / "pq" / "set.parquet")
+    for path in (tmp_path / "csv" / "set.csv", tmp_path / "pq" / "set.parquet"):
+        assert read_zone_file(path) == expected
+
+
+def test_header_check_names_file_and_expected_header(tmp_path):
+    path = tmp_path / "subscribers.csv"
+    path.write_text("msisdn,birthday\n1,2\n")
+    with pytest.raises(BadInputError, match=r"subscribers\.csv has the header 'msisdn,birthday'; expected 'msisdn,b"):
+        check_header(path, ("msisdn", "birth_date"))
+    path.write_text("msisdn,birth_date\n")
+    check_header(path, ("msisdn", "birth_date"))
