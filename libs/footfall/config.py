@@ -78,6 +78,13 @@ class SpatialSection:
 
 
 @dataclass(frozen=True)
+class IngestSection:
+    # Measured positions must lie in the bounding box of ref.zones widened by this many degrees
+    # (0.1 deg is about 7 km east-west and 11 km north-south in Berlin); see docs/ingest.md.
+    service_area_margin_deg: float = 0.1
+
+
+@dataclass(frozen=True)
 class RetentionSection:
     restricted_days: int = 30
 
@@ -92,6 +99,7 @@ class Config:
     visits: VisitsSection = field(default_factory=VisitsSection)
     privacy: PrivacySection = field(default_factory=PrivacySection)
     spatial: SpatialSection = field(default_factory=SpatialSection)
+    ingest: IngestSection = field(default_factory=IngestSection)
     retention: RetentionSection = field(default_factory=RetentionSection)
 
     def path(self, name: str) -> str:
@@ -123,6 +131,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
+    "ingest.service_area_margin_deg": (lambda v: 0 <= v <= 5, "degrees between 0 and 5"),
     "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),
 }
 
