@@ -325,11 +325,11 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
     parameters = {"landing": str(folder), "time_zone": cfg.time_zone, "key_id": key.key_id,
                   "service_area_margin_deg": cfg.ingest.service_area_margin_deg}
     with recorded_run(spark, cfg, "ingest", day, parameters=parameters) as rec:
+        raw = read_events(spark, folder)
         subscribers, cells = _reference(spark, day, key.key_id)
         area = service_area(spark, cfg.ingest.service_area_margin_deg)
         rec.parameters["service_area"] = list(area)
         rec.input_versions.update({t.name: table_version(spark, t) for t in (ZONES, CELLS, SUBSCRIBERS)})
-        raw = read_events(spark, folder)
         with landing_read_errors():
             if raw.isEmpty():
                 raise BadInputError(f"landing folder {folder} holds no event rows: check the export")
