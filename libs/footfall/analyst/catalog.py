@@ -1,0 +1,439 @@
+"""What the analyst entry points share: the analyst catalog, its Spark settings, the convenience
+views, statement splitting and result formatting.
+
+The analyst catalog is a second embedded metastore under `<data_dir>/analyst/`. It holds only the
+published Delta tables and ref.zones, registered as EXTERNAL tables by the location of the
+managed tables in the footfall catalog, plus the convenience views. `footfall sql`, `footfall
+thrift` and `footfall duckdb` see nothing else, so restricted.* and ops.* cannot be named from
+them; path-based SQL (`delta.`/path``) is switched off too. File permissions on the restricted
+storage remain the operator's job (docs/analysts.md).
+
+A separate metastore also means analysts never take the lock of the jobs' embedded Derby
+metastore. The table locations are asked from the footfall catalog once (DESCRIBE DETAIL) and
+kept in table_paths.json, which `footfall duckdb` reads without starting a JVM.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import decimal
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from footfall.config import Config, MetastoreSection
+from footfall.errors import BadInputError, SetupError
+from footfall.schemas import PUBLISHED_TABLES, STATUS_PUBLISHED, ZONE_HOURLY_TOTAL, ZONES, C, Table
+
+# What analysts may see: the published tables and the zone catalogue (never ref.cells: the
+# cell plan is the operator's business, not a statistic).
+ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, ZONES)
+FORMATS = ("table", "csv", "json")
+# Settings the analyst sessions add on top of footfall.session.spark_settings.
+ANALYST_SPARK_CONF = {
+    # `SELECT * FROM delta.`/warehouse/restricted.db/events`` would bypass the catalog.
+    "spark.sql.runSQLOnFiles": "false",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the analyst catalog lives and how its sessions are configured
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalystPaths:
+    root: Path
+
+    @property
+    def metastore(self) -> Path:
+        return self.root / "metastore_db"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def table_paths(self) -> Path:
+        return self.root / "table_paths.json"
+
+    @property
+    def refreshed(self) -> Path:
+        return self.root / "refreshed.json"
+
+
+def analyst_paths(cfg: Config) -> AnalystPaths:
+    data_dir = cfg.paths.data_dir
+    # Derby and the small JSON files need a local folder: when the data lives in an object store
+    # (a cluster), the analyst catalog lives in the user's home instead.
+    base = Path.home() / ".footfall" if "://" in data_dir else Path(data_dir)
+    return AnalystPaths((base / "analyst").resolve())
+
+
+def analyst_config(cfg: Config) -> Config:
+    """The config of an analyst session: the footfall settings pointed at the analyst catalog.
+
+    Always an embedded metastore, also when the jobs use an external one (metastore.uri): the
+    external metastore holds restricted.* too.
+    """
+    where = analyst_paths(cfg)
+    return dataclasses.replace(
+        cfg,
+        paths=dataclasses.replace(cfg.paths, metastore_dir=str(where.metastore), warehouse_dir=str(where.warehouse)),
+        metastore=MetastoreSection(uri=None),
+        spark=dataclasses.replace(
+            cfg.spark, app_name=f"{cfg.spark.app_name}-analyst", conf={**cfg.spark.conf, **ANALYST_SPARK_CONF}
+        ),
+    )
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def spark_submit_args(cfg: Config) -> list[str]:
+    """`--master` and one `--conf` per setting of the analyst session, for spark-sql and the
+    Thrift server alike (both are spark-submit applications)."""
+    from footfall.session import spark_settings
+
+    settings = spark_settings(analyst_config(cfg))
+    if "spark.jars" in settings:
+        # Also on the driver's own class path: the Thrift server and the spark-sql CLI resolve
+        # functions through Hive's class loader, which does not see jars added at run time
+        # (Sedona's ST_ functions fail with "class org.locationtech.jts.geom.Geometry not found").
+        settings["spark.driver.extraClassPath"] = settings["spark.jars"].replace(",", os.pathsep)
+    args = ["--master", cfg.spark.master] if cfg.spark.master else []
+    for key, value in sorted(settings.items()):
+        args += ["--conf", f"{key}={value}"]
+    return args
+
+
+def spark_env(cfg: Config) -> dict[str, str]:
+    """Environment for pyspark's bin/ scripts: its own SPARK_HOME, and on one machine the driver
+    and its UI bound to the loopback interface only."""
+    env = dict(os.environ, SPARK_HOME=str(spark_home()))
+    if (cfg.spark.master or "").startswith("local"):
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Table locations, asked from the footfall catalog once
+
+
+def lookup_table_paths(spark: Any) -> dict[str, str]:
+    """Locations of the analyst tables that exist in the session's (footfall) catalog."""
+    found = {}
+    for table in ANALYST_TABLES:
+        if spark.catalog.tableExists(table.name):
+            found[table.name] = str(spark.sql(f"DESCRIBE DETAIL {table.name}").first()["location"])
+    return found
+
+
+def save_table_paths(cfg: Config, paths: Mapping[str, str]) -> None:
+    _write_json(analyst_paths(cfg).table_paths, dict(paths))
+
+
+def load_table_paths(cfg: Config) -> dict[str, str]:
+    path = analyst_paths(cfg).table_paths
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
+def ensure_table_paths(cfg: Config) -> dict[str, str]:
+    """The stored locations; asks the footfall catalog (in a helper process) while any is missing."""
+    paths = load_table_paths(cfg)
+    if set(paths) != {t.name for t in ANALYST_TABLES}:
+        _run_helper("locate", cfg)
+        paths = load_table_paths(cfg)
+    if not any(name in paths for name in (t.name for t in PUBLISHED_TABLES)):
+        raise BadInputError("no published tables yet: run `make run` (or `footfall run --date YYYY-MM-DD`) first")
+    return paths
+
+
+def local_path(location: str) -> str:
+    """A Delta location as a plain file path for DuckDB (Spark reports `file:/...`)."""
+    return location.removeprefix("file://").removeprefix("file:")
+
+
+# ---------------------------------------------------------------------------------------------
+# Convenience views: one SQL text both Spark and DuckDB understand
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    name: str
+    comment: str
+    body: str  # a SELECT in the subset of SQL that Spark and DuckDB read the same way
+    needs: tuple[str, ...]
+
+
+def _named(table: Table) -> View:
+    on = " AND ".join(f"t.{k} = z.{k}" for k in (C.ZONE_SET, C.ZONE_ID))
+    return View(
+        f"{table.name}_named",
+        f"{table.name} with the zone name and category from {ZONES.name}",
+        f"SELECT t.*, z.{C.ZONE_NAME}, z.{C.CATEGORY} FROM {table.name} t LEFT JOIN {ZONES.name} z ON {on}",
+        (table.name, ZONES.name),
+    )
+
+
+def _daily_profile() -> View:
+    t = ZONE_HOURLY_TOTAL
+    keys = f"t.{C.ZONE_SET}, t.{C.ZONE_ID}, z.{C.ZONE_NAME}, z.{C.CATEGORY}, t.{C.LOCAL_HOUR}"
+    on = " AND ".join(f"t.{k} = z.{k}" for k in (C.ZONE_SET, C.ZONE_ID))
+    return View(
+        "footfall.zone_daily_profile",
+        "Per zone and local hour of the day over all published days: visitors mean, min and max over the days "
+        "in which the hour was published",
+        f"SELECT {keys}, COUNT(DISTINCT t.{C.EVENT_DATE}) AS days, "
+        f"COUNT(DISTINCT CASE WHEN t.{C.STATUS} = '{STATUS_PUBLISHED}' THEN t.{C.EVENT_DATE} END) AS published_days, "
+        f"AVG(t.{C.VISITORS}) AS visitors_mean, MIN(t.{C.VISITORS}) AS visitors_min, "
+        f"MAX(t.{C.VISITORS}) AS visitors_max "
+        f"FROM {t.name} t LEFT JOIN {ZONES.name} z ON {on} GROUP BY {keys}",
+        (t.name, ZONES.name),
+    )
+
+
+def _cell_status() -> View:
+    parts = [
+        f"SELECT {C.EVENT_DATE}, {C.ZONE_SET}, '{t.name}' AS table_name, {C.STATUS}, COUNT(*) AS cells "
+        f"FROM {t.name} GROUP BY {C.EVENT_DATE}, {C.ZONE_SET}, {C.STATUS}"
+        for t in PUBLISHED_TABLES
+    ]
+    return View(
+        "footfall.cell_status",
+        "Cells per day, zone set, published table and status: how much was suppressed",
+        " UNION ALL ".join(parts),
+        tuple(t.name for t in PUBLISHED_TABLES),
+    )
+
+
+VIEWS: tuple[View, ...] = (*(_named(t) for t in PUBLISHED_TABLES), _daily_profile(), _cell_status())
+
+
+def views_for(paths: Mapping[str, str]) -> list[View]:
+    """The views whose tables exist."""
+    return [v for v in VIEWS if all(n in paths for n in v.needs)]
+
+
+def spark_view_sql(view: View) -> str:
+    return f"CREATE OR REPLACE VIEW {view.name} COMMENT '{view.comment}' AS {view.body}"
+
+
+def duckdb_view_sql(view: View) -> str:
+    return f"CREATE OR REPLACE VIEW {view.name} AS {view.body}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Refreshing the analyst catalog
+
+
+def refresh_statements(paths: Mapping[str, str]) -> list[str]:
+    """Idempotent SQL that makes the analyst catalog hold exactly these tables and their views.
+
+    Dropping an EXTERNAL table drops only its catalog entry; re-creating it by location picks up
+    a moved table. Data changes need no refresh: Delta reads the table's log at query time.
+    """
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in sorted({n.split(".")[0] for n in paths})]
+    for name, location in sorted(paths.items()):
+        statements += [f"DROP TABLE IF EXISTS {name}", f"CREATE TABLE {name} USING delta LOCATION '{location}'"]
+    return statements + [spark_view_sql(v) for v in views_for(paths)]
+
+
+def _fingerprint(statements: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()
+
+
+def refresh_needed(cfg: Config, statements: Sequence[str]) -> bool:
+    where = analyst_paths(cfg)
+    if not where.metastore.is_dir() or not where.refreshed.is_file():
+        return True
+    return bool(json.loads(where.refreshed.read_text()).get("fingerprint") != _fingerprint(statements))
+
+
+def refresh(run_sql: Callable[[str], object], cfg: Config, paths: Mapping[str, str]) -> bool:
+    """Run the refresh through `run_sql` (a session on the analyst catalog) unless the catalog
+    already holds exactly this state. Returns whether it ran."""
+    statements = refresh_statements(paths)
+    if not refresh_needed(cfg, statements):
+        return False
+    for statement in statements:
+        run_sql(statement)
+    _write_json(analyst_paths(cfg).refreshed, {"fingerprint": _fingerprint(statements)})
+    return True
+
+
+def ensure_catalog(cfg: Config) -> dict[str, str]:
+    """For entry points whose Spark runs in another process (spark-sql shell, Thrift server):
+    refresh the analyst catalog in a helper process when needed, before they take its lock."""
+    paths = ensure_table_paths(cfg)
+    if refresh_needed(cfg, refresh_statements(paths)):
+        _run_helper("refresh", cfg)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Helper process: a JVM whose Derby lock is gone when it exits
+
+
+def config_to_json(cfg: Config) -> str:
+    return json.dumps(dataclasses.asdict(cfg))
+
+
+def config_from_json(text: str) -> Config:
+    config: Config = _from_dict(Config, json.loads(text))
+    return config
+
+
+def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    return cls(**{
+        key: _from_dict(hints[key], value) if dataclasses.is_dataclass(hints[key]) else value
+        for key, value in values.items()
+    })
+
+
+def _run_helper(action: str, cfg: Config) -> None:
+    what = {
+        "locate": "read the table locations from the footfall catalog (a running job holds its embedded "
+        "metastore: retry when it has finished)",
+        "refresh": "refresh the analyst catalog (is another `footfall sql` shell open? it holds the analyst "
+        "metastore: close it)",
+    }[action]
+    result = subprocess.run(
+        [sys.executable, "-m", "footfall.analyst.catalog", action, config_to_json(cfg)], check=False,
+        env=spark_env(cfg),
+    )
+    if result.returncode != 0:
+        raise SetupError(f"could not {what}; the details are above")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m footfall.analyst.catalog locate|refresh CONFIG_JSON` (used by _run_helper)."""
+    from footfall.session import build_session
+
+    action, cfg_json = list(sys.argv[1:] if argv is None else argv)
+    cfg = config_from_json(cfg_json)
+    if action == "locate":
+        save_table_paths(cfg, lookup_table_paths(build_session(cfg)))
+    else:
+        spark = build_session(analyst_config(cfg))
+        refresh(spark.sql, cfg, load_table_paths(cfg))
+    return 0
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)  # atomic: a reader never sees half a file
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements in, readable results out (shared by `footfall sql` and `footfall duckdb`)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a script on `;` outside quotes and `--` comments; empty statements are dropped."""
+    statements, current, quote, i = [], [], "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+            current.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif ch == ";":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON would hold it: dates ISO, binary hex, decimals and floats as numbers."""
+    if isinstance(value, dt.datetime):
+        # DuckDB returns time-zone-aware instants; shown in UTC like Spark's session time zone.
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _text(value: Any, null: str) -> str:
+    value = _plain(value)
+    if value is None:
+        return null
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool) for v in present
+    )
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    """Rows as an aligned text table (numbers right-aligned, NULL spelled out), CSV (NULL empty)
+    or JSON lines (NULL null). Always ends with a newline."""
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_text(v, "") for v in row] for row in rows)
+        return out.getvalue()
+    if fmt == "json":
+        return "".join(
+            json.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}) + "\n" for row in rows
+        )
+    cells = [[_text(v, "NULL") for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    right = [_numeric([row[i] for row in rows]) for i in range(len(columns))]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
+        ).rstrip()
+
+    lines = [line(columns), "-+-".join("-" * w for w in widths)]
+    lines += [line(r) for r in cells]
+    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

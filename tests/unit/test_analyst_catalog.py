@@ -1,0 +1,135 @@
+"""The analyst catalog's pure parts, result formatting, and the column comments analysts read."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import make_config
+from unit.test_analyst_data import write_handmade
+
+from footfall.analyst import catalog
+from footfall.analyst.catalog import (
+    config_from_json,
+    config_to_json,
+    refresh,
+    refresh_statements,
+    render,
+    spark_submit_args,
+    split_statements,
+)
+from footfall.analyst.sql import run_statement
+from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
+
+COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]
+ROWS = [
+    ("01", 14, 80, 14.0, "published", dt.datetime(2026, 3, 14, 13, 0)),
+    ("02", 15, None, None, "suppressed_primary", dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.UTC)),
+]
+
+
+def test_split_statements_ignores_semicolons_in_quotes_and_comments():
+    text = "SELECT 'a;b' AS x; -- a comment; still a comment\nSELECT `c;d` FROM t;\n\n;  "
+    assert split_statements(text) == ["SELECT 'a;b' AS x", "SELECT `c;d` FROM t"]
+
+
+def test_render_table_aligns_numbers_right_and_spells_null():
+    assert render(COLUMNS, ROWS, "table") == (
+        "zone_id | local_hour | visitors | dwell_median_min | status             | hour_start\n"
+        "--------+------------+----------+------------------+--------------------+--------------------\n"
+        "01      |         14 |       80 |             14.0 | published          | 2026-03-14 13:00:00\n"
+        "02      |         15 |     NULL |             NULL | suppressed_primary | 2026-03-14 14:00:00\n"
+        "(2 rows)\n"
+    )
+
+
+def test_render_csv_and_json_lines():
+    assert render(COLUMNS, ROWS, "csv") == (
+        "zone_id,local_hour,visitors,dwell_median_min,status,hour_start\n"
+        "01,14,80,14.0,published,2026-03-14 13:00:00\n"
+        "02,15,,,suppressed_primary,2026-03-14 14:00:00\n"
+    )
+    assert render(COLUMNS, ROWS, "json") == (
+        '{"zone_id": "01", "local_hour": 14, "visitors": 80, "dwell_median_min": 14.0, "status": "published", '
+        '"hour_start": "2026-03-14 13:00:00"}\n'
+        '{"zone_id": "02", "local_hour": 15, "visitors": null, "dwell_median_min": null, '
+        '"status": "suppressed_primary", "hour_start": "2026-03-14 14:00:00"}\n'
+    )
+
+
+def test_refresh_statements_register_tables_by_location_then_views():
+    paths = {"footfall.zone_hourly_total": "file:/w/footfall.db/zone_hourly_total", "ref.zones": "file:/w/ref.db/zones"}
+    statements = refresh_statements(paths)
+    assert statements[:6] == [
+        "CREATE SCHEMA IF NOT EXISTS footfall",
+        "CREATE SCHEMA IF NOT EXISTS ref",
+        "DROP TABLE IF EXISTS footfall.zone_hourly_total",
+        "CREATE TABLE footfall.zone_hourly_total USING delta LOCATION 'file:/w/footfall.db/zone_hourly_total'",
+        "DROP TABLE IF EXISTS ref.zones",
+        "CREATE TABLE ref.zones USING delta LOCATION 'file:/w/ref.db/zones'",
+    ]
+    # only the views whose tables exist: zone_hourly_total_named and zone_daily_profile
+    views = [s.split(" COMMENT ")[0] for s in statements[6:]]
+    assert views == ["CREATE OR REPLACE VIEW footfall.zone_hourly_total_named",
+                     "CREATE OR REPLACE VIEW footfall.zone_daily_profile"]
+    assert not any("restricted" in s or "ops." in s for s in statements)
+
+
+def test_refresh_runs_once_per_catalog_state(tmp_path: Path):
+    cfg = make_config(tmp_path)
+    catalog.analyst_paths(cfg).metastore.mkdir(parents=True)  # as if a session had created it
+    ran: list[str] = []
+    paths = {"ref.zones": "file:/w/ref.db/zones"}
+    assert refresh(ran.append, cfg, paths) is True
+    assert refresh(ran.append, cfg, paths) is False  # nothing changed: no statement runs
+    assert len(ran) == len(refresh_statements(paths))
+    assert refresh(ran.append, cfg, {**paths, "footfall.zone_daily": "file:/w/footfall.db/zone_daily"}) is True
+
+
+def test_analyst_sessions_use_their_own_metastore_without_path_sql(tmp_path: Path):
+    cfg = make_config(tmp_path)
+    assert config_from_json(config_to_json(cfg)) == cfg
+    args = spark_submit_args(cfg)
+    confs = {args[i + 1].split("=", 1)[0]: args[i + 1].split("=", 1)[1] for i, a in enumerate(args) if a == "--conf"}
+    assert args[:2] == ["--master", "local[2]"]
+    analyst_db = tmp_path.resolve() / "analyst" / "metastore_db"
+    assert confs["spark.hadoop.javax.jdo.option.ConnectionURL"] == f"jdbc:derby:;databaseName={analyst_db};create=true"
+    assert confs["spark.sql.runSQLOnFiles"] == "false"
+    assert confs["spark.sql.extensions"].startswith("io.delta.sql.DeltaSparkSessionExtension")
+
+
+@pytest.fixture(scope="module")
+def handmade(spark):
+    write_handmade(spark)
+    return spark
+
+
+def test_every_published_column_has_a_comment_in_describe_extended(handmade):
+    spark = handmade
+    for table in PUBLISHED_TABLES:
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED {table.name}").collect()
+        comments = {r["col_name"]: r["comment"] for r in rows[: len(table.columns)]}
+        assert list(comments) == table.names
+        assert all(comments.values()), [n for n, c in comments.items() if not c]
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [
+    ("table",
+     "zone_id | local_hour | visitors | status             | hour_start\n"
+     "--------+------------+----------+--------------------+--------------------\n"
+     "01      |         14 |       80 | published          | 2026-03-14 13:00:00\n"
+     "02      |         15 |     NULL | suppressed_primary | 2026-03-14 14:00:00\n"
+     "(2 rows)\n"),
+    ("csv",
+     "zone_id,local_hour,visitors,status,hour_start\n"
+     "01,14,80,published,2026-03-14 13:00:00\n"
+     "02,15,,suppressed_primary,2026-03-14 14:00:00\n"),
+    ("json",
+     '{"zone_id": "01", "local_hour": 14, "visitors": 80, "status": "published", "hour_start": "2026-03-14 13:00:00"}\n'
+     '{"zone_id": "02", "local_hour": 15, "visitors": null, "status": "suppressed_primary", '
+     '"hour_start": "2026-03-14 14:00:00"}\n'),
+])
+def test_sql_output_formats_on_a_hand_made_table(handmade, fmt, expected):
+    query = (f"SELECT zone_id, local_hour, visitors, status, hour_start FROM {ZONE_HOURLY_TOTAL.name} "
+             "WHERE zone_set = 'districts' AND zone_id IN ('01', '02') AND local_hour = 14 + int(zone_id) - 1 "
+             "ORDER BY zone_id")
+    assert run_statement(handmade, query, fmt) == expected

@@ -1,0 +1,112 @@
+"""Hand-made published rows shared by the analyst and report tests (no tests in this module).
+
+One Saturday, k = 20. Two districts and two store fronts (a supermarket and an S-Bahn stop),
+with published, primary- and secondary-suppressed cells. Imported as `unit.test_analyst_data`
+(tests/ is on sys.path through tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import shapely
+from pyspark.sql import SparkSession
+
+from footfall.schemas import (
+    EVENTS,
+    STATUS_PRIMARY,
+    STATUS_PUBLISHED,
+    STATUS_SECONDARY,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    ZONES,
+    C,
+)
+from footfall.tables import ensure_tables, replace_partition
+
+DAY = dt.date(2026, 3, 14)
+OFFSET_MIN = 60  # Berlin in March before DST: UTC+1
+
+
+def _square(lon: float, lat: float, size: float) -> bytes:
+    return shapely.to_wkb(shapely.box(lon, lat, lon + size, lat + size * 0.6))
+
+
+ZONE_ROWS = [
+    ("districts", "01", "Mitte", "district", _square(13.36, 52.50, 0.04), 39.5e6),
+    ("districts", "02", "Friedrichshain-Kreuzberg", "district", _square(13.40, 52.50, 0.04), 20.2e6),
+    ("districts", "03", "Pankow", "district", _square(13.38, 52.53, 0.04), 103.0e6),  # nothing counted there
+    ("storefronts", "s1", "Supermarkt Torstr.", "supermarkets", _square(13.40, 52.529, 0.0005), 2000.0),
+    ("storefronts", "s2", "S Alexanderplatz", "sbahn-stops", _square(13.411, 52.521, 0.0005), 2000.0),
+]
+
+
+def _metrics(visitors: int | None, lt5: int = 0, b5: int = 0, b15: int = 0, b60: int = 0,
+             median: float | None = None) -> tuple:
+    """visitors, visits, passersby, median, mean, four dwell buckets; all NULL when suppressed."""
+    if visitors is None:
+        return (None,) * 9
+    visits = lt5 + b5 + b15 + b60
+    return (visitors, visits, lt5, median, None if median is None else median + 2.0, lt5, b5, b15, b60)
+
+
+def _status(visitors: int | None, secondary: bool = False) -> str:
+    if visitors is not None:
+        return STATUS_PUBLISHED
+    return STATUS_SECONDARY if secondary else STATUS_PRIMARY
+
+
+def _hour(local_hour: int) -> tuple:
+    start = dt.datetime.combine(DAY, dt.time(local_hour)) - dt.timedelta(minutes=OFFSET_MIN)
+    return (start, local_hour, OFFSET_MIN)
+
+
+# (zone_set, zone_id, local hour, age band, gender, metrics..., secondary?)
+HOURLY = [
+    ("districts", "01", 14, "25-34", "F", _metrics(30, 10, 12, 9, 4, 14.0)),
+    ("districts", "01", 15, "25-34", "F", _metrics(25, 8, 9, 8, 2, 12.5)),
+    ("districts", "01", 14, "25-34", "M", _metrics(None)),
+    ("districts", "01", 14, "35-44", "F", _metrics(22, 5, 9, 6, 3, 11.0)),
+    ("districts", "01", 15, "35-44", "F", _metrics(None), True),
+    ("districts", "02", 14, "25-34", "F", _metrics(41, 11, 14, 12, 6, 15.5)),
+    ("districts", "02", 15, "25-34", "F", _metrics(None)),
+    ("storefronts", "s1", 10, "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
+    ("storefronts", "s1", 10, "65+", "M", _metrics(24, 4, 12, 8, 0, 9.0)),
+    ("storefronts", "s2", 8, "25-34", "F", _metrics(60, 52, 6, 2, 0, 5.5)),
+    ("storefronts", "s2", 8, "25-34", "M", _metrics(None)),
+]
+TOTAL = [
+    ("districts", "01", 14, _metrics(80, 20, 30, 20, 10, 14.0)),
+    ("districts", "01", 15, _metrics(60, 15, 20, 15, 10, 13.0)),
+    ("districts", "02", 14, _metrics(55, 14, 18, 15, 8, 15.0)),
+    ("districts", "02", 15, _metrics(None)),
+    ("storefronts", "s1", 10, _metrics(49, 14, 22, 13, 0, 8.0)),
+    ("storefronts", "s2", 8, _metrics(120, 100, 15, 5, 0, 5.5)),
+]
+DAILY = [
+    ("districts", "01", "25-34", "F", _metrics(40, 18, 21, 17, 6, 13.0)),
+    ("districts", "01", "25-34", "M", _metrics(None)),
+    ("districts", "01", "35-44", "F", _metrics(30, 7, 12, 9, 5, 11.5)),
+    ("districts", "02", "25-34", "F", _metrics(45, 12, 16, 13, 7, 15.0)),
+    ("districts", "02", "65+", "F", _metrics(None), True),
+    ("storefronts", "s1", "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
+    ("storefronts", "s1", "65+", "M", _metrics(24, 4, 12, 8, 0, 9.0)),
+    ("storefronts", "s2", "25-34", "F", _metrics(70, 60, 7, 3, 0, 5.0)),
+]
+
+
+def write_handmade(spark: SparkSession) -> None:
+    """Create the tables and replace the day with the rows above (idempotent)."""
+    ensure_tables(spark, (ZONES, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, EVENTS))
+    for zone_set in ("districts", "storefronts"):
+        zones = [r for r in ZONE_ROWS if r[0] == zone_set]
+        replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})
+    hourly = [(zs, z, DAY, *_hour(h), a, g, *m, _status(m[0], *rest)) for zs, z, h, a, g, m, *rest in HOURLY]
+    total = [(zs, z, DAY, *_hour(h), *m, _status(m[0])) for zs, z, h, m in TOTAL]
+    daily = [(zs, z, DAY, a, g, *m, _status(m[0], *rest)) for zs, z, a, g, m, *rest in DAILY]
+    for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily)):
+        replace_partition(spark.createDataFrame(rows, table.struct), table, {C.EVENT_DATE: DAY})
+    # One restricted row, to show that analysts cannot reach it.
+    event = (DAY, "p-secret", "k1", dt.datetime(2026, 3, 14, 9, 0), "c1", "data", 13.4, 52.52, 50.0, "measured")
+    replace_partition(spark.createDataFrame([event], EVENTS.struct), EVENTS, {C.EVENT_DATE: DAY})

@@ -1,0 +1,95 @@
+"""DuckDB reads the published Delta tables like Spark does, and nothing else."""
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from conftest import CONF_DIR, ROOT
+from unit.test_analyst_data import write_handmade
+
+from footfall.analyst.catalog import VIEWS, local_path, lookup_table_paths, save_table_paths, spark_view_sql
+from footfall.analyst.duck import connect, run_statement
+from footfall.schemas import EVENTS
+
+AGGREGATE = """
+SELECT zone_set, zone_id, COUNT(*) AS cells, SUM(visitors) AS visitors, SUM(passersby) AS passersby,
+       MAX(dwell_median_min) AS longest_median, CAST(MIN(hour_start) AS STRING) AS first_hour
+  FROM footfall.zone_hourly_total
+ GROUP BY zone_set, zone_id
+ ORDER BY zone_set, zone_id
+"""
+
+
+@pytest.fixture(scope="module")
+def tables(spark):
+    """Spark's catalog with the hand-made rows and the convenience views; the Delta locations."""
+    write_handmade(spark)
+    paths = lookup_table_paths(spark)
+    for view in VIEWS:
+        spark.sql(spark_view_sql(view))
+    return spark, paths
+
+
+def _spark_rows(spark, query):
+    return [tuple(r) for r in spark.sql(query).collect()]
+
+
+def test_duckdb_and_spark_agree_on_an_aggregate(tables):
+    spark, paths = tables
+    con = connect(paths)
+    duck = con.execute(AGGREGATE.replace("AS STRING", "AS VARCHAR")).fetchall()
+    assert duck == _spark_rows(spark, AGGREGATE)
+    assert duck[0] == ("districts", "01", 2, 140, 35, 14.0, "2026-03-14 13:00:00")
+
+
+@pytest.mark.parametrize("view", [v.name for v in VIEWS])
+def test_convenience_views_are_the_same_in_both_engines(tables, view):
+    spark, paths = tables
+    con = connect(paths)
+    columns = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description]
+    # timestamps compared as text: Spark hands Python naive local times, DuckDB aware instants
+    select = ", ".join(f"CAST({c} AS STRING)" if c == "hour_start" else c for c in columns)
+    query = f"SELECT {select} FROM {view} ORDER BY {', '.join(f'{i + 1} NULLS FIRST' for i in range(len(columns)))}"
+    spark_rows = _spark_rows(spark, query)
+    assert spark_rows, view
+    assert con.execute(query.replace("AS STRING", "AS VARCHAR")).fetchall() == spark_rows
+    assert columns == spark.table(view).columns
+
+
+def test_zones_geometry_is_usable_with_the_spatial_extension(tables):
+    _, paths = tables
+    con = connect(paths)
+    rows = con.execute(
+        "SELECT zone_id, ST_GeometryType(geom), round(ST_X(ST_Centroid(geom)), 2) FROM ref.zones "
+        "WHERE zone_set = 'districts' ORDER BY zone_id"
+    ).fetchall()
+    assert rows == [("01", "POLYGON", 13.38), ("02", "POLYGON", 13.42), ("03", "POLYGON", 13.4)]
+
+
+def test_duckdb_cannot_read_restricted_files(tables, spark):
+    _, paths = tables
+    con = connect(paths)
+    events = local_path(str(spark.sql(f"DESCRIBE DETAIL {EVENTS.name}").first()["location"]))
+    for query in (f"SELECT * FROM delta_scan('{events}')", f"SELECT * FROM read_parquet('{events}/**/*.parquet')"):
+        with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            con.execute(query).fetchall()
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET enable_external_access = true")
+    assert run_statement(con, "SELECT count(*) AS n FROM footfall.zone_daily", "csv") == "n\n8\n"
+
+
+def test_footfall_duckdb_command_runs_without_a_jvm(tables, test_config):
+    _, paths = tables
+    save_table_paths(test_config, paths)
+    result = subprocess.run(
+        [sys.executable, "-m", "footfall.cli", "duckdb", "--conf-dir", str(CONF_DIR),
+         "--set", f"paths.data_dir={test_config.paths.data_dir}", "--format", "csv", "-e",
+         "SELECT zone_name, visitors FROM footfall.zone_daily_named WHERE gender = 'F' AND age_band = '25-34' "
+         "ORDER BY zone_name; SELECT * FROM restricted.events"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=120,
+    )
+    assert result.stdout == "zone_name,visitors\nFriedrichshain-Kreuzberg,45\nMitte,40\nS Alexanderplatz,70\n"
+    assert result.returncode == 65
+    assert "statement 2 failed" in result.stderr and "restricted" in result.stderr
+    assert "java" not in result.stderr.lower()
