@@ -1,0 +1,40 @@
+"""`footfall report` renders every chart on hand-made data, offline."""
+
+import base64
+import io
+
+import matplotlib.image
+import numpy as np
+from unit.test_analyst_data import DAY, write_handmade
+
+from footfall.report import CHARTS, hourly_profiles, load, write_report, zone_values
+from footfall.schemas import C
+
+
+def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(spark, tmp_path):
+    write_handmade(spark)
+    data = load(spark, DAY, None, 20)
+    assert data.zone_set == "districts"  # the default when it exists
+
+    values = zone_values(data).set_index(C.ZONE_ID)
+    assert values.loc["01", "visitors"] == 70 and values.loc["01", "state"] == "published"
+    assert values.loc["03", "state"] == "no data"
+    female = hourly_profiles(data)["F"]
+    assert female.loc[14, "25-34"] == 71 and female.loc[15, "25-34"] == 25
+    assert np.isnan(female.loc[15, "35-44"])  # suppressed: a gap, not zero
+
+    page = write_report(data, tmp_path / DAY.isoformat())
+    text = page.read_text()
+    for name, title in CHARTS:
+        png = page.parent / f"{name}.png"
+        image = matplotlib.image.imread(png)
+        assert image.shape[0] > 200 and image.shape[1] > 200
+        assert float(image[..., :3].std()) > 0.02, f"{name}.png looks blank"
+        encoded = base64.b64encode(png.read_bytes()).decode()
+        assert f'src="data:image/png;base64,{encoded}"' in text
+        assert f'href="{name}.png"' in text and title in text
+        embedded = matplotlib.image.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
+        assert embedded.shape == image.shape
+    # suppressed shares of the districts: zone_hourly 3 of 7 cells, zone_hourly_total 1 of 4, zone_daily 2 of 5
+    assert "<th>suppressed_primary</th>" in text
+    assert all(f"<td>{share}</td>" in text for share in ("42.9%", "25.0%", "40.0%"))
