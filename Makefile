@@ -46,6 +46,8 @@ $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS): | $(VENV)/.installed $(J
 
 run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS) ## the main job on the built-in demo data
 	$(BIN)/footfall run --date $(DATE)
+	$(BIN)/footfall report --date $(DATE)
+	@echo "report: $(DATA)/report/$(DATE)/index.html (offline; open it in a browser)"
 
 test: setup ## run the test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -56,3 +58,7 @@ lint: setup ## ruff and mypy on libs/
 
 clean: ## remove generated data (keeps venv and jars)
 	rm -rf $(DATA) spark-warehouse metastore_db derby.log
+
+.PHONY: sql
+sql: setup ## interactive spark-sql on the published tables (footfall.*, ref.zones, views)
+	$(BIN)/footfall sql
