@@ -59,6 +59,38 @@ lint: setup ## ruff and mypy on libs/
 clean: ## remove generated data (keeps venv and jars)
 	rm -rf $(DATA) spark-warehouse metastore_db derby.log
 
+# Cluster side (docs/operations.md): the package, spark-submit, a standalone cluster on 127.0.0.1
+# and the history server. The scripts in conf/ hold the logic; these targets only call them.
+DIST          := dist
+JOB           ?= doctor
+ARGS          ?=
+EVENT_LOG_DIR ?= $(DATA)/spark-events
+PACKAGE_INPUTS = pyproject.toml conf/package.sh conf/submit.sh conf/jars.txt $(wildcard conf/*.yaml jobs/*.py) \
+                 $(shell find libs -name '*.py' -o -name py.typed)
+
+.PHONY: package submit cluster-up cluster-down history history-stop
+
+$(DIST)/.packaged: $(PACKAGE_INPUTS) | $(VENV)/.installed $(JARS)/.resolved
+	DIST=$(DIST) conf/package.sh
+	touch $@
+
+package: $(DIST)/.packaged ## build dist/: wheel, packed executor Python env, jars, conf, jobs
+
+submit: package ## spark-submit JOB=name ARGS="..." to SPARK_MASTER (or spark.master in the config)
+	FOOTFALL_DIST=$(DIST) conf/submit.sh $(JOB) $(ARGS)
+
+cluster-up: setup ## start a Spark standalone master + 2 workers on 127.0.0.1 (master :7177, UI :8180)
+	conf/cluster.sh up
+
+cluster-down: ## stop the processes cluster-up started (by pid)
+	conf/cluster.sh down
+
+history: setup ## Spark History Server on http://127.0.0.1:18180 reading EVENT_LOG_DIR
+	EVENT_LOG_DIR=$(EVENT_LOG_DIR) conf/cluster.sh history-up
+
+history-stop: ## stop the history server
+	conf/cluster.sh history-down
+
 .PHONY: sql
 sql: setup ## interactive spark-sql on the published tables (footfall.*, ref.zones, views)
 	$(BIN)/footfall sql

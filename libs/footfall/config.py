@@ -31,7 +31,8 @@ class SparkSection:
     # None: leave spark.master to spark-submit (cluster). local.yaml sets local[*].
     master: str | None = None
     app_name: str = "footfall"
-    jars_dir: str = ".jars"
+    # None: spark-submit ships the jars (--jars), as on a cluster; see footfall.session.resolve_jars.
+    jars_dir: str | None = ".jars"
     event_log_dir: str | None = None
     shuffle_partitions: int = 8
     # Extra Spark settings (string -> string), e.g. spark.sql.adaptive.* tuning.

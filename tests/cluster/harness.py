@@ -1,0 +1,90 @@
+"""Helpers for tests/cluster: the cluster script, spark-submit with the package, the master's state.
+
+Every job is submitted from a temporary working directory, with PYTHONPATH cleared, so the
+driver and the executors can only import footfall from the package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist"
+CLUSTER_SH = ROOT / "conf" / "cluster.sh"
+MASTER_URL = "spark://127.0.0.1:7177"
+MASTER_JSON = "http://127.0.0.1:8180/json/"
+REFERENCE_DIR = ROOT.parent / "shared" / "data" / "berlin"
+# A fixed test key (hex, 32 bytes): the cluster and the local run must pseudonymise alike.
+TEST_KEY = "5a" * 32
+# Small executors: two workers with 1 core / 1 GB each, one executor per worker.
+SUBMIT_OPTS = "--driver-memory 1g --executor-memory 1g --conf spark.executor.cores=1 --total-executor-cores 2"
+
+
+def master_state() -> dict:
+    with urllib.request.urlopen(MASTER_JSON, timeout=10) as answer:
+        return json.load(answer)
+
+
+def cluster_sh(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CLUSTER_SH), *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, check=False)
+
+
+@dataclass
+class Submitter:
+    """spark-submit via the package's submit.sh against the test cluster."""
+
+    workdir: Path
+    event_log_dir: Path
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARK_HOME", "VIRTUAL_ENV")}
+        env.update(SPARK_MASTER=MASTER_URL, FOOTFALL_PSEUDONYM_KEY=TEST_KEY, SUBMIT_OPTS=SUBMIT_OPTS)
+        return env
+
+    def command(self, job: str, data_dir: Path, *args: str) -> list[str]:
+        return [
+            str(DIST / "submit.sh"), job,
+            "--set", f"paths.data_dir={data_dir}",
+            "--set", f"paths.reference_dir={REFERENCE_DIR}",
+            "--set", f"spark.event_log_dir={self.event_log_dir}",
+            "--set", "spark.shuffle_partitions=4",
+            *args,
+        ]
+
+    def run(self, job: str, data_dir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(self.command(job, data_dir, *args), cwd=self.workdir, env=self.env(),
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        (self.workdir / f"{job}.stderr.log").write_text(done.stderr)
+        return done
+
+    def start(self, job: str, data_dir: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        """Submit in the background, in a new process group (so a test can kill exactly this driver)."""
+        with log.open("wb") as out:
+            return subprocess.Popen(self.command(job, data_dir, *args), cwd=self.workdir, env=self.env(),
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def check(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return done.stdout
+
+CLUSTER_DIR = ROOT / ".data" / "cluster"
+
+
+def children(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (from /proc, by pid, never by process name)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
