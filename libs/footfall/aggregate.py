@@ -1,0 +1,165 @@
+"""Visits to the published grids: zone x local hour (x cohort) and zone x local day x cohort.
+
+A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
+count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
+with zeros where nothing happened, so an empty cell and a suppressed one look the same after
+disclosure control. Definitions: docs/definitions.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from footfall.reference import local_day_start_utc
+from footfall.schemas import AGE_BANDS, GENDERS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table, cols
+
+HOUR_END = "_hour_end"
+_HOURS = "_hours"
+_HOUR = "_hour"
+_COHORT = "_cohort"
+_STARTS_HERE = "_starts_here"
+
+COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
+METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
+
+
+class LocalHour(NamedTuple):
+    hour_start: dt.datetime  # UTC, naive
+    local_hour: int
+    utc_offset_min: int
+
+
+def day_hours(day: dt.date, time_zone: str) -> list[LocalHour]:
+    """The local clock hours of `day`: 23, 24 or 25 of them, each with its UTC start and offset.
+
+    Steps through the day in UTC, so the skipped hour of spring-forward does not exist and the
+    repeated hour of fall-back appears twice (with different offsets). This assumes UTC offsets
+    change by whole hours, true for every zone footfall is configured for (Europe/*).
+    """
+    start, end = local_day_start_utc(day, time_zone), local_day_start_utc(day + dt.timedelta(days=1), time_zone)
+    zone = ZoneInfo(time_zone)
+    hours = []
+    t = start
+    while t < end:
+        local = t.replace(tzinfo=dt.UTC).astimezone(zone)
+        offset = local.utcoffset() or dt.timedelta(0)
+        hours.append(LocalHour(t, local.hour, int(offset.total_seconds()) // 60))
+        t += dt.timedelta(hours=1)
+    return hours
+
+
+def _hours_literal(hours: Sequence[LocalHour]) -> Column:
+    """The hours as an array<struct> literal. Instants go in as epoch seconds, not Python
+    datetimes, so the Python process's own time zone can never shift them."""
+    def epoch(t: dt.datetime) -> int:
+        return int(t.replace(tzinfo=dt.UTC).timestamp())
+
+    return F.array(*[
+        F.struct(
+            F.timestamp_seconds(F.lit(epoch(h.hour_start))).alias(C.HOUR_START),
+            F.timestamp_seconds(F.lit(epoch(h.hour_start) + 3600)).alias(HOUR_END),
+            F.lit(h.local_hour).alias(C.LOCAL_HOUR),
+            F.lit(h.utc_offset_min).alias(C.UTC_OFFSET_MIN),
+        )
+        for h in hours
+    ])
+
+
+def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFrame:
+    """One row per visit and local hour it overlaps, plus whether the visit starts in that hour.
+
+    A visit [start, end] overlaps hour [h, h + 1h) when h <= end and h + 1h > start: a visit
+    whose last event is at 11:00:00 was seen in hour 11. Hours outside `hours` (another day)
+    are never produced.
+    """
+    overlapping = F.filter(
+        _hours_literal(hours),
+        lambda h: (h[C.HOUR_START] <= F.col(C.VISIT_END)) & (h[HOUR_END] > F.col(C.VISIT_START)),
+    )
+    exploded = visits.withColumn(_HOUR, F.explode(overlapping))
+    return exploded.select(
+        *visits.columns,
+        *[F.col(f"{_HOUR}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN)],
+        ((F.col(C.VISIT_START) >= F.col(f"{_HOUR}.{C.HOUR_START}"))
+         & (F.col(C.VISIT_START) < F.col(f"{_HOUR}.{HOUR_END}"))).alias(_STARTS_HERE),
+    )
+
+
+def _metric_aggregates(counts_here: Column) -> list[Column]:
+    """The metrics of one cell. `counts_here` marks the rows whose visit counts in the cell
+    (it started there); every row makes its subscriber a visitor."""
+    # NULL for the rows not counted here, which makes them invisible to the aggregates below.
+    visit = F.when(counts_here, F.col(C.DWELL_S))
+    stay_min = F.when(counts_here & ~F.col(C.IS_PASSBY), F.col(C.DWELL_S) / 60.0)
+    return [
+        F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS),  # exact: the privacy threshold applies to it
+        F.count(visit).alias(C.VISITS),
+        F.count(F.when(counts_here & F.col(C.IS_PASSBY), 1)).alias(C.PASSERSBY),
+        F.count(F.when(visit < 5 * 60, 1)).alias(C.DWELL_LT5),
+        F.count(F.when((visit >= 5 * 60) & (visit < 15 * 60), 1)).alias(C.DWELL_5_15),
+        F.count(F.when((visit >= 15 * 60) & (visit < 60 * 60), 1)).alias(C.DWELL_15_60),
+        F.count(F.when(visit >= 60 * 60, 1)).alias(C.DWELL_60PLUS),
+        F.median(stay_min).alias(C.DWELL_MEDIAN_MIN),  # exact percentile, not approx_percentile
+        F.avg(stay_min).alias(C.DWELL_MEAN_MIN),
+    ]
+
+
+def _cohorts() -> Column:
+    return F.array(*[
+        F.struct(F.lit(a).alias(C.AGE_BAND), F.lit(g).alias(C.GENDER)) for a in AGE_BANDS for g in GENDERS
+    ])
+
+
+def _grid(zones: DataFrame, day: dt.date, hours: Sequence[LocalHour] | None, by_cohort: bool) -> DataFrame:
+    """Every zone of the set x every local hour of the day (if hours) x all cohorts (if by_cohort)."""
+    grid = zones.select(C.ZONE_SET, C.ZONE_ID, F.lit(day).alias(C.EVENT_DATE))
+    if hours is not None:
+        grid = grid.withColumn(_HOURS, F.explode(_hours_literal(hours))).select(
+            "*", *[F.col(f"{_HOURS}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN)]
+        ).drop(_HOURS)
+    if by_cohort:
+        grid = grid.withColumn(_COHORT, F.explode(_cohorts())).select(
+            "*", F.col(f"{_COHORT}.{C.AGE_BAND}").alias(C.AGE_BAND), F.col(f"{_COHORT}.{C.GENDER}").alias(C.GENDER)
+        ).drop(_COHORT)
+    return grid
+
+
+def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Table) -> DataFrame:
+    """Aggregate `rows` per cell of `grid` and publish every grid cell: zeros where nothing
+    happened, NULL dwell statistics where no visit stayed. Columns: `table` without status."""
+    keys = [c for c in grid.columns if c != C.LOCAL_HOUR and c != C.UTC_OFFSET_MIN]
+    measured = rows.groupBy(*keys).agg(*_metric_aggregates(counts_here))
+    joined = grid.alias("g").join(
+        measured.alias("m"), [F.col(f"g.{k}") == F.col(f"m.{k}") for k in keys], how="left"
+    )
+    values = {c: F.coalesce(F.col(f"m.{c}"), F.lit(0)).cast("long") for c in COUNT_METRICS}
+    values |= {c: F.col(f"m.{c}") for c in (C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)}
+    return joined.select(*[
+        values[c].alias(c) if c in values else F.col(f"g.{c}").alias(c) for c in cols(table) if c != C.STATUS
+    ])
+
+
+def aggregate_cohort_hours(visit_hours: DataFrame, zones: DataFrame, day: dt.date,
+                           hours: Sequence[LocalHour]) -> DataFrame:
+    """footfall.zone_hourly before disclosure control: zone x local hour x cohort, full grid."""
+    return _full_grid(visit_hours, _grid(zones, day, hours, by_cohort=True), F.col(_STARTS_HERE), ZONE_HOURLY)
+
+
+def aggregate_hours(visit_hours: DataFrame, zones: DataFrame, day: dt.date, hours: Sequence[LocalHour]) -> DataFrame:
+    """footfall.zone_hourly_total before disclosure control: zone x local hour, full grid."""
+    return _full_grid(
+        visit_hours, _grid(zones, day, hours, by_cohort=False), F.col(_STARTS_HERE), ZONE_HOURLY_TOTAL
+    )
+
+
+def aggregate_cohort_days(visits: DataFrame, zones: DataFrame, day: dt.date) -> DataFrame:
+    """footfall.zone_daily before disclosure control: zone x local day x cohort, full grid.
+
+    Every visit of the day counts in the day (visits are cut at local midnight)."""
+    return _full_grid(visits, _grid(zones, day, None, by_cohort=True), F.lit(True), ZONE_DAILY)

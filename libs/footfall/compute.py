@@ -1,0 +1,204 @@
+"""`footfall compute --date D [--zone-set S]`: events -> zones -> visits -> published grids.
+
+Per zone set: the Sedona join of the day's events to the set's zones, visits with dwell and the
+cohort attached (restricted.visits), the three grids (footfall.zone_hourly, zone_hourly_total,
+zone_daily) after primary and secondary suppression, and one ops.runs row with the counts and
+input table versions. Every write replaces exactly (date, zone set), so a rerun of the day
+leaves the tables as one run would. Definitions: docs/definitions.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from footfall.aggregate import (
+    LocalHour,
+    aggregate_cohort_days,
+    aggregate_cohort_hours,
+    aggregate_hours,
+    day_hours,
+    explode_visit_hours,
+)
+from footfall.config import Config
+from footfall.errors import EXIT_OK, BadInputError
+from footfall.manifest import recorded_run
+from footfall.privacy import suppress_primary, suppress_secondary
+from footfall.schemas import (
+    EVENTS,
+    STATUS_PRIMARY,
+    STATUS_PUBLISHED,
+    STATUS_SECONDARY,
+    SUBSCRIBERS,
+    VISITS,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    ZONES,
+    C,
+    Table,
+)
+from footfall.session import build_session
+from footfall.spatial import assign_zones, use_broadcast
+from footfall.tables import ensure_tables, replace_partition, table_version
+from footfall.visits import missing_subscribers, sessionize_visits, with_cohort
+
+log = logging.getLogger(__name__)
+
+INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
+OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)
+HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
+# Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
+# visitors_total minus it.
+PUBLISHED_VISITORS = "_published_visitors"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="local date YYYY-MM-DD")
+    parser.add_argument("--zone-set", action="append", dest="zone_sets", metavar="NAME",
+                        help="zone set to compute (repeatable; default: every zone set in ref.zones)")
+
+
+def command(args: argparse.Namespace, cfg: Config) -> int:
+    spark = build_session(cfg)
+    for zone_set, counts in run(spark, cfg, args.date, args.zone_sets).items():
+        print(f"compute {args.date.isoformat()} [{zone_set}]: "
+              + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return EXIT_OK
+
+
+def _read(spark: SparkSession, table: Table, version: int) -> DataFrame:
+    """The table as of the version recorded in the manifest, so a concurrent write to an input
+    cannot make the recorded version and the data read disagree."""
+    return spark.read.format("delta").option("versionAsOf", version).table(table.name)
+
+
+def _zone_counts(zones: DataFrame) -> dict[str, int]:
+    return {r[C.ZONE_SET]: int(r["n"]) for r in zones.groupBy(C.ZONE_SET).agg(F.count(F.lit(1)).alias("n")).collect()}
+
+
+def _chosen_zone_sets(known: dict[str, int], wanted: list[str] | None) -> list[str]:
+    if not known:
+        raise BadInputError("ref.zones is empty: run footfall load-reference first")
+    unknown = sorted(set(wanted or ()) - set(known))
+    if unknown:
+        raise BadInputError(f"unknown zone set(s) {', '.join(unknown)}: the zone sets in ref.zones are "
+                            f"{', '.join(sorted(known))}")
+    return list(dict.fromkeys(wanted)) if wanted else sorted(known)
+
+
+def run(spark: SparkSession, cfg: Config, event_date: dt.date,
+        zone_sets: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Compute and publish local date `event_date` for the zone sets; returns the counts per set."""
+    ensure_tables(spark, INPUTS + OUTPUTS)
+    versions = {t.name: table_version(spark, t) for t in INPUTS}
+    zones_all = _read(spark, ZONES, versions[ZONES.name])
+    zone_counts = _zone_counts(zones_all)
+    chosen = _chosen_zone_sets(zone_counts, zone_sets)
+    day = event_date.isoformat()
+    subscribers = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name]).where(
+        F.col(C.SNAPSHOT_DATE) == F.lit(event_date)
+    )
+    if subscribers.isEmpty():
+        raise BadInputError(f"no subscriber snapshot for {day}: run footfall load-reference --date {day} first")
+    events = _read(spark, EVENTS, versions[EVENTS.name]).where(F.col(C.EVENT_DATE) == F.lit(event_date))
+    events_in = events.count()
+    if events_in == 0:
+        raise BadInputError(f"no events for {day} in {EVENTS.name}: run footfall ingest --date {day} first")
+    hours = day_hours(event_date, cfg.time_zone)
+
+    results = {}
+    for zone_set in chosen:
+        broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
+        parameters = {
+            "time_zone": cfg.time_zone, "max_gap_minutes": cfg.visits.max_gap_minutes,
+            "min_dwell_minutes": cfg.visits.min_dwell_minutes, "zones": zone_counts[zone_set],
+            "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
+            "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
+        }
+        with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
+            rec.input_versions.update(versions)
+            zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
+            rec.counts["events_in"] = events_in
+            rec.counts.update(
+                _compute_zone_set(cfg, event_date, zone_set, events, zones, subscribers, hours, broadcast)
+            )
+            log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
+            results[zone_set] = dict(rec.counts)
+    return results
+
+
+def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: DataFrame, zones: DataFrame,
+                      subscribers: DataFrame, hours: list[LocalHour], broadcast: bool) -> dict[str, int]:
+    k = cfg.privacy.k
+    keys = {C.EVENT_DATE: event_date, C.ZONE_SET: zone_set}
+    visits = (
+        events.transform(assign_zones, zones, broadcast)
+        .transform(sessionize_visits, cfg.visits.max_gap_minutes, cfg.visits.min_dwell_minutes, cfg.time_zone)
+        # The day's events all have local date D; the filter makes that explicit, because the
+        # partition write below refuses rows of another date.
+        .where(F.col(C.EVENT_DATE) == F.lit(event_date))
+        .transform(with_cohort, subscribers)
+    )
+    # Persisted: the visits table, the missing-subscriber count and the three aggregations all
+    # read the visits, and building them is the expensive part (the spatial join and the window
+    # sort over the events). The aggregates are grid-sized and cheap to rebuild from here.
+    visits = visits.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        # Counts are observed while writing (Observation), not by extra passes over the data.
+        counts = _write_observed(visits, VISITS, keys, [
+            F.count(F.lit(1)).alias("visits"),
+            F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
+            # Each event of a visit is one (event, zone) pair of the spatial join.
+            F.sum(C.N_EVENTS).alias("events_matched"),
+        ])
+        counts["subscribers_missing"] = missing_subscribers(visits, subscribers).count()
+        if counts["subscribers_missing"]:
+            log.warning("%d pseudo_ids with visits on %s have no subscriber snapshot row: counted as "
+                        "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
+
+        visit_hours = visits.transform(explode_visit_hours, hours)
+        before = Observation("visitors_before_suppression")
+        hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
+            before, F.sum(C.VISITORS).alias("visitors_total")
+        )
+        totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
+        hourly = hourly_raw.transform(suppress_primary, k).transform(suppress_secondary, totals, HOUR_KEYS, k)
+        # zone_daily publishes no total over the cohorts, so subtraction reveals no sum of its
+        # suppressed cells and the minimal secondary rule has nothing to protect there. Bounds
+        # across tables (daily >= hourly) are the linear-programming version's job.
+        daily = visits.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
+
+        hourly_counts = _write_observed(
+            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
+        )
+        counts["visitors_total"] = int(before.get["visitors_total"] or 0)
+        counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - hourly_counts.pop(PUBLISHED_VISITORS)
+        counts |= hourly_counts
+        counts |= _write_observed(totals, ZONE_HOURLY_TOTAL, keys, _cell_metrics("total_cells"))
+        counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))
+        return counts
+    finally:
+        visits.unpersist()
+
+
+def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column]) -> dict[str, int]:
+    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the way."""
+    observation = Observation(table.name)
+    replace_partition(df.observe(observation, *metrics), table, keys)
+    return {name: int(value or 0) for name, value in observation.get.items()}
+
+
+def _cell_metrics(prefix: str) -> list[Column]:
+    """The number of cells, and of cells by status."""
+    by_status = [
+        F.count(F.when(F.col(C.STATUS) == status, 1)).alias(f"{prefix}_{name}")
+        for name, status in (("published", STATUS_PUBLISHED), ("suppressed_primary", STATUS_PRIMARY),
+                             ("suppressed_secondary", STATUS_SECONDARY))
+    ]
+    return [F.count(F.lit(1)).alias(prefix), *by_status]

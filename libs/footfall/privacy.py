@@ -1,0 +1,84 @@
+"""Disclosure control on the published grids: primary and (minimal) secondary suppression.
+
+Primary: a cell with fewer than k distinct subscribers is published with every metric NULL and
+status suppressed_primary. Secondary (minimal, see docs/definitions.md): where a published
+total minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
+suppressed until that sum protects them. The full linear-programming version (cross-table
+bounds such as daily >= hourly) replaces `suppress_secondary` later; footfall.audit measures
+what this version leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from footfall.aggregate import METRICS
+from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
+
+_TOTAL = "_total"
+_HIDDEN_SUM = "_hidden_sum"
+_N_SUPPRESSED = "_n_suppressed"
+_RANK = "_rank"
+_BEFORE = "_published_before"
+
+
+def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
+    """Cells where `condition` holds get every metric NULL and `status`; the rest are unchanged."""
+    hide = F.coalesce(condition, F.lit(True))  # an undecidable condition suppresses: fail safe
+    return cells.select(*[
+        F.when(~hide, F.col(c)).alias(c) if c in METRICS
+        else F.when(hide, F.lit(status)).otherwise(F.col(c)).alias(c) if c == C.STATUS
+        else F.col(c)
+        for c in cells.columns
+    ])
+
+
+def suppress_primary(cells: DataFrame, k: int) -> DataFrame:
+    """Add status: published when visitors >= k, else suppressed_primary with every metric NULL.
+
+    The input has a table's columns without status (which comes last in every published table).
+    A NULL visitor count cannot be shown to reach k, so it is suppressed too.
+    """
+    with_status = cells.withColumn(C.STATUS, F.lit(STATUS_PUBLISHED))
+    return _suppressed(with_status, ~(F.col(C.VISITORS) >= k), STATUS_PRIMARY)
+
+
+def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
+    """Protect suppressed cohort cells against subtraction from a published total.
+
+    `cells` are cohort cells after primary suppression, `totals` the total over all cohorts
+    after primary suppression, both with the group `keys` (e.g. zone x hour). Per group whose
+    total is published, S = total - sum of published cohort cells is the visitor sum of the
+    suppressed cells, computed exactly as an attacker would, from published numbers only.
+    Whenever S > 0 and (only one cohort cell is suppressed, or S < k), the published cells are
+    suppressed in order of visitors (smallest first; ties by the remaining columns' order) until
+    at least two are suppressed and S >= k. S = 0 reveals only that the suppressed cells are
+    empty, which discloses nobody.
+    """
+    published = F.col(C.STATUS) == STATUS_PUBLISHED
+    group = Window.partitionBy(*keys)
+    # Published cells first, smallest first; the cohort columns make the order deterministic.
+    tie_break = [c for c in cells.columns if c not in keys and c not in METRICS and c != C.STATUS]
+    order = Window.partitionBy(*keys).orderBy(~published, C.VISITORS, *tie_break)
+    # Totals are one row per group (1/21 of the cohort cells): broadcast them.
+    shown = totals.where(F.col(C.STATUS) == STATUS_PUBLISHED).select(*keys, F.col(C.VISITORS).alias(_TOTAL))
+    joined = cells.alias("c").join(
+        F.broadcast(shown.alias("t")), [F.col(f"c.{key}") == F.col(f"t.{key}") for key in keys], how="left"
+    ).select("c.*", f"t.{_TOTAL}")
+    published_sum = F.coalesce(F.sum(F.when(published, F.col(C.VISITORS))).over(group), F.lit(0))
+    smaller_sum = F.coalesce(F.sum(C.VISITORS).over(order.rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
+    ranked = (
+        joined.withColumn(_HIDDEN_SUM, F.col(_TOTAL) - published_sum)
+        .withColumn(_N_SUPPRESSED, F.count(F.when(~published, 1)).over(group))
+        .withColumn(_RANK, F.row_number().over(order))
+        .withColumn(_BEFORE, smaller_sum)
+    )
+    # A published cell of rank r is suppressed iff the goal is not yet met with the r - 1
+    # smaller published cells suppressed before it. The goal is monotone in r, so this
+    # suppresses exactly the shortest prefix that meets it.
+    protected_without_it = (F.col(_N_SUPPRESSED) + F.col(_RANK) - 1 >= 2) & (F.col(_HIDDEN_SUM) + F.col(_BEFORE) >= k)
+    needs_more = published & (F.col(_HIDDEN_SUM) > 0) & ~protected_without_it
+    return _suppressed(ranked, F.coalesce(needs_more, F.lit(False)), STATUS_SECONDARY).select(*cells.columns)

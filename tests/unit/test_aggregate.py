@@ -1,0 +1,170 @@
+"""Local hours with DST, visits exploded to hours, and the three full grids with exact metrics."""
+
+import datetime as dt
+
+import pytest
+from chispa import assert_df_equality
+
+from footfall.aggregate import (
+    aggregate_cohort_days,
+    aggregate_cohort_hours,
+    aggregate_hours,
+    day_hours,
+    explode_visit_hours,
+)
+from footfall.schemas import AGE_BANDS, GENDERS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+
+TZ = "Europe/Berlin"
+FALL_BACK = dt.date(2026, 10, 25)  # 25 hours: 03:00 CEST -> 02:00 CET
+ZERO = (0, 0, 0, None, None, 0, 0, 0, 0)  # visitors, visits, passersby, median, mean, lt5, 5_15, 15_60, 60+
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def naive(*args: int) -> dt.datetime:
+    return dt.datetime(*args)
+
+
+def test_spring_forward_day_has_23_hours_without_local_hour_2():
+    hours = day_hours(dt.date(2026, 3, 29), TZ)
+    assert [h.local_hour for h in hours] == [0, 1, *range(3, 24)]
+    assert [h.utc_offset_min for h in hours] == [60, 60] + [120] * 21
+    assert hours[0].hour_start == naive(2026, 3, 28, 23) and hours[2].hour_start == naive(2026, 3, 29, 1)
+
+
+def test_fall_back_day_has_25_hours_with_local_hour_2_twice():
+    hours = day_hours(FALL_BACK, TZ)
+    assert [h.local_hour for h in hours] == [0, 1, 2, 2, *range(3, 24)]
+    assert [h.utc_offset_min for h in hours] == [120, 120, 120] + [60] * 22
+    assert [h.hour_start for h in hours[2:4]] == [naive(2026, 10, 25, 0), naive(2026, 10, 25, 1)]
+    assert hours[-1].hour_start == naive(2026, 10, 25, 22)
+
+
+def test_ordinary_day_has_24_hours():
+    hours = day_hours(dt.date(2026, 3, 14), TZ)
+    assert [h.local_hour for h in hours] == list(range(24))
+    assert {h.utc_offset_min for h in hours} == {60}
+
+
+EXPLODED = (
+    f"{C.PSEUDO_ID} string, {C.VISIT_START} timestamp, {C.VISIT_END} timestamp, "
+    f"{C.HOUR_START} timestamp, {C.LOCAL_HOUR} int, {C.UTC_OFFSET_MIN} int, _starts_here boolean"
+)
+
+
+def test_a_visit_is_in_every_hour_it_overlaps_and_starts_in_one(spark):
+    visits = spark.createDataFrame(
+        [
+            ("a", utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 20)),  # 02:30 CEST -> 02:20 CET
+            ("b", utc(2026, 10, 25, 9, 50), utc(2026, 10, 25, 10, 0)),  # ends exactly when hour 11 starts
+            ("c", utc(2026, 10, 24, 12, 0), utc(2026, 10, 24, 12, 30)),  # the day before: no hour of this day
+            ("d", utc(2026, 10, 25, 12, 0), None),  # NULL end: overlaps nothing
+        ],
+        f"{C.PSEUDO_ID} string, {C.VISIT_START} timestamp, {C.VISIT_END} timestamp",
+    )
+    a, b = (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 20)), (utc(2026, 10, 25, 9, 50), utc(2026, 10, 25, 10))
+    expected = spark.createDataFrame(
+        [
+            ("a", *a, utc(2026, 10, 25, 0), 2, 120, True),
+            ("a", *a, utc(2026, 10, 25, 1), 2, 60, False),
+            ("b", *b, utc(2026, 10, 25, 9), 10, 60, True),
+            ("b", *b, utc(2026, 10, 25, 10), 11, 60, False),
+        ],
+        EXPLODED,
+    )
+    got = explode_visit_hours(visits, day_hours(FALL_BACK, TZ))
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def _visit(pseudo_id, cohort, start, end, passby, zone_id="Z", day=FALL_BACK):
+    dwell = int((end - start).total_seconds())
+    return ("s", zone_id, day, pseudo_id, *cohort, start, end, dwell, 2, passby)
+
+
+F2534, M2534, M65 = ("25-34", "F"), ("25-34", "M"), ("65+", "M")
+H2_CEST, H2_CET = utc(2026, 10, 25, 0), utc(2026, 10, 25, 1)
+H11, H12 = utc(2026, 10, 25, 10), utc(2026, 10, 25, 11)
+
+
+@pytest.fixture(scope="module")
+def visits(spark):
+    rows = [
+        _visit("p1", F2534, utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 20), False),  # 50 min over both 2s
+        _visit("p2", F2534, utc(2026, 10, 25, 0, 40), utc(2026, 10, 25, 0, 42), True),  # 2 min pass-by
+        _visit("p1", F2534, utc(2026, 10, 25, 0, 50), utc(2026, 10, 25, 0, 58), False),  # p1 again, 8 min
+        _visit("p5", M2534, utc(2026, 10, 25, 0, 5), utc(2026, 10, 25, 0, 20), False),  # exactly 15 min
+        _visit("p3", M65, utc(2026, 10, 25, 10, 0), utc(2026, 10, 25, 11, 30), False),  # 90 min, hours 11+12
+        _visit("p4", M65, utc(2026, 10, 25, 10), utc(2026, 10, 25, 10, 20), False, zone_id="elsewhere"),
+        _visit("p6", M65, utc(2026, 10, 24, 10), utc(2026, 10, 24, 10, 20), False, day=FALL_BACK - dt.timedelta(1)),
+    ]
+    return spark.createDataFrame(rows, VISITS.struct)
+
+
+@pytest.fixture(scope="module")
+def zones(spark):
+    return spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
+
+
+def _hour_keys():
+    return [(h.hour_start.replace(tzinfo=dt.UTC), h.local_hour, h.utc_offset_min) for h in day_hours(FALL_BACK, TZ)]
+
+
+def _grid_rows(cells: dict, by_hour: bool, by_cohort: bool) -> list[tuple]:
+    """Every grid row: the hand-derived metrics where given, zeros elsewhere."""
+    hours = _hour_keys() if by_hour else [()]
+    cohorts = [(a, g) for a in AGE_BANDS for g in GENDERS] if by_cohort else [()]
+    rows = []
+    for hour in hours:
+        for cohort in cohorts:
+            key = (hour[0] if hour else None, *cohort)
+            rows.append(("s", "Z", FALL_BACK, *hour, *cohort, *cells.get(key, ZERO)))
+    return rows
+
+
+def _schema_without_status(table):
+    return ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in table.columns if c.name != C.STATUS)
+
+
+def test_cohort_hours_full_grid_with_exact_metrics(spark, visits, zones):
+    day_hours_ = day_hours(FALL_BACK, TZ)
+    got = visits.transform(explode_visit_hours, day_hours_).transform(aggregate_cohort_hours, zones, FALL_BACK,
+                                                                       day_hours_)
+    cells = {
+        # p1 (2 visits: 50 and 8 min), p2 (2 min pass-by) start in the first hour 2 (CEST)
+        (H2_CEST, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0),
+        # p1's 50-minute visit reaches into the second hour 2 (CET): a visitor, no visit
+        (H2_CET, *F2534): (1, 0, 0, None, None, 0, 0, 0, 0),
+        (H2_CEST, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0),  # 15 min is in the 15-60 bin
+        (H11, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1),
+        (H12, *M65): (1, 0, 0, None, None, 0, 0, 0, 0),
+    }
+    expected = spark.createDataFrame(_grid_rows(cells, True, True), _schema_without_status(ZONE_HOURLY))
+    assert expected.count() == 25 * 21
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_hour_totals_full_grid_with_exact_metrics(spark, visits, zones):
+    day_hours_ = day_hours(FALL_BACK, TZ)
+    got = visits.transform(explode_visit_hours, day_hours_).transform(aggregate_hours, zones, FALL_BACK, day_hours_)
+    cells = {
+        (H2_CEST,): (3, 4, 1, 15.0, 73 / 3, 1, 1, 2, 0),  # stays 50, 8, 15 min
+        (H2_CET,): (1, 0, 0, None, None, 0, 0, 0, 0),
+        (H11,): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1),
+        (H12,): (1, 0, 0, None, None, 0, 0, 0, 0),
+    }
+    expected = spark.createDataFrame(_grid_rows(cells, True, False), _schema_without_status(ZONE_HOURLY_TOTAL))
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_cohort_days_full_grid_with_exact_metrics(spark, visits, zones):
+    got = aggregate_cohort_days(visits, zones, FALL_BACK)
+    cells = {
+        (None, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0),
+        (None, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0),
+        (None, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1),
+    }
+    expected = spark.createDataFrame(_grid_rows(cells, False, True), _schema_without_status(ZONE_DAILY))
+    assert expected.count() == 21
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)

@@ -1,0 +1,140 @@
+"""Primary and minimal secondary suppression, attacked by subtraction and by the LP auditor."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from chispa import assert_df_equality
+
+from footfall.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
+from footfall.privacy import suppress_primary, suppress_secondary
+from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+
+K = 20
+DAY = dt.date(2026, 3, 29)  # spring forward: local hour 3 starts at 01:00 UTC with offset 120
+HOUR_KEYS = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START]
+COHORTS = {"a": ("18-24", "F"), "b": ("25-34", "F"), "c": ("35-44", "M"), "d": ("45-54", "M")}
+
+
+def hour(n: int) -> dt.datetime:
+    return dt.datetime(2026, 3, 29, n, tzinfo=dt.UTC)
+
+
+def _metrics(visitors: int | None) -> tuple:
+    if visitors is None:
+        return (None,) * 9
+    return (visitors, visitors, 1, 12.0, 12.5, 1, visitors - 1, 0, 0)
+
+
+def _schema(table, with_status: bool) -> str:
+    return ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in table.columns if with_status or c.name != C.STATUS)
+
+
+def _cell(h: int, cohort: str, visitors: int | None, status: str | None = None) -> tuple:
+    row = ("s", "Z", DAY, hour(h), h + 2, 120, *COHORTS[cohort], *_metrics(visitors))
+    return row if status is None else (*row, status)
+
+
+def _total(h: int, visitors: int | None, status: str | None = None) -> tuple:
+    row = ("s", "Z", DAY, hour(h), h + 2, 120, *_metrics(visitors))
+    return row if status is None else (*row, status)
+
+
+# visitors per hour and cohort; the total is their sum (each subscriber has one cohort)
+TRUE = {
+    1: {"a": 25, "b": 30, "c": 7},  # one suppressed cell: recomputable by subtraction
+    2: {"a": 40, "b": 22, "c": 3, "d": 2},  # two suppressed cells summing to 5 < k
+    3: {"a": 10, "b": 5},  # total 15 < k is suppressed itself: nothing to subtract from
+    4: {"a": 25, "b": 0, "c": 0},  # suppressed cells sum to 0: reveals nobody
+    5: {"a": 20, "b": 21, "c": 19, "d": 1},  # S = 20 = k over two cells: already protected
+    6: {"a": 25, "b": 25, "c": 5},  # tie on the smallest: 18-24 goes first (cohort order)
+}
+P, S1, S2 = STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY
+AFTER = {
+    1: {"a": S2, "b": P, "c": S1},
+    2: {"a": P, "b": S2, "c": S1, "d": S1},
+    3: {"a": S1, "b": S1},
+    4: {"a": P, "b": S1, "c": S1},
+    5: {"a": P, "b": P, "c": S1, "d": S1},
+    6: {"a": S2, "b": P, "c": S1},
+}
+
+
+@pytest.fixture(scope="module")
+def raw(spark):
+    cells = spark.createDataFrame(
+        [_cell(h, c, v) for h, cohorts in TRUE.items() for c, v in cohorts.items()] + [_cell(7, "a", None)],
+        _schema(ZONE_HOURLY, with_status=False),
+    )
+    totals = spark.createDataFrame(
+        [_total(h, sum(cohorts.values())) for h, cohorts in TRUE.items()], _schema(ZONE_HOURLY_TOTAL, False)
+    )
+    return cells, totals
+
+
+def _status_of(visitors: int | None) -> str:
+    return P if visitors is not None and visitors >= K else S1
+
+
+def test_primary_nulls_every_metric_below_k_and_a_null_count(spark, raw):
+    cells, _ = raw
+    expected = spark.createDataFrame(
+        [_cell(h, c, v if v >= K else None, _status_of(v)) for h, cohorts in TRUE.items() for c, v in cohorts.items()]
+        + [_cell(7, "a", None, S1)],
+        _schema(ZONE_HOURLY, with_status=True),
+    )
+    assert_df_equality(suppress_primary(cells, K), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def _secondary(raw):
+    cells, totals = raw
+    return suppress_secondary(suppress_primary(cells, K), suppress_primary(totals, K), HOUR_KEYS, K)
+
+
+def test_secondary_suppresses_the_smallest_published_cells_until_protected(spark, raw):
+    expected = spark.createDataFrame(
+        [_cell(h, c, TRUE[h][c] if s == P else None, s) for h, statuses in AFTER.items() for c, s in statuses.items()]
+        + [_cell(7, "a", None, S1)],
+        _schema(ZONE_HOURLY, with_status=True),
+    )
+    assert_df_equality(_secondary(raw), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def _published_view(cells, totals) -> pd.DataFrame:
+    """What an analyst sees, in the LP auditor's long format (visitors NaN when suppressed)."""
+    rows = [(r[C.ZONE_ID], HOURLY, r[C.HOUR_START], r[C.AGE_BAND], r[C.GENDER], r[C.VISITORS], r[C.STATUS])
+            for r in cells.collect()]
+    rows += [(r[C.ZONE_ID], TOTAL, r[C.HOUR_START], None, None, r[C.VISITORS], r[C.STATUS]) for r in totals.collect()]
+    view = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    view[C.VISITORS] = view[C.VISITORS].astype(float)
+    return view
+
+
+def _subtract(view: pd.DataFrame, h: int) -> tuple[int, int]:
+    """The attacker: total - published cohort cells = sum of the suppressed cells of hour h."""
+    at = view[view[C.HOUR_START] == pd.Timestamp(hour(h).replace(tzinfo=None))]
+    total = at[at[KIND] == TOTAL][C.VISITORS].iloc[0]
+    cohort = at[at[KIND] == HOURLY]
+    hidden = cohort[cohort[C.STATUS] != P]
+    return int(total - cohort[C.VISITORS].sum()), len(hidden)
+
+
+def test_subtraction_recovers_a_suppressed_cell_after_primary_only_but_not_after_secondary(raw):
+    cells, totals = raw
+    primary_only = _published_view(suppress_primary(cells, K), suppress_primary(totals, K))
+    # hour 1: one suppressed cell, so total - published = exactly its 7 visitors
+    assert _subtract(primary_only, 1) == (TRUE[1]["c"], 1)
+    # hour 2: two suppressed cells summing to 5, so each is pinned to [0, 5]
+    assert _subtract(primary_only, 2) == (5, 2)
+    leaks = audit_zone(primary_only, K, cross_table=False)
+    assert {leak.cell for leak in leaks} == {
+        f"hourly {pd.Timestamp(hour(1).replace(tzinfo=None))} 35-44/M",
+        f"hourly {pd.Timestamp(hour(2).replace(tzinfo=None))} 35-44/M",
+        f"hourly {pd.Timestamp(hour(2).replace(tzinfo=None))} 45-54/M",
+        f"hourly {pd.Timestamp(hour(6).replace(tzinfo=None))} 35-44/M",
+    }
+
+    protected = _published_view(_secondary(raw), suppress_primary(totals, K))
+    assert _subtract(protected, 1) == (25 + 7, 2)  # only the sum of two cells, >= k
+    assert _subtract(protected, 2) == (22 + 3 + 2, 3)
+    assert audit_zone(protected, K, cross_table=False) == []
