@@ -150,12 +150,18 @@ def load_table_paths(cfg: Config) -> dict[str, str]:
 
 
 def ensure_table_paths(cfg: Config) -> dict[str, str]:
-    """The stored locations; asks the footfall catalog (in a helper process) while any is missing."""
+    """The stored locations; asks the footfall catalog (in a helper process, a JVM) only while no
+    published table is known, so `footfall duckdb` normally starts none. Delete table_paths.json
+    to ask again (e.g. after tables moved)."""
+
+    def published(found: Mapping[str, str]) -> bool:
+        return any(t.name in found for t in PUBLISHED_TABLES)
+
     paths = load_table_paths(cfg)
-    if set(paths) != {t.name for t in ANALYST_TABLES}:
+    if not published(paths):
         _run_helper("locate", cfg)
         paths = load_table_paths(cfg)
-    if not any(name in paths for name in (t.name for t in PUBLISHED_TABLES)):
+    if not published(paths):
         raise BadInputError("no published tables yet: run `make run` (or `footfall run --date YYYY-MM-DD`) first")
     return paths
 
