@@ -72,9 +72,14 @@ def check_header(path: Path, expected: Sequence[str]) -> None:
             header = next(csv.reader(handle), [])
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise BadInputError(f"landing file {path} cannot be read ({type(exc).__name__}): re-deliver it") from None
-    if [h.strip() for h in header] != list(expected):
+    found = [h.strip() for h in header]
+    if found != list(expected):
+        # The delivered first line is not echoed: without a header it is a data row with an msisdn.
+        missing = [c for c in expected if c not in found]
+        detail = f"missing {', '.join(missing)}" if missing else "other columns or order"
         raise BadInputError(
-            f"landing file {path} has the header {','.join(header)!r}; expected {','.join(expected)!r}"
+            f"landing file {path} does not start with the header {','.join(expected)!r} "
+            f"(found {len(found)} columns, {detail})"
         )
 
 

@@ -177,7 +177,12 @@ def test_wkt_csv_and_geoparquet_give_the_same_rows_as_geojson(tmp_path):
 def test_header_check_names_file_and_expected_header(tmp_path):
     path = tmp_path / "subscribers.csv"
     path.write_text("msisdn,birthday\n1,2\n")
-    with pytest.raises(BadInputError, match=r"subscribers\.csv has the header 'msisdn,birthday'; expected 'msisdn,b"):
+    with pytest.raises(BadInputError, match=r"subscribers\.csv does not start with the header 'msisdn,birth_date' "
+                       r"\(found 2 columns, missing birth_date\)"):
         check_header(path, ("msisdn", "birth_date"))
+    path.write_text("4917612345678,1990-01-01\n")  # no header: the data row must not be echoed
+    with pytest.raises(BadInputError) as err:
+        check_header(path, ("msisdn", "birth_date"))
+    assert "4917612345678" not in str(err.value)
     path.write_text("msisdn,birth_date\n")
     check_header(path, ("msisdn", "birth_date"))
