@@ -54,7 +54,8 @@ start() {
   for port in "${ports[@]}"; do
     port_free "$port" || { echo "$name: port $port on 127.0.0.1 is taken; set another (see $0)" >&2; exit 1; }
   done
-  nohup "$SPARK_HOME/bin/spark-class" "$class" "$@" > "$CLUSTER_DIR/$name.log" 2>&1 < /dev/null &
+  # setsid: a terminal's Ctrl-C or a test runner's timeout must not take the daemons with it
+  nohup setsid "$SPARK_HOME/bin/spark-class" "$class" "$@" > "$CLUSTER_DIR/$name.log" 2>&1 < /dev/null &
   echo $! > "$CLUSTER_DIR/$name.pid"
   echo "$name started (pid $!, log $CLUSTER_DIR/$name.log)"
 }
