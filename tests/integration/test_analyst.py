@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import CONF_DIR, ROOT
+from support import CONF_DIR, ROOT
 from unit.test_analyst_data import write_handmade
 
 from footfall.analyst.catalog import analyst_paths, lookup_table_paths, save_table_paths, spark_home

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import shapely
-from conftest import ROOT, make_config
 from shapely.geometry import shape
+from support import ROOT, make_config
 
 from footfall import synthetic as S
 

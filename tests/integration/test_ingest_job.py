@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from conftest import make_config
 from pyspark.sql import functions as F
+from support import make_config
 
 from footfall import ingest, reference
 from footfall.errors import BadInputError, MissingKeyError

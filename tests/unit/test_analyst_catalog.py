@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_config
+from support import make_config
 from unit.test_analyst_data import write_handmade
 
 from footfall.analyst import catalog

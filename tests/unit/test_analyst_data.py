@@ -2,7 +2,7 @@
 
 One Saturday, k = 20. Two districts and two store fronts (a supermarket and an S-Bahn stop),
 with published, primary- and secondary-suppressed cells. Imported as `unit.test_analyst_data`
-(tests/ is on sys.path through tests/conftest.py).
+(tests/ is on pytest's pythonpath).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ import sys
 
 import duckdb
 import pytest
-from conftest import CONF_DIR, ROOT
+from support import CONF_DIR, ROOT
 from unit.test_analyst_data import write_handmade
 
 from footfall.analyst.catalog import VIEWS, local_path, lookup_table_paths, save_table_paths, spark_view_sql

@@ -4,7 +4,7 @@ so the examples in docs/analysts.md stay valid when tables or views change."""
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 from unit.test_analyst_data import write_handmade
 
 from footfall.analyst.catalog import VIEWS, spark_view_sql, split_statements
