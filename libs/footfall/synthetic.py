@@ -51,6 +51,7 @@ from shapely.geometry.base import BaseGeometry
 from footfall import network
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, ConfigError
+from footfall.observe import step
 
 log = logging.getLogger(__name__)
 
@@ -1383,27 +1384,28 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
     for d, day in enumerate(days):
         out = land / "events" / f"date={day.date}"
         df = spark.range(0, n_chunks, 1, n_chunks).mapInArrow(_events_udf(bc, acc, d), event_schema)
-        sc.setJobDescription(f"footfall generate: events {day.date}")
-        if params.fmt == "csv":
-            df.write.mode("overwrite").option("compression", "gzip").text(str(out))
-            names = _finish_spark_dir(out, ".csv.gz")
-        else:
-            df.write.mode("overwrite").parquet(str(out))
-            names = _finish_spark_dir(out, ".parquet")
-        counts = acc.value
+        with step("generate", f"events {day.date}", spark) as events_step:
+            if params.fmt == "csv":
+                df.write.mode("overwrite").option("compression", "gzip").text(str(out))
+                names = _finish_spark_dir(out, ".csv.gz")
+            else:
+                df.write.mode("overwrite").parquet(str(out))
+                names = _finish_spark_dir(out, ".parquet")
+            counts = acc.value
+            events_step.record(files=len(names))
         for name in names:
             part = name.split(".")[0].split("-")[1]
             files[f"events/date={day.date}/{name}"] = counts[f"{day.date}/{part}"]
     events_s = time.time() - t_events
 
-    sc.setJobDescription("footfall generate: ground truth")
     truth_df = spark.range(0, n_chunks * len(days), 1, n_chunks * len(days)).mapInArrow(
         _truth_udf(bc), TRUTH_DDL)
     # TIMESTAMP_MICROS (UTC-adjusted) rather than Spark's INT96, so pyarrow/DuckDB see UTC instants.
     previous = spark.conf.get("spark.sql.parquet.outputTimestampType")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     try:
-        truth_df.write.mode("overwrite").parquet(str(tru / "visits"))
+        with step("generate", "ground truth", spark):
+            truth_df.write.mode("overwrite").parquet(str(tru / "visits"))
     finally:
         spark.conf.set("spark.sql.parquet.outputTimestampType", previous)
     _finish_spark_dir(tru / "visits", ".parquet")
