@@ -15,6 +15,7 @@ kept in table_paths.json, which `footfall duckdb` reads without starting a JVM.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import dataclasses
 import datetime as dt
@@ -38,6 +39,14 @@ from footfall.schemas import PUBLISHED_TABLES, STATUS_PUBLISHED, ZONE_HOURLY_TOT
 # cell plan is the operator's business, not a statistic).
 ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, ZONES)
 FORMATS = ("table", "csv", "json")
+
+
+def add_script_arguments(parser: argparse.ArgumentParser) -> None:
+    """-e / -f / --format, shared by `footfall sql` and `footfall duckdb`."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("-e", dest="execute", metavar="SQL", help="run these ;-separated statements and exit")
+    source.add_argument("-f", dest="file", metavar="FILE", type=Path, help="run the statements in FILE and exit")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output of -e/-f (default: table)")
 # Settings the analyst sessions add on top of footfall.session.spark_settings.
 ANALYST_SPARK_CONF = {
     # `SELECT * FROM delta.`/warehouse/restricted.db/events`` would bypass the catalog.

@@ -20,7 +20,7 @@ from pyspark.sql.types import TimestampType
 
 from footfall.analyst.catalog import (
     ANALYST_TABLES,
-    FORMATS,
+    add_script_arguments,
     duckdb_view_sql,
     ensure_table_paths,
     local_path,
@@ -83,10 +83,7 @@ def run_statement(con: duckdb.DuckDBPyConnection, statement: str, fmt: str) -> s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("-e", dest="execute", metavar="SQL", help="run these ;-separated statements and exit")
-    source.add_argument("-f", dest="file", metavar="FILE", type=Path, help="run the statements in FILE and exit")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    add_script_arguments(parser)
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:

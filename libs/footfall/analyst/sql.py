@@ -10,7 +10,6 @@ import argparse
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
@@ -19,7 +18,7 @@ from pyspark.sql.types import TimestampNTZType, TimestampType
 
 from footfall.analyst import thrift
 from footfall.analyst.catalog import (
-    FORMATS,
+    add_script_arguments,
     analyst_config,
     ensure_catalog,
     ensure_table_paths,
@@ -36,10 +35,7 @@ from footfall.session import build_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("-e", dest="execute", metavar="SQL", help="run these ;-separated statements and exit")
-    source.add_argument("-f", dest="file", metavar="FILE", type=Path, help="run the statements in FILE and exit")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output of -e/-f (default: table)")
+    add_script_arguments(parser)
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:
