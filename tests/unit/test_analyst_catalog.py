@@ -131,5 +131,6 @@ def test_every_published_column_has_a_comment_in_describe_extended(handmade):
 def test_sql_output_formats_on_a_hand_made_table(handmade, fmt, expected):
     query = (f"SELECT zone_id, local_hour, visitors, status, hour_start FROM {ZONE_HOURLY_TOTAL.name} "
              "WHERE zone_set = 'districts' AND zone_id IN ('01', '02') AND local_hour = 14 + int(zone_id) - 1 "
+             "AND event_date = DATE'2026-03-14' "
              "ORDER BY zone_id")
     assert run_statement(handmade, query, fmt) == expected

@@ -16,6 +16,7 @@ AGGREGATE = """
 SELECT zone_set, zone_id, COUNT(*) AS cells, SUM(visitors) AS visitors, SUM(passersby) AS passersby,
        MAX(dwell_median_min) AS longest_median, CAST(MIN(hour_start) AS STRING) AS first_hour
   FROM footfall.zone_hourly_total
+ WHERE event_date = DATE '2026-03-14'
  GROUP BY zone_set, zone_id
  ORDER BY zone_set, zone_id
 """
