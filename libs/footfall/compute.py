@@ -28,6 +28,7 @@ from footfall.aggregate import (
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
 from footfall.manifest import recorded_run
+from footfall.observe import step
 from footfall.privacy import suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
@@ -107,7 +108,9 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date,
     if subscribers.isEmpty():
         raise BadInputError(f"no subscriber snapshot for {day}: run footfall load-reference --date {day} first")
     events = _read(spark, EVENTS, versions[EVENTS.name]).where(F.col(C.EVENT_DATE) == F.lit(event_date))
-    events_in = events.count()
+    with step("compute", "read_events", spark) as s:
+        events_in = events.count()
+        s.record(rows_out=events_in)
     if events_in == 0:
         raise BadInputError(f"no events for {day} in {EVENTS.name}: run footfall ingest --date {day} first")
     hours = day_hours(event_date, cfg.time_zone)
@@ -190,8 +193,11 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
 def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column]) -> dict[str, int]:
     """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the way."""
     observation = Observation(table.name)
-    replace_partition(df.observe(observation, *metrics), table, keys)
-    return {name: int(value or 0) for name, value in observation.get.items()}
+    with step("compute", table.name, df.sparkSession, zone_set=str(keys[C.ZONE_SET])) as s:
+        replace_partition(df.observe(observation, *metrics), table, keys)
+        counts = {name: int(value or 0) for name, value in observation.get.items()}
+        s.record(rows_out=next(iter(counts.values())))  # the first metric counts the rows written
+    return counts
 
 
 def _cell_metrics(prefix: str) -> list[Column]:

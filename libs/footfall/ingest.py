@@ -28,6 +28,7 @@ from sedona.spark.sql import st_functions as stf
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, FootfallError
 from footfall.manifest import recorded_run
+from footfall.observe import step
 from footfall.pseudonym import broadcast_key, key_for, normalised_msisdn, pseudonym_map
 from footfall.reference import check_header, local_day_start_utc, parse_timestamp, string_schema
 from footfall.schemas import (
@@ -340,12 +341,15 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
         try:
             classified = raw.transform(classify, lookup, cells, day, day_start, day_end, area)
             observed, written = Observation("ingest"), Observation("rejected")
-            with landing_read_errors():
+            with step("ingest", "events", spark) as s, landing_read_errors():
                 replace_partition(accepted_events(classified.observe(observed, *status_counts()), day),
                                   EVENTS, {C.EVENT_DATE: day})
+                s.record(rows_in=observed.get["in"], rows_out=observed.get[ACCEPTED])
+            with step("ingest", "rejected_events", spark) as s, landing_read_errors():
                 rejects = rejected_rows(classified, day, rec.run_id)
                 replace_partition(rejects.observe(written, F.count(F.lit(1)).alias("n")), REJECTED_EVENTS,
                                   {C.EVENT_DATE: day})
+                s.record(rows_in=observed.get["in"], rows_out=written.get["n"])
         finally:
             lookup.unpersist()
             bc.destroy()

@@ -29,6 +29,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
 from footfall.manifest import recorded_run
+from footfall.observe import step
 from footfall.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
 from footfall.schemas import (
     CELLS,
@@ -407,15 +408,25 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
     parameters = {"zones": [str(f) for f in zone_files or []], "zone_set": zone_set}
     with recorded_run(spark, cfg, "load-reference", day, parameters=parameters) as rec:
         if zone_files:
-            rec.counts.update(load_zones(spark, zone_files, zone_set))
+            with step("load-reference", "zones", spark) as s:
+                rec.counts.update(load_zones(spark, zone_files, zone_set))
+                zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
+                s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
             return rec.counts
         key_for(cfg.privacy, day)  # a missing key fails before anything is written
         zone_dir = Path(cfg.path("landing_dir"), "zones")
         files = sorted(p for p in zone_dir.glob("*") if p.suffix in ZONE_SUFFIXES) if zone_dir.is_dir() else []
         if not files:
             raise BadInputError(f"no zone files in {zone_dir}: deliver at least one ({', '.join(ZONE_SUFFIXES)})")
-        rec.counts.update(load_zones(spark, files))
-        rec.counts["cells"] = load_cells(spark, cfg)
-        rec.counts.update(load_subscribers(spark, cfg, day))
+        with step("load-reference", "zones", spark) as s:
+            rec.counts.update(load_zones(spark, files))
+            zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
+            s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
+        with step("load-reference", "cells", spark) as s:
+            rec.counts["cells"] = load_cells(spark, cfg)
+            s.record(rows_in=rec.counts["cells"], rows_out=rec.counts["cells"])  # a bad cell refuses the plan
+        with step("load-reference", "subscribers", spark) as s:
+            rec.counts.update(load_subscribers(spark, cfg, day))
+            s.record(rows_in=rec.counts["subscribers.in"], rows_out=rec.counts["subscribers.stored"])
         log.info("load-reference %s: %s", day, rec.counts)
         return rec.counts
