@@ -8,6 +8,7 @@ The spark-submit entry points in jobs/ call this same `main`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.metadata
 import json
@@ -111,13 +112,26 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Jobs whose Spark application is named after them (footfall-ingest, ...), as `submit.sh --name`
+# does: the Spark UI, the event log and the history server tell the runs apart. The analyst
+# commands keep their own names (footfall.analyst.catalog).
+PIPELINE_JOBS = ("doctor", "generate", "load-reference", "ingest", "compute", "run", "maintain")
+
+
+def with_job_app_name(cfg: Config, command: str) -> Config:
+    """`spark.app_name` suffixed with the job, e.g. footfall-ingest; other commands unchanged."""
+    if command not in PIPELINE_JOBS:
+        return cfg
+    return dataclasses.replace(cfg, spark=dataclasses.replace(cfg.spark, app_name=f"{cfg.spark.app_name}-{command}"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         overrides = dict(parse_override(o) for o in args.overrides)
-        cfg = load_config(args.env, args.conf_dir, overrides)
+        cfg = with_job_app_name(load_config(args.env, args.conf_dir, overrides), args.command)
         log.info("config: %s", json.dumps(cfg.masked(), default=str, sort_keys=True))
         handler: Handler = args.handler
         return handler(args, cfg)
