@@ -94,3 +94,13 @@ history-stop: ## stop the history server
 .PHONY: sql
 sql: setup ## interactive spark-sql on the published tables (footfall.*, ref.zones, views)
 	$(BIN)/footfall sql
+
+# Benchmarks (docs/benchmarks.md): the same generated day through footfall's Sedona joins, DuckDB
+# spatial, SedonaDB and a naive PySpark UDF, then ingest and compute. Data is generated once
+# under .data/bench/<SIZE> and reused; results in bench/results/<SIZE>.json.
+SIZE ?= S
+BENCH_ARGS ?=
+.PHONY: bench
+bench: setup ## benchmarks side by side: make bench SIZE=XS|S|M|L (200k, 10M, 30M, 100M events)
+	$(PY) -m bench.run --size $(SIZE) $(BENCH_ARGS)
+	$(PY) -m bench.report

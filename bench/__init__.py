@@ -1,0 +1,1 @@
+"""footfall benchmark harness: `make bench SIZE=XS|S|M|L` (docs/benchmarks.md)."""

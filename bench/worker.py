@@ -1,0 +1,190 @@
+"""One measured benchmark step in its own process (so each system starts cold and its process
+tree is only its own): `python -m bench.worker STEP --data-dir D --out result.json ...`.
+
+Steps: prepare (generate + load-reference, not measured), ingest, export (the ingested events
+as plain Parquet for stage 1, not measured), join (one system of stage 1), compute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.measure import TreeMonitor, spark_spill
+
+ROOT = Path(__file__).resolve().parents[1]
+CORES = 2
+
+
+def bench_config(args: argparse.Namespace, extra_conf: dict[str, str] | None = None) -> Any:
+    from footfall.config import load_config
+
+    conf = {
+        "spark.driver.memory": args.driver_memory,
+        # The UI's REST API is where the spill numbers come from.
+        "spark.ui.enabled": "true",
+        "spark.ui.retainedStages": "20000",
+        "spark.ui.retainedJobs": "20000",
+        "spark.ui.retainedTasks": "1000",
+        **(extra_conf or {}),
+    }
+    overrides = {
+        "paths.data_dir": args.data_dir,
+        "paths.reference_dir": str(ROOT.parent / "shared" / "data" / "berlin"),
+        "spark.jars_dir": str(ROOT / ".jars"),
+        "spark.master": f"local[{CORES}]",
+        "spark.conf": conf,
+        "privacy.key_file": args.key_file,
+    }
+    return load_config("local", ROOT / "conf", overrides)
+
+
+def _session(cfg: Any) -> Any:
+    from footfall.session import build_session
+
+    return build_session(cfg)
+
+
+def _spill_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in after if k in before and k != "stages"}
+
+
+def _settled_spill(spark: Any) -> dict[str, int]:
+    # The listener bus delivers the last stage's metrics asynchronously.
+    time.sleep(1.0)
+    return spark_spill(spark)
+
+
+def step_prepare(args: argparse.Namespace) -> dict[str, Any]:
+    from footfall import cli
+
+    sets = [f"--set=paths.data_dir={args.data_dir}", f"--set=privacy.key_file={args.key_file}",
+            f"--set=spark.master=local[{CORES}]", f"--set=spark.conf={{spark.driver.memory: '{args.driver_memory}'}}",
+            f"--set=paths.reference_dir={ROOT.parent / 'shared' / 'data' / 'berlin'}",
+            f"--set=spark.jars_dir={ROOT / '.jars'}"]
+    started = time.perf_counter()
+    rc = cli.main(["generate", "--date", args.date, "--subscribers", str(args.subscribers), *sets])
+    if rc != 0:
+        raise SystemExit(f"generate failed with exit code {rc}")
+    generated = time.perf_counter()
+    rc = cli.main(["load-reference", "--date", args.date, *sets])
+    if rc != 0:
+        raise SystemExit(f"load-reference failed with exit code {rc}")
+    return {"generate_s": generated - started, "load_reference_s": time.perf_counter() - generated}
+
+
+def step_ingest(args: argparse.Namespace) -> dict[str, Any]:
+    from footfall import ingest
+
+    cfg = bench_config(args)
+    spark = _session(cfg)
+    before = spark_spill(spark)
+    monitor = TreeMonitor().start()
+    counts = ingest.run(spark, cfg, dt.date.fromisoformat(args.date))
+    m = monitor.stop()
+    return {"events": counts["in"], "accepted": counts["accepted"], "wall_s": m.wall_s, "cpu_s": m.cpu_s,
+            "peak_rss_bytes": m.peak_rss_bytes, "spill": _spill_delta(before, _settled_spill(spark))}
+
+
+def step_export(args: argparse.Namespace) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    from footfall.schemas import EVENTS, ZONES, C
+
+    cfg = bench_config(args, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"})
+    spark = _session(cfg)
+    day = dt.date.fromisoformat(args.date)
+    events = spark.table(EVENTS.name).where(F.col(C.EVENT_DATE) == F.lit(day))
+    n = events.count()
+    files = max(1, -(-n // args.rows_per_file))
+    out = Path(args.data_dir, "stage1")
+    (events.select(C.PSEUDO_ID, C.EVENT_TIME, C.LON, C.LAT).repartition(files)
+     .write.mode("overwrite").parquet(str(out / "points")))
+    zones = spark.table(ZONES.name).select(C.ZONE_SET, C.ZONE_ID, C.GEOMETRY)
+    zones.coalesce(1).write.mode("overwrite").parquet(str(out / "zones"))
+    return {"events": n, "files": files}
+
+
+def step_join(args: argparse.Namespace) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    from bench import systems
+
+    files = json.loads(Path(args.files).read_text())
+    zones_file = args.zones
+    events = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    spark = None
+    if args.system in systems.SPARK_SYSTEMS:
+        extra = {}
+        if args.system == "sedona_partitioned":
+            # Sedona broadcasts a small side by itself (sedona.join.autoBroadcastJoinThreshold
+            # follows Spark's 10 MB); switched off so this really is the partitioned RangeJoin.
+            extra = {"sedona.join.autoBroadcastJoinThreshold": "-1",
+                     "spark.sql.autoBroadcastJoinThreshold": "-1"}
+        spark = _session(bench_config(args, extra))
+        before = spark_spill(spark)
+    monitor = TreeMonitor().start()
+    if spark is not None:
+        counts, operator = systems.spark_counts(spark, files, zones_file, args.zone_set, args.system)
+    elif args.system == "duckdb":
+        counts, operator = systems.duckdb_counts(files, zones_file, args.zone_set, CORES)
+    elif args.system == "sedonadb":
+        counts, operator = systems.sedonadb_counts(files, zones_file, args.zone_set, CORES)
+    else:
+        raise SystemExit(f"unknown system {args.system}")
+    m = monitor.stop()
+    counts.to_parquet(args.counts_out, index=False)
+    spill = _spill_delta(before, _settled_spill(spark)) if spark is not None else None
+    return {"events": events, "files": len(files), "pairs": int(counts["n"].sum()), "cells": len(counts),
+            "operator": operator, "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_bytes": m.peak_rss_bytes,
+            "spill": spill}
+
+
+def step_compute(args: argparse.Namespace) -> dict[str, Any]:
+    from footfall import compute
+
+    cfg = bench_config(args)
+    spark = _session(cfg)
+    before = spark_spill(spark)
+    monitor = TreeMonitor().start()
+    results = compute.run(spark, cfg, dt.date.fromisoformat(args.date))
+    m = monitor.stop()
+    events = next(iter(results.values()))["events_in"]
+    return {"events": events, "zone_sets": {z: {k: c[k] for k in ("events_matched", "visits", "cells")
+                                                if k in c} for z, c in results.items()},
+            "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_bytes": m.peak_rss_bytes,
+            "spill": _spill_delta(before, _settled_spill(spark))}
+
+
+STEPS = {"prepare": step_prepare, "ingest": step_ingest, "export": step_export, "join": step_join,
+         "compute": step_compute}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.worker")
+    parser.add_argument("step", choices=sorted(STEPS))
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--key-file", required=True)
+    parser.add_argument("--date", required=True)
+    parser.add_argument("--out", required=True, help="JSON result file")
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--subscribers", type=int)
+    parser.add_argument("--rows-per-file", type=int, default=1_000_000)
+    parser.add_argument("--system")
+    parser.add_argument("--zone-set")
+    parser.add_argument("--files", help="JSON list of the Parquet files to read")
+    parser.add_argument("--zones", help="the zones Parquet file")
+    parser.add_argument("--counts-out")
+    args = parser.parse_args(argv)
+    result = STEPS[args.step](args)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
