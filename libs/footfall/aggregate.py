@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from footfall.reference import local_day_start_utc
@@ -24,6 +24,7 @@ _HOURS = "_hours"
 _HOUR = "_hour"
 _COHORT = "_cohort"
 _STARTS_HERE = "_starts_here"
+_COUNTED = "_counted"
 
 COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
 METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
@@ -71,6 +72,24 @@ def _hours_literal(hours: Sequence[LocalHour]) -> Column:
     ])
 
 
+def bound_contributions(visits: DataFrame, max_visits_per_hour: int) -> DataFrame:
+    """Mark which visits count in the visit metrics: per subscriber, zone and hour of the visit's
+    start, the first `max_visits_per_hour` (by start, then end). One subscriber flickering in and
+    out of a zone all day can then add at most that many visits, pass-bys and dwell values to a
+    cell, and 24 times that to a day. Visitors need no cap: a subscriber is one visitor of a
+    cell however many visits it has. Hours are truncated in UTC, which equals the local hour for
+    the whole-hour offsets of the supported zones (see day_hours).
+    """
+    hour = F.date_trunc("hour", F.col(C.VISIT_START))
+    order = Window.partitionBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, hour).orderBy(C.VISIT_START, C.VISIT_END)
+    return visits.withColumn(_COUNTED, F.row_number().over(order) <= max_visits_per_hour)
+
+
+def _counted(visits: DataFrame) -> Column:
+    """Whether a visit counts in the visit metrics: all do unless bound_contributions ran."""
+    return F.col(_COUNTED) if _COUNTED in visits.columns else F.lit(True)
+
+
 def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFrame:
     """One row per visit and local hour it overlaps, plus whether the visit starts in that hour.
 
@@ -87,7 +106,8 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
         *visits.columns,
         *[F.col(f"{_HOUR}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN)],
         ((F.col(C.VISIT_START) >= F.col(f"{_HOUR}.{C.HOUR_START}"))
-         & (F.col(C.VISIT_START) < F.col(f"{_HOUR}.{HOUR_END}"))).alias(_STARTS_HERE),
+         & (F.col(C.VISIT_START) < F.col(f"{_HOUR}.{HOUR_END}"))
+         & _counted(visits)).alias(_STARTS_HERE),
     )
 
 
@@ -161,5 +181,6 @@ def aggregate_hours(visit_hours: DataFrame, zones: DataFrame, day: dt.date, hour
 def aggregate_cohort_days(visits: DataFrame, zones: DataFrame, day: dt.date) -> DataFrame:
     """footfall.zone_daily before disclosure control: zone x local day x cohort, full grid.
 
-    Every visit of the day counts in the day (visits are cut at local midnight)."""
-    return _full_grid(visits, _grid(zones, day, None, by_cohort=True), F.lit(True), ZONE_DAILY)
+    Every visit of the day counts in the day (visits are cut at local midnight), within the
+    bound of bound_contributions."""
+    return _full_grid(visits, _grid(zones, day, None, by_cohort=True), _counted(visits), ZONE_DAILY)

@@ -22,6 +22,7 @@ from footfall.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
+    bound_contributions,
     day_hours,
     explode_visit_hours,
 )
@@ -29,7 +30,7 @@ from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
 from footfall.manifest import recorded_run
 from footfall.observe import step
-from footfall.privacy import suppress_primary, suppress_secondary
+from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
     STATUS_PRIMARY,
@@ -152,6 +153,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
     # read the visits, and building them is the expensive part (the spatial join and the window
     # sort over the events). The aggregates are grid-sized and cheap to rebuild from here.
     visits = visits.persist(StorageLevel.MEMORY_AND_DISK)
+    persisted = [visits]
     try:
         # Counts are observed while writing (Observation), not by extra passes over the data.
         counts = _write_observed(visits, VISITS, keys, [
@@ -165,17 +167,19 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
             log.warning("%d pseudo_ids with visits on %s have no subscriber snapshot row: counted as "
                         "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
 
-        visit_hours = visits.transform(explode_visit_hours, hours)
+        bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+        visit_hours = bounded.transform(explode_visit_hours, hours)
         before = Observation("visitors_before_suppression")
         hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
             before, F.sum(C.VISITORS).alias("visitors_total")
         )
         totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
         hourly = hourly_raw.transform(suppress_primary, k).transform(suppress_secondary, totals, HOUR_KEYS, k)
-        # zone_daily publishes no total over the cohorts, so subtraction reveals no sum of its
-        # suppressed cells and the minimal secondary rule has nothing to protect there. Bounds
-        # across tables (daily >= hourly) are the linear-programming version's job.
-        daily = visits.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
+        daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
+        # Persisted: the LP pass reads the grids, and so do the writes after it.
+        hourly, totals, daily = (g.persist(StorageLevel.MEMORY_AND_DISK) for g in (hourly, totals, daily))
+        persisted += [hourly, totals, daily]
+        hourly, totals, daily = protect_linked(hourly, totals, daily, k)
 
         hourly_counts = _write_observed(
             hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
@@ -187,7 +191,8 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
         counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))
         return counts
     finally:
-        visits.unpersist()
+        for df in persisted:
+            df.unpersist()
 
 
 def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column]) -> dict[str, int]:

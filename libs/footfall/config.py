@@ -69,6 +69,9 @@ class PrivacySection:
     key_env: str = "FOOTFALL_PSEUDONYM_KEY"
     key_file: str | None = None
     key_epoch_days: int = 30
+    # Contribution bounding: per subscriber, zone and local hour, only the first this many visits
+    # starting in the hour count in its visit metrics (visits, pass-bys, dwell). docs/privacy.md.
+    max_visits_per_zone_hour: int = 2
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "visits.min_dwell_minutes": (lambda v: 0 <= v <= 24 * 60, "minutes between 0 and 1440"),
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
+    "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
     "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
     "ingest.service_area_margin_deg": (lambda v: 0 <= v <= 5, "degrees between 0 and 5"),
     "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),

@@ -1,21 +1,28 @@
-"""Disclosure control on the published grids: primary and (minimal) secondary suppression.
+"""Disclosure control on the published grids: primary and secondary suppression.
 
 Primary: a cell with fewer than k distinct subscribers is published with every metric NULL and
-status suppressed_primary. Secondary (minimal, see docs/definitions.md): where a published
-total minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
-suppressed until that sum protects them. The full linear-programming version (cross-table
-bounds such as daily >= hourly) replaces `suppress_secondary` later; footfall.audit measures
-what this version leaves.
+status suppressed_primary. Secondary, in two passes (docs/privacy.md):
+
+1. `suppress_secondary`, a window rule in Spark over every zone x hour: where a published total
+   minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
+   suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
+   and does most of the work cheaply, for every zone set however large.
+2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.audit over one
+   zone's hourly cells, hourly totals and daily cells together (daily >= hourly, daily <= sum of
+   hourly), with greedy extra suppression until no suppressed cell is narrower than k.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.aggregate import METRICS
+from footfall.audit import DAILY, HOURLY, KIND, TOTAL, protect_zone
 from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
 
 _TOTAL = "_total"
@@ -82,3 +89,58 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
     protected_without_it = (F.col(_N_SUPPRESSED) + F.col(_RANK) - 1 >= 2) & (F.col(_HIDDEN_SUM) + F.col(_BEFORE) >= k)
     needs_more = published & (F.col(_HIDDEN_SUM) > 0) & ~protected_without_it
     return _suppressed(ranked, F.coalesce(needs_more, F.lit(False)), STATUS_SECONDARY).select(*cells.columns)
+
+
+_ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
+# Which columns identify a cell within a zone, per grid.
+_CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER)}
+_LONG_SCHEMA = StructType([
+    StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
+    StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
+    StructField(C.GENDER, StringType()), StructField(C.VISITORS, LongType()), StructField(C.STATUS, StringType()),
+])
+_EXTRA = "_extra_suppression"
+
+
+def _long(grid: DataFrame, kind: str) -> DataFrame:
+    """A grid's cells in the auditor's long format; the keys a grid lacks are NULL."""
+    return grid.select(*[
+        F.lit(kind).alias(KIND) if f.name == KIND
+        else F.col(f.name) if f.name in grid.columns
+        else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in _LONG_SCHEMA.fields
+    ])
+
+
+def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame,
+                   k: int) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Suppress more cells of the three grids of one day until the LP attacker, who sees all
+    three at once, narrows no suppressed cell of any zone below k. Returns the grids, in order.
+
+    Only zones with both published and suppressed cells go to the UDF: with nothing published
+    there is nothing to reason from, with nothing suppressed nothing to find. The inputs are
+    read more than once (here and when written), so the caller should persist them.
+    """
+    long = _long(hourly, HOURLY).unionByName(_long(totals, TOTAL)).unionByName(_long(daily, DAILY))
+    published = F.col(C.STATUS) == STATUS_PUBLISHED
+    mixed = long.groupBy(*_ZONE_KEYS).agg(F.bool_or(published).alias("p"), F.bool_or(~published).alias("s")).where(
+        F.col("p") & F.col("s")).select(*_ZONE_KEYS)
+
+    def protect(zone: pd.DataFrame) -> pd.DataFrame:
+        return protect_zone(zone, k)[list(_LONG_SCHEMA.names)]
+
+    extra = (
+        long.join(F.broadcast(mixed), list(_ZONE_KEYS), "left_semi")
+        .groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
+        .withColumn(_EXTRA, F.lit(True))
+        # Eager and kept while referenced: the LPs run once, not once per grid joined below.
+        .localCheckpoint()
+    )
+
+    def apply(grid: DataFrame, kind: str) -> DataFrame:
+        keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
+        chosen = extra.where(F.col(KIND) == kind).select(*keys, _EXTRA)
+        marked = grid.join(chosen, keys, "left")
+        return _suppressed(marked, F.col(_EXTRA).isNotNull(), STATUS_SECONDARY).select(*grid.columns)
+
+    return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY)

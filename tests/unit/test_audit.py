@@ -4,7 +4,8 @@ import math
 
 import pandas as pd
 
-from footfall.audit import DAILY, HOURLY, LONG_COLUMNS, TOTAL, audit_zone
+from footfall.audit import DAILY, HOURLY, KIND, LONG_COLUMNS, TOTAL, ZoneModel, audit_zone, protect_zone
+from footfall.schemas import C
 
 K = 20
 H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
@@ -77,3 +78,32 @@ def test_each_hour_alone_is_safe_but_daily_and_hourly_together_leak():
         (f"hourly {H2} 45-54/M", 0.0, 15.0),
         ("daily 45-54/M", 0.0, 15.0),
     }
+
+
+def test_protection_suppresses_the_cheapest_partners_until_the_cross_table_attack_fails():
+    cells = _cross_table_day()
+    extra = protect_zone(cells, K)
+    # Round 1 leaks (see above) and their cheapest published partners, by hand:
+    #   hourly H2 35-44/M -> hourly H1 35-44/M (30 < 35, 40, 60);  hourly H2 45-54/M -> hourly H2
+    #   25-34/F (35 < 60);  daily 45-54/M relates only to suppressed cells, one step further the
+    #   cheapest is hourly H1 35-44/M again. After suppressing {H1 35-44/M, H2 25-34/F}, the
+    #   narrowest intervals are H1 35-44/M [0, 30], H2 35-44/M [10, 40], H2 25-34/F [10, 50]: none
+    #   narrower than k, so round 2 ends.
+    assert sorted(zip(extra[KIND], extra[C.HOUR_START], extra[C.AGE_BAND], extra[C.GENDER], strict=True)) == [
+        (HOURLY, H1, "35-44", "M"), (HOURLY, H2, "25-34", "F"),
+    ]
+    protected = cells.copy()
+    protected.loc[extra.index, C.STATUS] = S2
+    protected.loc[extra.index, C.VISITORS] = math.nan
+    assert audit_zone(protected, K, cross_table=True) == []
+    model = ZoneModel(protected)
+    assert model.interval(f"hourly {H2} 35-44/M") == (10.0, 40.0)
+    assert model.interval(f"hourly {H2} 25-34/F") == (10.0, 50.0)
+
+
+def test_a_zone_without_leaks_needs_no_extra_suppression():
+    cells = _cells([
+        (HOURLY, H1, "25-34", "F", 25, P), (HOURLY, H1, "35-44", "M", 15, S1), (HOURLY, H1, "45-54", "M", 10, S1),
+        (TOTAL, H1, None, None, 50, P),
+    ])
+    assert protect_zone(cells, K).empty
