@@ -24,6 +24,12 @@ from footfall.errors import ConfigError
 # Disclosure-control floor: a configured k below this is refused (DESIGN.md, "Disclosure control").
 K_FLOOR = 16
 ENVIRONMENTS = ("local", "cluster")
+# privacy.mode: threshold suppression (default) or differential privacy (footfall.dp, docs/dp.md).
+MODE_SUPPRESS = "suppress"
+MODE_DP = "dp"
+PRIVACY_MODES = (MODE_SUPPRESS, MODE_DP)
+# privacy.epsilon is capped: beyond about 10 the Laplace noise no longer hides one person.
+EPSILON_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class PrivacySection:
     # Contribution bounding: per subscriber, zone and local hour, only the first this many visits
     # starting in the hour count in its visit metrics (visits, pass-bys, dwell). docs/privacy.md.
     max_visits_per_zone_hour: int = 2
+    # suppress: k-threshold + secondary suppression; dp: Laplace noise on visitors and visits
+    # with epsilon per subscriber-day (split over the zone sets and releases). docs/dp.md.
+    mode: str = MODE_SUPPRESS
+    epsilon: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
+    "privacy.mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
+    "privacy.epsilon": (lambda v: 0 < v <= EPSILON_MAX, f"a number > 0 and <= {EPSILON_MAX:g}"),
     "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
     "ingest.service_area_margin_deg": (lambda v: 0 <= v <= 5, "degrees between 0 and 5"),
     "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),

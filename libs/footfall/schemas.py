@@ -112,6 +112,18 @@ class C:
     COUNTS = "counts"
     MESSAGE = "message"
 
+    # privacy budget ledger (differential privacy mode, footfall.dp)
+    TABLE_NAME = "table_name"
+    METRIC = "metric"
+    EPSILON = "epsilon"
+    DELTA = "delta"
+    MECHANISM = "mechanism"
+    L1_SENSITIVITY = "l1_sensitivity"
+    NOISE_SCALE = "noise_scale"
+    CONTRIBUTION_BOUND = "contribution_bound"
+    EPSILON_DAY_CUMULATIVE = "epsilon_day_cumulative"
+    RECORDED_AT = "recorded_at"
+
 
 # Cohort vocabulary (DESIGN.md, "Definitions").
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
@@ -121,6 +133,7 @@ GENDERS = ("F", "M", "unknown")
 STATUS_PUBLISHED = "published"
 STATUS_PRIMARY = "suppressed_primary"  # fewer than k distinct subscribers
 STATUS_SECONDARY = "suppressed_secondary"  # suppressed to protect another suppressed cell
+STATUS_DP = "dp"  # differentially private noisy value (privacy.mode: dp); never next to an exact one
 
 # Exclusion reasons (subscribers whose events are never stored).
 EXCLUDED_OPTED_OUT = "opted_out"
@@ -325,8 +338,30 @@ RUNS = Table(
     "Run manifest: one row per job run, for operators and the privacy officer",
 )
 
+PRIVACY_BUDGET = Table(
+    "ops.privacy_budget",
+    (
+        _col(C.RUN_ID, StringType(), "Compute run that spent the budget (ops.runs.run_id)", False),
+        _col(C.EVENT_DATE, DateType(), "Local date released: the budget is per subscriber-day", False),
+        _col(C.ZONE_SET, StringType(), "Zone set released", False),
+        _col(C.TABLE_NAME, StringType(), "Published table of the release, e.g. footfall.zone_hourly", False),
+        _col(C.METRIC, StringType(), "Noisy metric: visitors or visits", False),
+        _col(C.EPSILON, DoubleType(), "Epsilon spent by this release (sequential composition: they add up)", False),
+        _col(C.DELTA, DoubleType(), "Delta spent (0: pure epsilon-DP, Laplace)", False),
+        _col(C.MECHANISM, StringType(), "Noise mechanism and library, e.g. laplace (pipeline-dp / PyDP)", False),
+        _col(C.L1_SENSITIVITY, DoubleType(), "L1 sensitivity of the released grid to one subscriber-day", False),
+        _col(C.NOISE_SCALE, DoubleType(), "Laplace scale b = l1_sensitivity / epsilon", False),
+        _col(C.CONTRIBUTION_BOUND, StringType(), "Contribution bounds the sensitivity rests on", False),
+        _col(C.EPSILON_DAY_CUMULATIVE, DoubleType(),
+             "Epsilon spent on this date so far, over all runs and zone sets, including this run", False),
+        _col(C.RECORDED_AT, TimestampType(), "When the spend was recorded (UTC), before the noisy write", False),
+    ),
+    "Differential privacy budget ledger: one row per noisy release; every run is recorded, reruns included",
+)
+
 ALL_TABLES = (
     ZONES, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY,
+    PRIVACY_BUDGET,
 )
 PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)
 

@@ -15,9 +15,12 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from footfall.config import K_FLOOR
-from footfall.schemas import ALL_TABLES, PUBLISHED_TABLES, C, Table
+from footfall.schemas import ALL_TABLES, PUBLISHED_TABLES, STATUS_DP, C, Table
 
 FLOOR_CONSTRAINT = "visitors_at_least_floor"
+# Every non-NULL visitor count is at least the floor, except a differentially private noisy one
+# (status dp, privacy.mode: dp; docs/dp.md), which is no exact count of people and may be small.
+FLOOR_CHECK = f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}"
 
 
 def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -> None:
@@ -37,11 +40,14 @@ def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -
 
 def _ensure_floor_constraint(spark: SparkSession, table: Table) -> None:
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
-    if f"delta.constraints.{FLOOR_CONSTRAINT}" not in properties:
-        spark.sql(
-            f"ALTER TABLE {table.name} ADD CONSTRAINT {FLOOR_CONSTRAINT} "
-            f"CHECK ({C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR})"
-        )
+    current = properties.get(f"delta.constraints.{FLOOR_CONSTRAINT}")
+    if current is not None and current.strip().lower() != FLOOR_CHECK.lower():
+        # A table created before the dp status: its check (visitors IS NULL OR >= floor) is
+        # replaced by the one that also admits noisy dp counts; both reject a small exact count.
+        spark.sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {FLOOR_CONSTRAINT}")
+        current = None
+    if current is None:
+        spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {FLOOR_CONSTRAINT} CHECK ({FLOOR_CHECK})")
 
 
 def _predicate(keys: Mapping[str, object]) -> str:
