@@ -98,15 +98,25 @@ class TreeMonitor:
         return self.result
 
 
-def spark_spill(spark: Any) -> dict[str, int]:
+def spark_spill(spark: Any, attempts: int = 4, timeout: float = 120.0) -> dict[str, int]:
     """Spill and shuffle bytes summed over all stages of the application, from Spark's REST API
-    (the same numbers the UI's stage page shows); -1 when the UI is disabled."""
+    (the same numbers the UI's stage page shows); -1 when the UI is disabled or does not answer
+    (on a machine under heavy load it can take minutes: a benchmark is not failed for that)."""
+    unknown = {"memory_bytes_spilled": -1, "disk_bytes_spilled": -1, "shuffle_write_bytes": -1}
     url = spark.sparkContext.uiWebUrl
     if not url:
-        return {"memory_bytes_spilled": -1, "disk_bytes_spilled": -1, "shuffle_write_bytes": -1}
+        return unknown
     app = spark.sparkContext.applicationId
-    with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=30) as resp:
-        stages = json.load(resp)
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete",
+                                        timeout=timeout) as resp:
+                stages = json.load(resp)
+            break
+        except OSError:
+            time.sleep(2.0 * (attempt + 1))
+    else:
+        return unknown
     return {
         "memory_bytes_spilled": sum(int(s.get("memoryBytesSpilled", 0)) for s in stages),
         "disk_bytes_spilled": sum(int(s.get("diskBytesSpilled", 0)) for s in stages),

@@ -74,6 +74,27 @@ def stage_table(results: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def labelled_table(results_dir: Path, results: dict[str, dict[str, Any]]) -> list[str]:
+    """Labelled measurements (`bench.run --label NAME`, e.g. the code before a change) against the
+    size's main result of the same stage."""
+    lines = ["| size | stage | measurement | footfall code | events | wall s | events/CPU-s | CPU-s per M events "
+             "| peak RSS GB | spill MiB | cost vs current |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for path in sorted(results_dir.glob("*-*.json")):
+        size, label = path.stem.split("-", 1)
+        res = json.loads(path.read_text())
+        for stage in ("ingest", "compute"):
+            r = res["stages"].get(stage)
+            now = results.get(size, {}).get("stages", {}).get(stage)
+            if not r:
+                continue
+            ratio = r["cpu_s_per_million"] / now["cpu_s_per_million"] if now else None
+            code = "exported tree" if res.get("footfall_src") else "working tree"
+            lines.append(f"| {size} | {stage} | {label} | {code} | {r['events']:,} | {r['wall_s']:.1f} "
+                         f"| {_n(r['events_per_cpu_s'])} | {_n(r['cpu_s_per_million'], '.2f')} "
+                         f"| {_gb(r['peak_rss_bytes'])} | {_spill(r)} | {_n(ratio, '.2f')} |")
+    return lines
+
+
 def series(results: dict[str, dict[str, Any]]) -> dict[str, list[tuple[int, float]]]:
     out: dict[str, list[tuple[int, float]]] = {}
     for res in results.values():
@@ -112,11 +133,12 @@ def plot(results: dict[str, dict[str, Any]], target: Path) -> None:
     plt.close(fig)
 
 
-def summary(results: dict[str, dict[str, Any]]) -> str:
+def summary(results: dict[str, dict[str, Any]], results_dir: Path) -> str:
     parts: list[str] = []
     for size, res in results.items():
         m, v = res["machine"], res["versions"]
-        parts += [f"### {size}: {res['subscribers']:,} subscribers, run {res['started_utc']} to {res['finished_utc']}",
+        finished = res.get("finished_utc", "(unfinished)")
+        parts += [f"### {size}: {res['subscribers']:,} subscribers, run {res['started_utc']} to {finished}",
                   "", f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; load average at start "
                   f"{', '.join(f'{x:.1f}' for x in m['load_avg_at_start'])}. Command: `{res['command']}`.", "",
                   "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()), ""]
@@ -125,6 +147,9 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             mism = res["stages"]["join"].get("mismatches")
             parts += [f"Counts identical across systems: {'NO' if mism else 'yes'}", ""]
     parts += ["### Stages 2 and 3", "", *stage_table(results), ""]
+    labelled = labelled_table(results_dir, results)
+    if len(labelled) > 2:
+        parts += ["### Labelled measurements (before/after)", "", *labelled, ""]
     return "\n".join(parts)
 
 
@@ -136,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     results = load(folder)
     if not results:
         raise SystemExit(f"no results in {folder}: run make bench first")
-    (folder / "summary.md").write_text(summary(results))
+    (folder / "summary.md").write_text(summary(results, folder))
     plot(results, folder / "scaling.png")
     print(f"wrote {folder / 'summary.md'} and {folder / 'scaling.png'}")
     return 0

@@ -41,11 +41,18 @@ def log(msg: str) -> None:
     print(f"[bench {dt.datetime.now(dt.UTC):%H:%M:%S}] {msg}", flush=True)
 
 
+FOOTFALL_SRC: str | None = None  # --footfall-src: measure another version of libs/footfall
+
+
 def worker(step: str, common: list[str], *extra: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
     cmd = [sys.executable, "-m", "bench.worker", step, *common, "--out", out, *extra]
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYTHONWARNINGS="ignore")
+    if FOOTFALL_SRC:
+        # ahead of the editable install: the workers import footfall from there
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (FOOTFALL_SRC, env.get("PYTHONPATH")) if p)
+        env["BENCH_CONF_DIR"] = str(Path(FOOTFALL_SRC).parent / "conf")
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     if proc.returncode != 0:
@@ -100,8 +107,9 @@ def check_counts(name: str, got: pd.DataFrame, want: pd.DataFrame) -> str | None
     return f"{name}: {len(bad)} (zone, hour) cells differ, e.g.\n{bad.head(10).to_string()}"
 
 
-def stage_join(common: list[str], data_dir: Path, work: Path, only: list[str] | None) -> dict[str, Any]:
-    points = sorted(str(p) for p in (data_dir / "stage1" / "points").glob("*.parquet"))
+def stage_join(common: list[str], data_dir: Path, work: Path, only: list[str] | None,
+               save: Any = None, max_files: int | None = None) -> dict[str, Any]:
+    points = sorted(str(p) for p in (data_dir / "stage1" / "points").glob("*.parquet"))[:max_files]
     zones = next(str(p) for p in (data_dir / "stage1" / "zones").glob("*.parquet"))
     import pyarrow.parquet as pq
 
@@ -130,6 +138,9 @@ def stage_join(common: list[str], data_dir: Path, work: Path, only: list[str] | 
             result["subsample"] = subsample
             counts[system] = pd.read_parquet(counts_file)
             per_system[system] = result
+            out["zone_sets"][zone_set] = per_system
+            if save is not None:  # partial results survive an interrupted run
+                save(out)
             log(f"  {result['events']:,} events, {result['pairs']:,} pairs in {result['wall_s']:.1f} s wall, "
                 f"{result['cpu_s']:.1f} CPU-s, {result['events_per_s_per_core']:,.0f} events/s/core "
                 f"[{result['operator']}]")
@@ -152,16 +163,50 @@ def stage_join(common: list[str], data_dir: Path, work: Path, only: list[str] | 
     return out
 
 
+def write_results(args: argparse.Namespace, results: dict[str, Any], subscribers: int, stages: list[str],
+                  final: bool) -> Path:
+    results_dir = Path(args.results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    target = results_dir / f"{args.size}.json"
+    if args.label:  # a labelled measurement (e.g. a "before") goes to its own file
+        target = results_dir / f"{args.size}-{args.label}.json"
+    # Stages not run this time keep their last result (each stage records when it was measured);
+    # every finished run is also appended to <size>.history.jsonl (the before/after of changes).
+    merged = dict(results)
+    if target.exists():
+        previous = json.loads(target.read_text())
+        if previous.get("subscribers") == subscribers:
+            merged["stages"] = {**previous.get("stages", {}), **results["stages"]}
+    target.write_text(json.dumps(merged, indent=2, default=str) + "\n")
+    if final:
+        with (results_dir / f"{args.size}.history.jsonl").open("a") as history:
+            history.write(json.dumps({"run": {k: results.get(k) for k in ("started_utc", "finished_utc", "machine",
+                                                                          "label", "footfall_src")},
+                                      "measured": stages, "git": git_head(),
+                                      "stages": {s: results["stages"][s] for s in stages if s in results["stages"]}},
+                                     default=str) + "\n")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", choices=sorted(SIZES), default="S")
     parser.add_argument("--subscribers", type=int, help="override the size's subscriber count")
-    parser.add_argument("--stages", default="ingest,join,compute")
+    parser.add_argument("--stages", default="ingest,join,compute",
+                        help="comma-separated; `prepare` alone only generates and loads the reference data")
     parser.add_argument("--systems", help="stage 1 systems, comma-separated (default: all)")
     parser.add_argument("--data-root", default=str(ROOT / ".data" / "bench"))
     parser.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--footfall-src", help="a libs/ folder of another footfall version to measure, with "
+                        "its conf/ beside it (git archive REV libs conf | tar -x -C /tmp/before; then "
+                        "--footfall-src /tmp/before/libs), for before/after numbers")
+    parser.add_argument("--max-files", type=int,
+                        help="stage 1 reads only the first N Parquet files of the events (1M rows each)")
+    parser.add_argument("--label", help="a name for this measurement, kept in the results (e.g. ingest-before)")
     args = parser.parse_args(argv)
+    global FOOTFALL_SRC
+    FOOTFALL_SRC = str(Path(args.footfall_src).resolve()) if args.footfall_src else None
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     subscribers = args.subscribers or SIZES[args.size]
     data_dir = Path(args.data_root, args.size).resolve()
@@ -175,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "size": args.size, "subscribers": subscribers, "date": DATE, "cores": CORES,
         "command": f"make bench SIZE={args.size}", "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "versions": versions(), "stages": {},
+        "machine": machine(), "versions": versions(), "stages": {}, "label": args.label,
+        "footfall_src": FOOTFALL_SRC,
     }
     prepared = data_dir / f".prepared-{subscribers}"
     if not prepared.exists():
@@ -183,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         results["prepare"] = worker("prepare", common, "--subscribers", str(subscribers))
         prepared.touch()
         (data_dir / ".exported").unlink(missing_ok=True)
-    if "ingest" in stages or not (data_dir / ".ingested").exists():
+    needs_events = ("join" in stages or "compute" in stages) and not (data_dir / ".ingested").exists()
+    if "ingest" in stages or needs_events:
         log("stage 2: ingest")
         results["stages"]["ingest"] = rates(worker("ingest", common))
         (data_dir / ".ingested").touch()
@@ -197,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
             (data_dir / ".exported").touch()
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             only = args.systems.split(",") if args.systems else None
-            results["stages"]["join"] = stage_join(common, data_dir, Path(tmp), only)
+            def save(partial: dict[str, Any]) -> None:
+                results["stages"]["join"] = partial
+                write_results(args, results, subscribers, stages, final=False)
+
+            results["stages"]["join"] = stage_join(common, data_dir, Path(tmp), only, save, args.max_files)
     if "compute" in stages:
         log("stage 3: compute (events table -> published tables, every zone set)")
         results["stages"]["compute"] = rates(worker("compute", common))
@@ -205,21 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {r['events']:,} events in {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} CPU-s, "
             f"{r['events_per_s_per_core']:,.0f} events/s/core")
     results["finished_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    results_dir = Path(args.results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    target = results_dir / f"{args.size}.json"
-    # Stages not run this time keep their last result (each stage records when it was measured);
-    # every run is also appended to <size>.history.jsonl, which keeps the before/after of changes.
-    if target.exists():
-        previous = json.loads(target.read_text())
-        if previous.get("subscribers") == subscribers:
-            results["stages"] = {**previous.get("stages", {}), **results["stages"]}
-    target.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    with (results_dir / f"{args.size}.history.jsonl").open("a") as history:
-        history.write(json.dumps({"run": {k: results[k] for k in ("started_utc", "finished_utc", "machine")},
-                                  "measured": stages, "git": git_head(),
-                                  "stages": {s: results["stages"][s] for s in stages if s in results["stages"]}},
-                                 default=str) + "\n")
+    target = write_results(args, results, subscribers, stages, final=True)
     log(f"results: {target}")
     mismatches = results["stages"].get("join", {}).get("mismatches", [])
     if mismatches:

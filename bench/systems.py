@@ -18,7 +18,8 @@ import pandas as pd
 
 COLUMNS = ["zone_id", "hour", "n"]
 SPARK_SYSTEMS = ("sedona_broadcast", "sedona_partitioned", "naive_udf")
-SYSTEMS = ("sedona_broadcast", "sedona_partitioned", "duckdb", "sedonadb", "naive_udf")
+# The run order: the fast ones first, so an interrupted run has the baselines.
+SYSTEMS = ("duckdb", "sedonadb", "sedona_broadcast", "naive_udf", "sedona_partitioned")
 
 
 def _normalised(df: pd.DataFrame) -> pd.DataFrame:

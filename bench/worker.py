@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,9 @@ def bench_config(args: argparse.Namespace, extra_conf: dict[str, str] | None = N
         "spark.ui.retainedStages": "20000",
         "spark.ui.retainedJobs": "20000",
         "spark.ui.retainedTasks": "1000",
+        # Per-stage CPU and spill after the fact: `make history EVENT_LOG_DIR=.data/bench/<size>/spark-events`.
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": str(Path(args.data_dir, "spark-events")),
         **(extra_conf or {}),
     }
     overrides = {
@@ -41,17 +45,22 @@ def bench_config(args: argparse.Namespace, extra_conf: dict[str, str] | None = N
         "spark.conf": conf,
         "privacy.key_file": args.key_file,
     }
-    return load_config("local", ROOT / "conf", overrides)
+    # --footfall-src (bench.run) measures another version: its own conf/ goes with its libs/.
+    return load_config("local", os.environ.get("BENCH_CONF_DIR", str(ROOT / "conf")), overrides)
 
 
 def _session(cfg: Any) -> Any:
     from footfall.session import build_session
 
+    Path(cfg.paths.data_dir, "spark-events").mkdir(parents=True, exist_ok=True)
+
     return build_session(cfg)
 
 
 def _spill_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: after[k] - before[k] for k in after if k in before and k != "stages"}
+    # -1: the REST API did not answer (see spark_spill)
+    return {k: (after[k] - before[k]) if min(after[k], before[k]) >= 0 else -1
+            for k in after if k in before and k != "stages"}
 
 
 def _settled_spill(spark: Any) -> dict[str, int]:
@@ -68,9 +77,12 @@ def step_prepare(args: argparse.Namespace) -> dict[str, Any]:
             f"--set=paths.reference_dir={ROOT.parent / 'shared' / 'data' / 'berlin'}",
             f"--set=spark.jars_dir={ROOT / '.jars'}"]
     started = time.perf_counter()
-    rc = cli.main(["generate", "--date", args.date, "--subscribers", str(args.subscribers), *sets])
-    if rc != 0:
-        raise SystemExit(f"generate failed with exit code {rc}")
+    report = Path(args.data_dir, "truth", "report.json")
+    done = report.is_file() and json.loads(report.read_text()).get("subscribers", {}).get("total") == args.subscribers
+    if not done:  # a landing folder generated before (e.g. a failed load-reference) is reused
+        rc = cli.main(["generate", "--date", args.date, "--subscribers", str(args.subscribers), *sets])
+        if rc != 0:
+            raise SystemExit(f"generate failed with exit code {rc}")
     generated = time.perf_counter()
     rc = cli.main(["load-reference", "--date", args.date, *sets])
     if rc != 0:
