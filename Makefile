@@ -45,7 +45,8 @@ $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS): | $(VENV)/.installed $(J
 	touch $@
 
 run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS) ## the main job on the built-in demo data
-	$(BIN)/footfall run --date $(DATE)
+	# --republish: the demo day is regenerated deterministically, so `make run` may repeat it.
+	$(BIN)/footfall run --date $(DATE) --republish
 	$(BIN)/footfall report --date $(DATE)
 	@echo "report: $(DATA)/report/$(DATE)/index.html (offline; open it in a browser)"
 

@@ -27,12 +27,13 @@ from footfall.aggregate import (
     explode_visit_hours,
 )
 from footfall.config import Config
-from footfall.errors import EXIT_OK, BadInputError
+from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
+    RUNS,
     STATUS_PRIMARY,
     STATUS_PUBLISHED,
     STATUS_SECONDARY,
@@ -64,11 +65,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="local date YYYY-MM-DD")
     parser.add_argument("--zone-set", action="append", dest="zone_sets", metavar="NAME",
                         help="zone set to compute (repeatable; default: every zone set in ref.zones)")
+    add_republish_argument(parser)
+
+
+def add_republish_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--republish", action="store_true",
+                        help="replace a day that is already published (recorded in ops.runs; see docs/privacy.md)")
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:
     spark = build_session(cfg)
-    for zone_set, counts in run(spark, cfg, args.date, args.zone_sets).items():
+    for zone_set, counts in run(spark, cfg, args.date, args.zone_sets, args.republish).items():
         print(f"compute {args.date.isoformat()} [{zone_set}]: "
               + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return EXIT_OK
@@ -94,15 +101,43 @@ def _chosen_zone_sets(known: dict[str, int], wanted: list[str] | None) -> list[s
     return list(dict.fromkeys(wanted)) if wanted else sorted(known)
 
 
-def run(spark: SparkSession, cfg: Config, event_date: dt.date,
-        zone_sets: list[str] | None = None) -> dict[str, dict[str, int]]:
-    """Compute and publish local date `event_date` for the zone sets; returns the counts per set."""
+def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[str] | None,
+                    republish: bool) -> dict[str, str]:
+    """The zone sets (all when None) whose `event_date` is published, each with the run id of its
+    last successful compute; PublishedDayError if there are any and `republish` is not set.
+
+    A published day is immutable: analysts may have used its numbers, and the difference of two
+    releases can disclose what each alone hides. A compute that crashed recorded no success, so
+    its day stays open for a plain rerun.
+    """
+    ensure_tables(spark, (RUNS,))
+    ok = spark.table(RUNS.name).where(
+        (F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(event_date)) & (F.col(C.STATUS) == "ok")
+    )
+    if zone_sets is not None:
+        ok = ok.where(F.col(C.ZONE_SET).isin(zone_sets))
+    last = ok.groupBy(C.ZONE_SET).agg(F.max_by(C.RUN_ID, C.STARTED_AT).alias(C.RUN_ID)).collect()
+    published = {r[C.ZONE_SET]: r[C.RUN_ID] for r in last}
+    if published and not republish:
+        raise PublishedDayError(
+            f"{event_date.isoformat()} is already published for {', '.join(sorted(published))} (compute run "
+            f"{', '.join(published[z] for z in sorted(published))}); published days are immutable. "
+            "Rerun with --republish to replace it deliberately (recorded in ops.runs)"
+        )
+    return published
+
+
+def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
+        republish: bool = False) -> dict[str, dict[str, int]]:
+    """Compute and publish local date `event_date` for the zone sets; returns the counts per set.
+    A zone set whose day is published is refused unless `republish` (see check_republish)."""
     ensure_tables(spark, INPUTS + OUTPUTS)
     versions = {t.name: table_version(spark, t) for t in INPUTS}
     zones_all = _read(spark, ZONES, versions[ZONES.name])
     zone_counts = _zone_counts(zones_all)
     chosen = _chosen_zone_sets(zone_counts, zone_sets)
     day = event_date.isoformat()
+    replaced = check_republish(spark, event_date, chosen, republish)
     subscribers = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name]).where(
         F.col(C.SNAPSHOT_DATE) == F.lit(event_date)
     )
@@ -124,6 +159,7 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date,
             "min_dwell_minutes": cfg.visits.min_dwell_minutes, "zones": zone_counts[zone_set],
             "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
             "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
+            "republish": republish, "replaces_run": replaced.get(zone_set),
         }
         with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
             rec.input_versions.update(versions)
@@ -174,7 +210,10 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
             before, F.sum(C.VISITORS).alias("visitors_total")
         )
         totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
-        hourly = hourly_raw.transform(suppress_primary, k).transform(suppress_secondary, totals, HOUR_KEYS, k)
+        after_primary = Observation("visitors_after_primary")
+        hourly = hourly_raw.transform(suppress_primary, k).observe(
+            after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
+        ).transform(suppress_secondary, totals, HOUR_KEYS, k)
         daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
         # Persisted: the LP pass reads the grids, and so do the writes after it.
         hourly, totals, daily = (g.persist(StorageLevel.MEMORY_AND_DISK) for g in (hourly, totals, daily))
@@ -185,7 +224,10 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
             hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
         )
         counts["visitors_total"] = int(before.get["visitors_total"] or 0)
-        counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - hourly_counts.pop(PUBLISHED_VISITORS)
+        published = hourly_counts.pop(PUBLISHED_VISITORS)
+        counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - published
+        # The information loss of secondary suppression alone (both passes), in visitor-hours.
+        counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
         counts |= hourly_counts
         counts |= _write_observed(totals, ZONE_HOURLY_TOTAL, keys, _cell_metrics("total_cells"))
         counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))

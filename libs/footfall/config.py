@@ -89,6 +89,9 @@ class SpatialSection:
     # Zone sets with at most this many zones are broadcast (Sedona broadcast index join);
     # larger ones use Sedona's spatially partitioned join. See docs/operations.md.
     broadcast_max_zones: int = 20000
+    # A zone whose symmetric difference with another zone of the catalogue is not empty but
+    # smaller than this is refused by load-reference (a differencing attack; docs/privacy.md).
+    min_zone_difference_m2: float = 1000.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "visits.min_dwell_minutes": (lambda v: 0 <= v <= 24 * 60, "minutes between 0 and 1440"),
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
+    "spatial.min_zone_difference_m2": (lambda v: v >= 0, "an area in m2, >= 0"),
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
     "privacy.mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
     "privacy.epsilon": (lambda v: 0 < v <= EPSILON_MAX, f"a number > 0 and <= {EPSILON_MAX:g}"),

@@ -29,19 +29,22 @@ SELECT job, zone_set, status, duration_s, counts FROM ops.runs WHERE event_date 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat, help="local date YYYY-MM-DD")
     parser.add_argument("--zone-set", action="append", dest="zone_sets", help="zone set(s); default: all")
+    compute.add_republish_argument(parser)
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:
     spark = build_session(cfg)
-    run(spark, cfg, args.date, args.zone_sets)
+    run(spark, cfg, args.date, args.zone_sets, args.republish)
     print(summary(spark, args.date))
     return EXIT_OK
 
 
-def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None) -> None:
+def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
+        republish: bool = False) -> None:
+    compute.check_republish(spark, event_date, zone_sets, republish)  # refuse before any work
     reference.run(spark, cfg, event_date)
     ingest.run(spark, cfg, event_date)
-    compute.run(spark, cfg, event_date, zone_sets)
+    compute.run(spark, cfg, event_date, zone_sets, republish)
 
 
 def _latest_runs(spark: SparkSession, event_date: dt.date) -> DataFrame:
@@ -78,6 +81,21 @@ def _busiest(spark: SparkSession, event_date: dt.date, zone_set: str, n: int = 5
     ]
 
 
+def information_loss(counts: dict[str, int]) -> str:
+    """The share of zone_hourly cells and of visitor-hours that suppression withheld, from a
+    compute run's counts, split into primary and secondary (the price of the LP protection)."""
+    def share(part: int, whole: int) -> str:
+        return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+    cells, visitors = counts["cells"], counts.get("visitors_total", 0)
+    secondary_cells, secondary_visitors = counts.get("cells_suppressed_secondary", 0), counts.get(
+        "visitors_in_secondary_cells", 0)
+    return (f"information loss: {share(cells - counts.get('cells_published', 0), cells)} of cells suppressed "
+            f"({share(secondary_cells, cells)} secondary), "
+            f"{share(counts.get('visitors_in_suppressed_cells', 0), visitors)} of visitor-hours withheld "
+            f"({share(secondary_visitors, visitors)} by secondary)")
+
+
 def summary(spark: SparkSession, event_date: dt.date) -> str:
     """A short printed summary of the day from ops.runs and the published tables."""
     lines = [f"footfall run {event_date.isoformat()}"]
@@ -86,6 +104,8 @@ def summary(spark: SparkSession, event_date: dt.date) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         where = f" [{row[C.ZONE_SET]}]" if row[C.ZONE_SET] else ""
         lines.append(f"  {row[C.JOB]}{where}: {row[C.STATUS]} in {row[C.DURATION_S]:.1f}s — {shown}")
+        if row[C.JOB] == "compute" and counts.get("cells"):
+            lines.append("    " + information_loss(counts))
     cells = (
         spark.table(ZONE_HOURLY.name).where(F.col(C.EVENT_DATE) == F.lit(event_date))
         .groupBy(C.ZONE_SET, C.STATUS).count().orderBy(C.ZONE_SET, C.STATUS).collect()

@@ -127,7 +127,9 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame,
         F.col("p") & F.col("s")).select(*_ZONE_KEYS)
 
     def protect(zone: pd.DataFrame) -> pd.DataFrame:
-        return protect_zone(zone, k)[list(_LONG_SCHEMA.names)]
+        chosen = protect_zone(zone, k)[list(_LONG_SCHEMA.names)]
+        # NULLs made the group's visitors float; the chosen (published) cells' are whole numbers.
+        return chosen.astype({C.VISITORS: "int64"})
 
     extra = (
         long.join(F.broadcast(mixed), list(_ZONE_KEYS), "left_semi")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS, Transformer
@@ -193,6 +194,33 @@ def repaired(geometry: Any, zone_id: str) -> Any:
     return fixed
 
 
+def near_duplicates(zones: Sequence[tuple[str, Any]], min_area_m2: float) -> list[tuple[str, str, float]]:
+    """Pairs of zones (label, lon/lat polygon) whose symmetric difference is not empty but smaller
+    than `min_area_m2`, with that area in m2, the earlier label first.
+
+    Two such zones publish two counts that can differ by a single person standing in the sliver
+    between them: a differencing attack. Identical zones publish identical counts and are fine.
+    An STRtree finds the intersecting pairs; the area difference, a lower bound of the symmetric
+    difference, discards most of them before any polygon overlay is computed.
+    """
+    if len(zones) < 2:
+        return []
+    labels = [label for label, _ in zones]
+    metric = np.asarray([shapely.transform(g, _TO_UTM33.transform, interleaved=False) for _, g in zones])
+    areas = shapely.area(metric)
+    left, right = shapely.STRtree(metric).query(metric, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    close = np.abs(areas[left] - areas[right]) < min_area_m2
+    left, right = left[close], right[close]
+    diff = shapely.area(shapely.symmetric_difference(metric[left], metric[right]))
+    found = (diff > 0) & (diff < min_area_m2)
+    return sorted(
+        (min(labels[a], labels[b]), max(labels[a], labels[b]), float(d))
+        for a, b, d in zip(left[found], right[found], diff[found], strict=True)
+    )
+
+
 def read_zone_file(path: Path, zone_set: str | None = None) -> list[tuple[Any, ...]]:
     """Rows of ref.zones for one zone file; the zone set defaults to the file stem."""
     readers = {".geojson": _features_geojson, ".json": _features_geojson,
@@ -345,9 +373,28 @@ def command(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
-def load_zones(spark: SparkSession, files: Sequence[Path], zone_set: str | None = None) -> dict[str, int]:
+def check_distinct_zones(spark: SparkSession, sets: dict[str, list[tuple[Any, ...]]], min_area_m2: float) -> None:
+    """Refuse zones that nearly duplicate another zone of the catalogue: the zone sets being
+    loaded together with the zone sets already in ref.zones that they do not replace."""
+    ensure_tables(spark, (ZONES,))
+    kept = spark.table(ZONES.name).where(~F.col(C.ZONE_SET).isin(list(sets))).select(C.ZONE_SET, C.ZONE_ID, C.GEOMETRY)
+    zones = [(f"{r[C.ZONE_SET]}/{r[C.ZONE_ID]}", shapely.from_wkb(bytes(r[C.GEOMETRY]))) for r in kept.collect()]
+    zones += [(f"{row[0]}/{row[1]}", shapely.from_wkb(row[4])) for rows in sets.values() for row in rows]
+    pairs = near_duplicates(zones, min_area_m2)
+    if pairs:
+        shown = "; ".join(f"{a} and {b} ({d:.0f} m2)" for a, b, d in pairs[:5])
+        more = f" and {len(pairs) - 5} more pairs" if len(pairs) > 5 else ""
+        raise BadInputError(
+            f"zones differ from another zone by less than {min_area_m2:.0f} m2 (spatial.min_zone_difference_m2): "
+            f"{shown}{more}. Their published counts could differ by one person: merge or drop one of each pair"
+        )
+
+
+def load_zones(spark: SparkSession, files: Sequence[Path], zone_set: str | None = None,
+               min_area_m2: float = 0.0) -> dict[str, int]:
     """Validate every file first, then replace each zone set's rows: one bad file writes nothing."""
     sets = {zone_set or f.stem: read_zone_file(f, zone_set) for f in files}
+    check_distinct_zones(spark, sets, min_area_m2)
     for name, rows in sets.items():
         replace_partition(spark.createDataFrame(rows, ZONES.struct), ZONES, {C.ZONE_SET: name})
         log.info("load-reference: zone set %s, %d zones", name, len(rows))
@@ -409,7 +456,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
     with recorded_run(spark, cfg, "load-reference", day, parameters=parameters) as rec:
         if zone_files:
             with step("load-reference", "zones", spark) as s:
-                rec.counts.update(load_zones(spark, zone_files, zone_set))
+                rec.counts.update(load_zones(spark, zone_files, zone_set, cfg.spatial.min_zone_difference_m2))
                 zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
                 s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
             return rec.counts
@@ -419,7 +466,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
         if not files:
             raise BadInputError(f"no zone files in {zone_dir}: deliver at least one ({', '.join(ZONE_SUFFIXES)})")
         with step("load-reference", "zones", spark) as s:
-            rec.counts.update(load_zones(spark, files))
+            rec.counts.update(load_zones(spark, files, min_area_m2=cfg.spatial.min_zone_difference_m2))
             zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
             s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
         with step("load-reference", "cells", spark) as s:

@@ -49,9 +49,10 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from footfall import network
-from footfall.config import Config
+from footfall.config import Config, SpatialSection
 from footfall.errors import EXIT_OK, BadInputError, ConfigError
 from footfall.observe import step
+from footfall.reference import near_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,18 @@ def build_zone_sets(ref: Reference, categories: Sequence[str] = STOREFRONT_CATEG
         for r, poly in zip(shops.itertuples(), polys, strict=True)
     ]
     stores.sort(key=lambda z: z.zone_id)
-    return {"districts": districts, "localities": localities, "storefronts": stores}
+    return {"districts": districts, "localities": localities, "storefronts": distinct_zones(stores)}
+
+
+def distinct_zones(zones: list[Zone], min_area_m2: float = SpatialSection.min_zone_difference_m2) -> list[Zone]:
+    """The zones without near-duplicates, which load-reference would refuse (shops a few metres
+    apart have buffers that differ by a sliver): of each such pair the later zone id is dropped."""
+    pairs = near_duplicates([(z.zone_id, z.geometry) for z in zones], min_area_m2)
+    dropped: set[str] = set()
+    for first, second, _ in pairs:  # sorted: a zone is only dropped for one that is kept
+        if first not in dropped:
+            dropped.add(second)
+    return [z for z in zones if z.zone_id not in dropped]
 
 
 def zones_geojson(zones: Sequence[Zone]) -> str:

@@ -21,6 +21,7 @@ subscriber, so (25-34, F) is suppressed too (secondary) and S becomes 26.
 """
 
 import datetime as dt
+import json
 
 import pytest
 import shapely
@@ -29,7 +30,7 @@ from pyspark.sql import functions as F
 
 from footfall import compute
 from footfall.cli import build_parser
-from footfall.errors import BadInputError
+from footfall.errors import BadInputError, PublishedDayError
 from footfall.schemas import (
     EVENTS,
     RUNS,
@@ -44,7 +45,7 @@ from footfall.schemas import (
     ZONES,
     C,
 )
-from footfall.tables import ensure_tables, replace_partition
+from footfall.tables import ensure_tables, replace_partition, table_version
 
 DAY = dt.date(2026, 2, 12)
 NEXT = DAY + dt.timedelta(days=1)
@@ -193,6 +194,7 @@ EXPECTED_COUNTS = {
     "daily_cells_suppressed_secondary": 0,
     "visitors_total": 48 + 1 + 26 + 1,  # visitor-hours: hour 10, X1 in 11, hour 14, N1 in 23
     "visitors_in_suppressed_cells": 76 - 28,
+    "visitors_in_secondary_cells": 25,  # hour 14's (25-34, F): published after primary, then secondary
 }
 
 
@@ -214,10 +216,32 @@ def _snapshot(spark):
             for t in (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)}
 
 
-def test_rerun_leaves_the_tables_as_one_run(spark, test_config, first_run):
+def _compute_runs(spark):
+    return spark.table(RUNS.name).where(
+        (F.col(C.JOB) == "compute") & (F.col(C.ZONE_SET) == ZONE_SET) & (F.col(C.EVENT_DATE) == F.lit(DAY)))
+
+
+def test_a_published_day_is_immutable_without_the_republish_flag(spark, test_config, first_run):
     before = _snapshot(spark)
-    assert compute.run(spark, test_config, DAY, [ZONE_SET]) == first_run
+    versions = {t.name: table_version(spark, t) for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)}
+    first_id = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(C.STARTED_AT).first()[C.RUN_ID]
+    with pytest.raises(PublishedDayError, match=rf"2026-02-12 is already published for {ZONE_SET} \(compute run "
+                       rf"{first_id}\).*--republish") as refused:
+        compute.run(spark, test_config, DAY, [ZONE_SET])
+    assert refused.value.exit_code == 73
+    assert {t.name: table_version(spark, t) for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)} == versions
     assert _snapshot(spark) == before
+
+
+def test_republishing_leaves_the_tables_as_one_run_and_is_recorded(spark, test_config, first_run):
+    before = _snapshot(spark)
+    last_ok = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(F.desc(C.STARTED_AT)).first()[C.RUN_ID]
+    assert compute.run(spark, test_config, DAY, [ZONE_SET], republish=True) == first_run
+    assert _snapshot(spark) == before
+    latest = _compute_runs(spark).orderBy(F.desc(C.STARTED_AT)).first()
+    assert latest[C.STATUS] == "ok"
+    assert json.loads(latest[C.PARAMETERS])["republish"] is True
+    assert json.loads(latest[C.PARAMETERS])["replaces_run"] == last_ok
 
 
 def test_unknown_zone_set_and_missing_events_say_what_to_do(seeded, test_config):

@@ -7,8 +7,16 @@ import pytest
 from chispa import assert_df_equality
 
 from footfall.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
-from footfall.privacy import suppress_primary, suppress_secondary
-from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
+from footfall.schemas import (
+    STATUS_PRIMARY,
+    STATUS_PUBLISHED,
+    STATUS_SECONDARY,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+)
 
 K = 20
 DAY = dt.date(2026, 3, 29)  # spring forward: local hour 3 starts at 01:00 UTC with offset 120
@@ -138,3 +146,27 @@ def test_subtraction_recovers_a_suppressed_cell_after_primary_only_but_not_after
     assert _subtract(protected, 1) == (25 + 7, 2)  # only the sum of two cells, >= k
     assert _subtract(protected, 2) == (22 + 3 + 2, 3)
     assert audit_zone(protected, K, cross_table=False) == []
+
+
+def _daily(cohort: str, visitors: int | None, status: str) -> tuple:
+    return ("s", "Z", DAY, *COHORTS[cohort], *_metrics(visitors), status)
+
+
+def test_linked_protection_in_spark_suppresses_what_the_cross_table_attacker_needs(spark):
+    """The day of tests/unit/test_audit.py (each hour alone safe, hourly + daily together leak),
+    as Spark grids: protect_linked suppresses exactly the two hand-derived partner cells."""
+    hourly = spark.createDataFrame([
+        _cell(1, "b", 50, P), _cell(1, "c", 30, P), _cell(1, "d", None, S1),
+        _cell(2, "b", 35, P), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
+    ], _schema(ZONE_HOURLY, with_status=True))
+    totals = spark.createDataFrame([_total(1, 80, P), _total(2, 60, P)], _schema(ZONE_HOURLY_TOTAL, with_status=True))
+    daily = spark.createDataFrame([_daily("b", 60, P), _daily("c", 40, P), _daily("d", None, S1)],
+                                  _schema(ZONE_DAILY, with_status=True))
+    got_hourly, got_totals, got_daily = protect_linked(hourly, totals, daily, K)
+    expected = spark.createDataFrame([
+        _cell(1, "b", 50, P), _cell(1, "c", None, S2), _cell(1, "d", None, S1),
+        _cell(2, "b", None, S2), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
+    ], _schema(ZONE_HOURLY, with_status=True))
+    assert_df_equality(got_hourly, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(got_totals, totals, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(got_daily, daily, ignore_row_order=True, ignore_nullable=True)

@@ -13,7 +13,9 @@ from footfall.errors import BadInputError
 from footfall.reference import (
     check_header,
     dedupe_subscribers,
+    load_zones,
     local_day_start_utc,
+    near_duplicates,
     opted_out_before,
     read_zone_file,
     with_age_band,
@@ -186,3 +188,52 @@ def test_header_check_names_file_and_expected_header(tmp_path):
     assert "4917612345678" not in str(err.value)
     path.write_text("msisdn,birth_date\n")
     check_header(path, ("msisdn", "birth_date"))
+
+
+_TO_LONLAT = Transformer.from_crs(25833, 4326, always_xy=True)
+
+
+def _square_m(x0: float, y0: float, side: float = 100.0) -> str:
+    """A square of `side` metres with its south-west corner at (x0, y0) in EPSG:25833, as lon/lat WKT."""
+    square = shapely.box(x0, y0, x0 + side, y0 + side)
+    return shapely.to_wkt(shapely.transform(square, _TO_LONLAT.transform, interleaved=False), rounding_precision=9)
+
+
+def _zones(*wkts: str) -> list[tuple[str, object]]:
+    return [(f"z{i}", shapely.from_wkt(w)) for i, w in enumerate(wkts)]
+
+
+def test_near_duplicate_zones_are_found_with_their_symmetric_difference():
+    x, y = 390_000.0, 5_820_000.0  # central Berlin in UTM 33N
+    zones = _zones(_square_m(x, y), _square_m(x + 2, y), _square_m(x + 500, y), _square_m(x + 500, y),
+                   _square_m(x + 1000, y), _square_m(x + 1010, y))
+    pairs = near_duplicates(zones, 1000.0)
+    # z0/z1: shifted 2 m -> 2 x 2 m x 100 m = 400 m2. z2/z3 identical: no sliver, not a risk.
+    # z4/z5: shifted 10 m -> 2,000 m2, above the minimum.
+    assert [(a, b) for a, b, _ in pairs] == [("z0", "z1")]
+    assert pairs[0][2] == pytest.approx(400.0, rel=0.01)
+    assert near_duplicates(zones, 2500.0)[-1][:2] == ("z4", "z5")
+
+
+def test_loading_a_near_duplicate_of_a_catalogue_zone_is_refused_with_both_ids(spark, tmp_path):
+    x, y = 392_000.0, 5_818_000.0
+    first = _geojson(tmp_path / "neardup_a.geojson", [("a1", _square_m(x, y))])
+    second = _geojson(tmp_path / "neardup_b.geojson", [("b1", _square_m(x + 3, y))])
+    try:
+        assert load_zones(spark, [first], min_area_m2=1000.0) == {"zones.neardup_a": 1}
+        with pytest.raises(BadInputError, match=r"neardup_a/a1 and neardup_b/b1 \(600 m2\)"):
+            load_zones(spark, [second], min_area_m2=1000.0)
+        assert spark.table("ref.zones").where("zone_set = 'neardup_b'").count() == 0  # nothing written
+        # Reloading the same zone set replaces it, so it is not compared with its old self.
+        assert load_zones(spark, [first], min_area_m2=1000.0) == {"zones.neardup_a": 1}
+    finally:
+        spark.sql("DELETE FROM ref.zones WHERE zone_set IN ('neardup_a', 'neardup_b')")
+
+
+def test_the_generators_store_fronts_have_no_near_duplicates():
+    from footfall import synthetic as S
+
+    zones = S.build_zone_sets(S.load_reference(str(BERLIN)))
+    everything = [(f"{z.zone_set}/{z.zone_id}", z.geometry) for zs in zones.values() for z in zs]
+    assert near_duplicates(everything, 1000.0) == []
+    assert len(zones["storefronts"]) == 4612  # 4,766 buffers less 154 near-duplicates dropped

@@ -1,0 +1,82 @@
+"""Contribution bounding: one extreme subscriber with thousands of events moves no published cell
+by more than the cap (privacy.max_visits_per_zone_hour visits per zone-hour, one visitor)."""
+
+import datetime as dt
+
+from pyspark.sql import functions as F
+
+from footfall.aggregate import (
+    aggregate_cohort_days,
+    aggregate_cohort_hours,
+    bound_contributions,
+    day_hours,
+    explode_visit_hours,
+)
+from footfall.schemas import C
+from footfall.visits import sessionize_visits
+
+TZ = "Europe/Berlin"
+DAY = dt.date(2026, 7, 4)  # CEST: local hour h starts at UTC h - 2
+CAP = 2
+ZONED = f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.EVENT_TIME} timestamp"
+COHORT = ("25-34", "F")
+
+
+def _zoned_events(spark, extreme: bool):
+    # 25 ordinary subscribers: one 30-minute stay each, local 10:00-10:30 (08:00-08:30 UTC).
+    # An event every minute, so that max_gap 1 minute keeps each stay one visit.
+    rows = [("s", "Z", f"p{i}", dt.datetime(2026, 7, 4, 8, m, tzinfo=dt.UTC)) for i in range(25) for m in range(31)]
+    if extreme:
+        # The extreme subscriber: from local 00:00 to 23:58, a burst of 3 events every 2 minutes
+        # (2,160 events). With max_gap 1 minute every burst is its own pass-by visit: 30 a local hour.
+        start = dt.datetime(2026, 7, 3, 22, 0, tzinfo=dt.UTC)
+        rows += [("s", "Z", "x", start + dt.timedelta(minutes=2 * b, seconds=s))
+                 for b in range(720) for s in (0, 5, 10)]
+    return spark.createDataFrame(rows, ZONED)
+
+
+def _grids(spark, extreme: bool):
+    zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
+    visits = (
+        sessionize_visits(_zoned_events(spark, extreme), max_gap_minutes=1, min_dwell_minutes=5, time_zone=TZ)
+        .withColumn(C.AGE_BAND, F.lit(COHORT[0])).withColumn(C.GENDER, F.lit(COHORT[1]))
+        .transform(bound_contributions, CAP)
+    )
+    hours = day_hours(DAY, TZ)
+    cohort = (F.col(C.AGE_BAND) == COHORT[0]) & (F.col(C.GENDER) == COHORT[1])
+    hourly = visits.transform(explode_visit_hours, hours).transform(aggregate_cohort_hours, zones, DAY, hours)
+    daily = visits.transform(aggregate_cohort_days, zones, DAY)
+    return (
+        {r[C.LOCAL_HOUR]: r.asDict() for r in hourly.where(cohort).collect()},
+        daily.where(cohort).first().asDict(),
+    )
+
+
+def test_one_extreme_subscriber_moves_no_cell_by_more_than_the_cap(spark):
+    assert _zoned_events(spark, extreme=True).where(F.col(C.PSEUDO_ID) == "x").count() == 2160
+    hourly_without, daily_without = _grids(spark, extreme=False)
+    hourly_with, daily_with = _grids(spark, extreme=True)
+    counted = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
+    for hour in range(24):
+        moved = {m: hourly_with[hour][m] - hourly_without[hour][m] for m in counted}
+        # 30 pass-by visits of a few seconds start in every hour; 2 count. One more visitor.
+        assert moved == {C.VISITORS: 1, C.VISITS: CAP, C.PASSERSBY: CAP, C.DWELL_LT5: CAP,
+                         C.DWELL_5_15: 0, C.DWELL_15_60: 0, C.DWELL_60PLUS: 0}, hour
+    assert hourly_without[10][C.VISITORS] == 25 and hourly_without[10][C.VISITS] == 25
+    # Dwell statistics are over stays (not pass-bys): the extreme subscriber's are all pass-bys.
+    assert hourly_with[10][C.DWELL_MEAN_MIN] == hourly_without[10][C.DWELL_MEAN_MIN] == 30.0
+    moved_day = {m: daily_with[m] - daily_without[m] for m in (C.VISITORS, C.VISITS, C.PASSERSBY)}
+    assert moved_day == {C.VISITORS: 1, C.VISITS: 24 * CAP, C.PASSERSBY: 24 * CAP}
+
+
+def test_without_the_bound_the_same_subscriber_would_add_30_visits_an_hour(spark):
+    """The control: the cap is what holds the extreme subscriber back."""
+    zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
+    visits = sessionize_visits(_zoned_events(spark, extreme=True), max_gap_minutes=1, min_dwell_minutes=5,
+                               time_zone=TZ)
+    visits = visits.withColumn(C.AGE_BAND, F.lit(COHORT[0])).withColumn(C.GENDER, F.lit(COHORT[1]))
+    hours = day_hours(DAY, TZ)
+    hourly = visits.transform(explode_visit_hours, hours).transform(aggregate_cohort_hours, zones, DAY, hours)
+    row = hourly.where((F.col(C.LOCAL_HOUR) == 12) & (F.col(C.AGE_BAND) == COHORT[0])
+                       & (F.col(C.GENDER) == COHORT[1])).first()
+    assert row[C.VISITS] == 30
