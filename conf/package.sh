@@ -26,7 +26,7 @@ echo "== venv with the wheel (not editable) and its pinned dependencies"
 "$build/env/bin/pip" install -q "$dist"/footfall-*.whl
 # pyspark comes from the Spark installation (above). The analyst side (DuckDB with its delta and
 # spatial extensions, matplotlib for `footfall report`) never runs in a Spark job: leaving it out
-# makes the archive that every driver and executor unpacks per application about a third smaller.
+# halves the archive that the driver and every executor unpack per application.
 # Analysts install the wheel itself (`pip install dist/footfall-*.whl`), which has everything.
 "$build/env/bin/pip" uninstall -q -y pyspark duckdb duckdb-extension-delta duckdb-extension-spatial \
   matplotlib contourpy cycler fonttools kiwisolver pillow

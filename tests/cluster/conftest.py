@@ -1,8 +1,8 @@
 """Fixtures for tests/cluster: the package and the standalone cluster on 127.0.0.1.
 
 The package is built with `make package` (incremental). The cluster is started with
-conf/cluster.sh unless it is already up, and stopped at the end of the module only if these
-fixtures started it.
+conf/cluster.sh unless it is already up, and stopped at the end of the session only if these
+fixtures started it (once per session: both test modules share it).
 
 They start JVMs and take minutes, so a plain `pytest` skips them: select them with
 `-m cluster` (or set FOOTFALL_CLUSTER_TESTS=1).
@@ -33,7 +33,7 @@ def package() -> Path:
     return DIST
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(package: Path):
     started = cluster_sh("status").returncode != 0
     if started:

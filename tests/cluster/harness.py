@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ DIST = ROOT / "dist"
 CLUSTER_SH = ROOT / "conf" / "cluster.sh"
 MASTER_URL = "spark://127.0.0.1:7177"
 MASTER_JSON = "http://127.0.0.1:8180/json/"
-REFERENCE_DIR = ROOT.parent / "shared" / "data" / "berlin"
+# The Berlin reference data next to the checkout (../shared/data/berlin), or FOOTFALL_REFERENCE_DIR.
+REFERENCE_DIR = Path(os.environ.get("FOOTFALL_REFERENCE_DIR", ROOT.parent / "shared" / "data" / "berlin"))
 # A fixed test key (hex, 32 bytes): the cluster and the local run must pseudonymise alike.
 TEST_KEY = "5a" * 32
 # Small executors: two workers with 1 core / 1 GB each, one executor per worker.
@@ -28,6 +30,24 @@ SUBMIT_OPTS = "--driver-memory 1g --executor-memory 1g --conf spark.executor.cor
 def master_state() -> dict:
     with urllib.request.urlopen(MASTER_JSON, timeout=10) as answer:
         return json.load(answer)
+
+
+def alive_workers() -> dict[str, int]:
+    """Worker id -> port of the workers the master counts as ALIVE."""
+    return {w["id"]: int(w["port"]) for w in master_state()["workers"] if w["state"] == "ALIVE"}
+
+
+def wait_for_workers(count: int, gone: set[str], timeout: float = 240) -> dict[str, int]:
+    """Wait until `count` workers are ALIVE and none of them is one of `gone` (a killed worker the
+    master has not yet timed out: a restarted worker on the same port registers only after that)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = alive_workers()
+        if len(workers) >= count and not gone & set(workers):
+            return workers
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers alive after {timeout} s: {workers}, waiting for {count} without {gone}")
+        time.sleep(2)
 
 
 def cluster_sh(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -58,9 +78,13 @@ class Submitter:
         ]
 
     def run(self, job: str, data_dir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+        """Submit and wait. In client mode spark-submit merges the Python driver's stderr (the
+        job's log, with its footfall-step lines) into its stdout; stderr is the JVM's log."""
         done = subprocess.run(self.command(job, data_dir, *args), cwd=self.workdir, env=self.env(),
                               capture_output=True, text=True, timeout=timeout, check=False)
-        (self.workdir / f"{job}.stderr.log").write_text(done.stderr)
+        name = Path(job).stem
+        (self.workdir / f"{name}.stdout.log").write_text(done.stdout)
+        (self.workdir / f"{name}.stderr.log").write_text(done.stderr)
         return done
 
     def start(self, job: str, data_dir: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:

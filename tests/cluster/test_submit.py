@@ -56,14 +56,17 @@ def test_event_logs_are_written_and_served_by_the_history_server(submitter: Subm
     up = cluster_sh("history-up", EVENT_LOG_DIR=str(submitter.event_log_dir))
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        seen: list[str] = []
+        seen: dict[str, str] = {}
         for _ in range(60):
             with urllib.request.urlopen(HISTORY_API, timeout=10) as answer:
-                seen = [app["id"] for app in json.load(answer)]
+                seen = {app["id"]: app["name"] for app in json.load(answer)}
             if logs <= set(seen):
                 break
             time.sleep(1)
         assert logs <= set(seen)
+        # each application is named after its job (submit.sh --name footfall-<job>)
+        names = {seen[app] for app in logs}
+        assert names <= {"footfall-doctor", "footfall-probe_footfall"} and "footfall-doctor" in names, names
     finally:
         cluster_sh("history-down")
 
