@@ -17,6 +17,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from footfall import dp
 from footfall.aggregate import (
     LocalHour,
     aggregate_cohort_days,
@@ -26,13 +27,14 @@ from footfall.aggregate import (
     day_hours,
     explode_visit_hours,
 )
-from footfall.config import Config
+from footfall.config import MODE_DP, Config
 from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
+    PRIVACY_BUDGET,
     RUNS,
     STATUS_PRIMARY,
     STATUS_PUBLISHED,
@@ -54,7 +56,8 @@ from footfall.visits import missing_subscribers, sessionize_visits, with_cohort
 log = logging.getLogger(__name__)
 
 INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
-OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)
+# The dp budget ledger exists from the first compute on (empty in suppression mode).
+OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, PRIVACY_BUDGET)
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
 # visitors_total minus it.
@@ -160,13 +163,17 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
             "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
             "republish": republish, "replaces_run": replaced.get(zone_set),
+            "privacy_mode": cfg.privacy.mode,
         }
+        if cfg.privacy.mode == MODE_DP:  # footfall.dp: the day's epsilon is split over the catalogue's zone sets
+            parameters |= {"epsilon_day": cfg.privacy.epsilon, "zone_sets_sharing_epsilon": len(zone_counts)}
         with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
             rec.input_versions.update(versions)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
             rec.counts["events_in"] = events_in
             rec.counts.update(
-                _compute_zone_set(cfg, event_date, zone_set, events, zones, subscribers, hours, broadcast)
+                _compute_zone_set(cfg, event_date, zone_set, events, zones, subscribers, hours, broadcast,
+                                  dp_run=(rec.run_id, len(zone_counts)))
             )
             log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
             results[zone_set] = dict(rec.counts)
@@ -174,7 +181,8 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
 
 
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: DataFrame, zones: DataFrame,
-                      subscribers: DataFrame, hours: list[LocalHour], broadcast: bool) -> dict[str, int]:
+                      subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
+                      dp_run: tuple[str, int] = ("", 1)) -> dict[str, int]:
     k = cfg.privacy.k
     keys = {C.EVENT_DATE: event_date, C.ZONE_SET: zone_set}
     visits = (
@@ -204,6 +212,18 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
                         "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
 
         bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+        # ---- privacy.mode dp (footfall.dp, docs/dp.md): noisy grids instead of suppression ----
+        if cfg.privacy.mode == MODE_DP:
+            bounds = dp.Bounds.from_config(cfg)
+            releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)
+            # The spend is recorded before any noisy value is written.
+            dp.record_spend(visits.sparkSession, releases, dp_run[0], event_date, zone_set, cfg.privacy.epsilon)
+            grids = dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds)
+            for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"),
+                                  (ZONE_DAILY, "daily_cells")):
+                counts |= _write_observed(grids[table], table, keys, dp.cell_metrics(prefix))
+            return counts
+        # ---- end dp ----
         visit_hours = bounded.transform(explode_visit_hours, hours)
         before = Observation("visitors_before_suppression")
         hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
