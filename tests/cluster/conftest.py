@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from harness import DIST, ROOT, Submitter, cluster_sh, master_state
 
+# The test session's own local-mode Spark (the `spark` fixture, which reads the tables to compare)
+# binds to loopback like everything else here, not to the host name's address.
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if "cluster" in (config.getoption("-m") or "") or os.environ.get("FOOTFALL_CLUSTER_TESTS") == "1":

@@ -95,7 +95,7 @@ def start_local(data_dir: Path, landing: Path, log: Path, *steps: tuple[str, ...
     data_dir.mkdir(parents=True, exist_ok=True)
     spark_home = next((ROOT / ".venv" / "lib").glob("python3*/site-packages/pyspark"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYSPARK_PYTHON")}
-    env.update(FOOTFALL_PSEUDONYM_KEY=TEST_KEY, SPARK_HOME=str(spark_home),
+    env.update(FOOTFALL_PSEUDONYM_KEY=TEST_KEY, SPARK_HOME=str(spark_home), SPARK_LOCAL_IP="127.0.0.1",
                PYTHONPATH=":".join(str(z) for z in sorted((spark_home / "python" / "lib").glob("*.zip"))))
     with log.open("wb") as out:
         return subprocess.Popen([str(DIST / "env" / "bin" / "python"), "-c", script, json.dumps(argvs)],
