@@ -1,0 +1,180 @@
+"""footfall compute in differential privacy mode on a hand-built day.
+
+2026-06-06 is a Saturday in CEST (UTC+2). Zone set `it_dp` (no other test uses it) holds a shop
+and a zone nobody visits. 30 subscribers (25-34, F) stay in the shop 10:00-10:12 local; H1
+(45-54, M) is there all day long, one visit overlapping all 24 hours, which the L0 bound cuts to
+12 zone-hours.
+
+The day is computed with suppression, then twice in dp mode, then with suppression again: after
+each run every cell of the three tables of (date, zone set) has the status of that run's mode,
+so exact and noisy values never stand side by side, and the ledger has one row per release and
+run with the planned epsilon.
+"""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+import shapely
+from pyspark.sql import functions as F
+
+from footfall import compute
+from footfall.config import MODE_DP
+from footfall.dp import Bounds, plan_budget
+from footfall.schemas import (
+    EVENTS,
+    PRIVACY_BUDGET,
+    RUNS,
+    STATUS_DP,
+    STATUS_PRIMARY,
+    STATUS_PUBLISHED,
+    STATUS_SECONDARY,
+    SUBSCRIBERS,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    ZONES,
+    C,
+)
+from footfall.tables import ensure_tables, replace_partition
+
+DAY = dt.date(2026, 6, 6)
+ZONE_SET = "it_dp"
+SHOP = (13.40, 52.52)
+GRIDS = {ZONE_HOURLY: 2 * 24 * 21, ZONE_HOURLY_TOTAL: 2 * 24, ZONE_DAILY: 2 * 21}  # both zones, full grid
+NOT_NOISED = (C.PASSERSBY, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60,
+              C.DWELL_60PLUS)
+
+
+def local(hour: int, minute: int) -> dt.datetime:
+    """Local CEST wall time on DAY as the UTC instant."""
+    return dt.datetime.combine(DAY, dt.time(hour, minute), tzinfo=dt.UTC) - dt.timedelta(hours=2)
+
+
+def _events() -> list[tuple]:
+    visits = [(f"F{i}", [local(10, m) for m in range(0, 13, 2)]) for i in range(1, 31)]
+    visits.append(("H1", [local(h, m) for h in range(24) for m in range(0, 60, 10)]))
+    return [(DAY, pid, "k1", t, "c1", "attach", *SHOP, 20.0, "measured") for pid, times in visits for t in times]
+
+
+def _subscribers() -> list[tuple]:
+    cohorts = {f"F{i}": ("25-34", "F") for i in range(1, 31)} | {"H1": ("45-54", "M")}
+    return [(pid, "k1", age, gender, "consumer", None, DAY) for pid, (age, gender) in cohorts.items()]
+
+
+def _zones() -> list[tuple]:
+    shop = shapely.box(13.3995, 52.5195, 13.4005, 52.5205)
+    far = shapely.box(13.60, 52.60, 13.61, 52.61)
+    return [(ZONE_SET, z, z, "test", shapely.to_wkb(g), 100.0) for z, g in (("shop", shop), ("far", far))]
+
+
+@pytest.fixture(scope="module")
+def seeded(spark):
+    ensure_tables(spark, (ZONES, SUBSCRIBERS, EVENTS, PRIVACY_BUDGET))
+    replace_partition(spark.createDataFrame(_events(), EVENTS.struct), EVENTS, {C.EVENT_DATE: DAY})
+    replace_partition(spark.createDataFrame(_subscribers(), SUBSCRIBERS.struct), SUBSCRIBERS, {C.SNAPSHOT_DATE: DAY})
+    replace_partition(spark.createDataFrame(_zones(), ZONES.struct), ZONES, {C.ZONE_SET: ZONE_SET})
+    return spark
+
+
+@pytest.fixture(scope="module")
+def dp_config(test_config):
+    return dataclasses.replace(test_config, privacy=dataclasses.replace(test_config.privacy, mode=MODE_DP))
+
+
+def _mine(spark, table):
+    return spark.table(table.name).where((F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == ZONE_SET))
+
+
+def _statuses(spark) -> dict[str, set[str]]:
+    return {t.name: {r[C.STATUS] for r in _mine(spark, t).select(C.STATUS).distinct().collect()} for t in GRIDS}
+
+
+def _last_run(spark):
+    return (spark.table(RUNS.name)
+            .where((F.col(C.JOB) == "compute") & (F.col(C.ZONE_SET) == ZONE_SET) & (F.col(C.EVENT_DATE) == F.lit(DAY)))
+            .orderBy(F.col(C.STARTED_AT).desc()).first())
+
+
+def _ledger(spark):
+    return spark.table(PRIVACY_BUDGET.name).where(F.col(C.EVENT_DATE) == F.lit(DAY))
+
+
+@pytest.fixture(scope="module")
+def runs(seeded, test_config, dp_config):
+    """suppress -> dp -> dp -> suppress, with what the tables and ledger held after each step."""
+    spark = seeded
+    n_sets = spark.table(ZONES.name).select(C.ZONE_SET).distinct().count()
+    steps = {}
+    for name, cfg in (("suppress", test_config), ("dp1", dp_config), ("dp2", dp_config),
+                      ("suppress_again", test_config)):
+        # every run after the first replaces a published day: an explicit republish
+        counts = compute.run(spark, cfg, DAY, [ZONE_SET], republish=bool(steps))[ZONE_SET]
+        steps[name] = {
+            "counts": counts, "statuses": _statuses(spark), "run": _last_run(spark),
+            "ledger": [r.asDict() for r in _ledger(spark).collect()],
+            "rows": {t.name: _mine(spark, t).collect() for t in GRIDS} if name == "dp1" else None,
+        }
+    yield steps, n_sets
+    for table in (*GRIDS, PRIVACY_BUDGET):
+        spark.sql(f"DELETE FROM {table.name} WHERE {C.EVENT_DATE} = DATE'{DAY.isoformat()}'")
+
+
+def test_suppression_run_publishes_no_dp_cell(runs):
+    steps, _ = runs
+    for name in ("suppress", "suppress_again"):
+        statuses = steps[name]["statuses"]
+        assert all(s <= {STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY} for s in statuses.values()), name
+        # exact values are shown (hour 10 has 31 visitors in total), and every grid has rows
+        assert STATUS_PUBLISHED in statuses[ZONE_HOURLY_TOTAL.name] and all(statuses.values()), name
+    assert steps["suppress"]["ledger"] == []  # suppression spends no budget
+
+
+def test_dp_run_replaces_every_cell_with_a_noisy_one(runs):
+    steps, _ = runs
+    for name in ("dp1", "dp2"):
+        assert steps[name]["statuses"] == {t.name: {STATUS_DP} for t in GRIDS}, name
+    rows = steps["dp1"]["rows"]
+    for table, n in GRIDS.items():
+        assert len(rows[table.name]) == n, table.name  # the full public grid, empty cells included
+        for r in rows[table.name]:
+            assert r[C.VISITORS] is not None and r[C.VISITORS] >= 0 and r[C.VISITS] >= 0, table.name
+            assert all(r[c] is None for c in NOT_NOISED), table.name
+
+
+def test_run_counts_and_manifest_record_the_dp_mode(runs):
+    steps, n_sets = runs
+    counts = steps["dp1"]["counts"]
+    assert {k: counts[k] for k in ("cells", "cells_dp", "total_cells", "total_cells_dp", "daily_cells",
+                                   "daily_cells_dp")} == {
+        "cells": 1008, "cells_dp": 1008, "total_cells": 48, "total_cells_dp": 48, "daily_cells": 42,
+        "daily_cells_dp": 42,
+    }
+    assert counts["visits"] == 31 and counts["events_in"] == 30 * 7 + 24 * 6
+    run = steps["dp1"]["run"]
+    assert run[C.STATUS] == "ok"
+    assert '"privacy_mode": "dp"' in run[C.PARAMETERS] and '"epsilon_day": 1.0' in run[C.PARAMETERS]
+    assert f'"zone_sets_sharing_epsilon": {n_sets}' in run[C.PARAMETERS]
+    assert '"privacy_mode": "suppress"' in steps["suppress"]["run"][C.PARAMETERS]
+
+
+def test_ledger_records_each_release_of_each_run_with_the_planned_epsilon(runs):
+    steps, n_sets = runs
+    plan = {(r.table.name, r.metric): r for r in plan_budget(1.0, n_sets, Bounds(max_visits_per_zone_hour=2))}
+    first, second = steps["dp1"]["run"][C.RUN_ID], steps["dp2"]["run"][C.RUN_ID]
+    assert first != second
+    ledger = steps["dp2"]["ledger"]
+    assert sorted({r[C.RUN_ID] for r in ledger}) == sorted({first, second})
+    for run_id, cumulative in ((first, 1.0 / n_sets), (second, 2.0 / n_sets)):
+        rows = [r for r in ledger if r[C.RUN_ID] == run_id]
+        assert {(r[C.TABLE_NAME], r[C.METRIC]) for r in rows} == set(plan) and len(rows) == len(plan)
+        for r in rows:
+            release = plan[(r[C.TABLE_NAME], r[C.METRIC])]
+            assert r[C.ZONE_SET] == ZONE_SET and r[C.DELTA] == 0.0 and r[C.MECHANISM].startswith("laplace")
+            assert r[C.EPSILON] == pytest.approx(release.epsilon)
+            assert r[C.L1_SENSITIVITY] == pytest.approx(release.l1_sensitivity)
+            assert r[C.NOISE_SCALE] == pytest.approx(release.scale)
+            assert r[C.EPSILON_DAY_CUMULATIVE] == pytest.approx(cumulative)  # a rerun spends again
+        assert sum(r[C.EPSILON] for r in rows) == pytest.approx(1.0 / n_sets)
+    # the ledger is append-only: the later suppression run leaves it as it was
+    assert sorted(map(repr, steps["suppress_again"]["ledger"])) == sorted(map(repr, ledger))
