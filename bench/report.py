@@ -88,7 +88,8 @@ def labelled_table(results_dir: Path, results: dict[str, dict[str, Any]]) -> lis
             if not r:
                 continue
             ratio = r["cpu_s_per_million"] / now["cpu_s_per_million"] if now else None
-            code = "exported tree" if res.get("footfall_src") else "working tree"
+            src = res.get("footfall_src")
+            code = (src if "/" not in src else "exported tree " + src) if src else "working tree"
             lines.append(f"| {size} | {stage} | {label} | {code} | {r['events']:,} | {r['wall_s']:.1f} "
                          f"| {_n(r['events_per_cpu_s'])} | {_n(r['cpu_s_per_million'], '.2f')} "
                          f"| {_gb(r['peak_rss_bytes'])} | {_spill(r)} | {_n(ratio, '.2f')} |")
@@ -123,7 +124,7 @@ def plot(results: dict[str, dict[str, Any]], target: Path) -> None:
         ax.plot(xs, ys, marker="o", label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("events in the day")
+    ax.set_xlabel("events processed by the step")
     ax.set_ylabel("CPU-seconds per million events")
     ax.set_title("footfall benchmark: cost per event by size (flat = linear scaling)")
     ax.grid(True, which="both", alpha=0.3)
@@ -145,7 +146,9 @@ def summary(results: dict[str, dict[str, Any]], results_dir: Path) -> str:
         if "join" in res["stages"]:
             parts += ["Stage 1, spatial join + hourly count per zone:", "", *join_table(res), ""]
             mism = res["stages"]["join"].get("mismatches")
-            parts += [f"Counts identical across systems: {'NO' if mism else 'yes'}", ""]
+            checked = "finished_utc" in res
+            verdict = ("NO" if mism else "yes") if checked else "not compared by the harness (run interrupted)"
+            parts += [f"Counts identical across systems: {verdict}", ""]
     parts += ["### Stages 2 and 3", "", *stage_table(results), ""]
     labelled = labelled_table(results_dir, results)
     if len(labelled) > 2:
