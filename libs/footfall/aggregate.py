@@ -24,7 +24,8 @@ _HOURS = "_hours"
 _HOUR = "_hour"
 _COHORT = "_cohort"
 _STARTS_HERE = "_starts_here"
-_COUNTED = "_counted"
+# Added by bound_contributions: whether a visit counts in the visit metrics (dp uses it too).
+COUNTED = "_counted"
 
 COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
 METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
@@ -82,12 +83,12 @@ def bound_contributions(visits: DataFrame, max_visits_per_hour: int) -> DataFram
     """
     hour = F.date_trunc("hour", F.col(C.VISIT_START))
     order = Window.partitionBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, hour).orderBy(C.VISIT_START, C.VISIT_END)
-    return visits.withColumn(_COUNTED, F.row_number().over(order) <= max_visits_per_hour)
+    return visits.withColumn(COUNTED, F.row_number().over(order) <= max_visits_per_hour)
 
 
 def _counted(visits: DataFrame) -> Column:
     """Whether a visit counts in the visit metrics: all do unless bound_contributions ran."""
-    return F.col(_COUNTED) if _COUNTED in visits.columns else F.lit(True)
+    return F.col(COUNTED) if COUNTED in visits.columns else F.lit(True)
 
 
 def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFrame:

@@ -57,7 +57,7 @@ from pyspark.sql import functions as F
 # The two private column names are footfall.aggregate's markers of which visits count (set by
 # bound_contributions) and which visit-hour rows start there (set by explode_visit_hours).
 from footfall.aggregate import (
-    _COUNTED,
+    COUNTED,
     METRICS,
     LocalHour,
     aggregate_cohort_days,
@@ -184,7 +184,7 @@ def bound_days(visits: DataFrame, max_zones: int, max_visits_per_zone_day: int) 
     earliest). Every subscriber keeps at least one visit in each zone it keeps, so its presence
     (visitors) in those zones is unchanged.
     """
-    counted = visits.where(F.col(_COUNTED)) if _COUNTED in visits.columns else visits
+    counted = visits.where(F.col(COUNTED)) if COUNTED in visits.columns else visits
     zone_keys = [C.ZONE_SET, C.PSEUDO_ID, C.ZONE_ID]
     zone_order = Window.partitionBy(C.ZONE_SET, C.PSEUDO_ID).orderBy(_CELL_HASH, C.ZONE_ID)
     zones_kept = (

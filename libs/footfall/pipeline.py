@@ -104,7 +104,9 @@ def summary(spark: SparkSession, event_date: dt.date) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         where = f" [{row[C.ZONE_SET]}]" if row[C.ZONE_SET] else ""
         lines.append(f"  {row[C.JOB]}{where}: {row[C.STATUS]} in {row[C.DURATION_S]:.1f}s — {shown}")
-        if row[C.JOB] == "compute" and counts.get("cells"):
+        if row[C.JOB] == "compute" and counts.get("cells_dp"):
+            lines.append("    privacy mode dp: every cell is a noisy count (docs/dp.md), nothing suppressed")
+        elif row[C.JOB] == "compute" and counts.get("cells"):
             lines.append("    " + information_loss(counts))
     cells = (
         spark.table(ZONE_HOURLY.name).where(F.col(C.EVENT_DATE) == F.lit(event_date))

@@ -183,7 +183,8 @@ _METRICS = (
     _col(C.DWELL_15_60, LongType(), "Visits starting in this hour with dwell of 15 to under 60 minutes"),
     _col(C.DWELL_60PLUS, LongType(), "Visits starting in this hour with dwell of 60 minutes or more"),
     _col(C.STATUS, StringType(),
-         "published | suppressed_primary (fewer than k subscribers) | suppressed_secondary (protects another cell)",
+         "published | suppressed_primary (fewer than k subscribers) | suppressed_secondary (protects another cell)"
+         " | dp (noisy count, privacy.mode dp)",
          nullable=False),
 )
 _ZONE_KEYS = (
