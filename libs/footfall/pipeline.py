@@ -91,9 +91,9 @@ def information_loss(counts: dict[str, int]) -> str:
     secondary_cells, secondary_visitors = counts.get("cells_suppressed_secondary", 0), counts.get(
         "visitors_in_secondary_cells", 0)
     return (f"information loss: {share(cells - counts.get('cells_published', 0), cells)} of cells suppressed "
-            f"({share(secondary_cells, cells)} secondary), "
+            f"({share(secondary_cells, cells)}, {secondary_cells} cells, secondary), "
             f"{share(counts.get('visitors_in_suppressed_cells', 0), visitors)} of visitor-hours withheld "
-            f"({share(secondary_visitors, visitors)} by secondary)")
+            f"({share(secondary_visitors, visitors)}, {secondary_visitors}, by secondary)")
 
 
 def summary(spark: SparkSession, event_date: dt.date) -> str:
