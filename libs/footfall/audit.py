@@ -106,7 +106,6 @@ class ZoneModel:
             else:
                 self.variables[name] = len(self.variables)
         equalities, inequalities = _relations(cells, cross_table)
-        self.relations = equalities + inequalities
         self._rows = [(r, True) for r in equalities] + [(r, False) for r in inequalities]
         self._component = self._components()
         self._models: dict[int, tuple[highspy.Highs, dict[str, int]]] = {}
@@ -217,7 +216,7 @@ class ZoneModel:
         cells if none does); ties by name, so the choice is deterministic."""
         seen, frontier = {name}, [name]
         while frontier:
-            related = {other for r in self.relations if any(n in r for n in frontier) for other in r} - seen
+            related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
             published = [n for n in related if n in self.known]
             if published:
                 return min(published, key=lambda n: (self.known[n], n))
