@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+from pyspark.sql import DataFrame, SparkSession
+
 from footfall.config import Config, load_config
+from footfall.schemas import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
@@ -23,3 +29,35 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
     }
     base.update(overrides)
     return load_config("local", CONF_DIR, base)
+
+
+# ------------------------------------------------- footfall as a subprocess, tables read by path
+
+
+def footfall_command(data_dir: Path, *args: str) -> list[str]:
+    """`footfall <args>` with everything written below `data_dir` (its metastore included)."""
+    return [sys.executable, "-m", "footfall.cli", *args, "--set", f"paths.data_dir={data_dir}",
+            "--set", "spark.shuffle_partitions=4"]
+
+
+def footfall_env(key: str) -> dict[str, str]:
+    return {**os.environ, "FOOTFALL_PSEUDONYM_KEY": key}
+
+
+def run_footfall(data_dir: Path, log: Path, key: str, *args: str) -> None:
+    """Run `footfall <args>` to the end, its output appended to `log`; fail the test on a non-zero exit."""
+    with log.open("ab") as out:
+        done = subprocess.run(footfall_command(data_dir, *args), cwd=ROOT, env=footfall_env(key), stdout=out,
+                              stderr=subprocess.STDOUT, timeout=3600)
+    assert done.returncode == 0, log.read_text()[-3000:]
+
+
+def table_location(data_dir: Path, table: Table) -> Path:
+    """Where the local metastore of a run in `data_dir` keeps `table`."""
+    schema, name = table.name.split(".")
+    return data_dir / "warehouse" / f"{schema}.db" / name
+
+
+def read_table(spark: SparkSession, data_dir: Path, table: Table) -> DataFrame:
+    """A table of another process's run, read by path (not through this session's metastore)."""
+    return spark.read.format("delta").load(str(table_location(data_dir, table)))

@@ -14,13 +14,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
-from support import ROOT
+from support import ROOT, footfall_command, footfall_env, read_table, run_footfall, table_location
 
 from footfall.schemas import ALL_TABLES, RUNS, VISITS, ZONE_DAILY, C
 
@@ -32,28 +31,12 @@ KEY = "ef" * 32
 RUN_COLUMNS = {C.RUN_ID}
 
 
-def _command(data: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "footfall.cli", *args, "--set", f"paths.data_dir={data}",
-            "--set", "spark.shuffle_partitions=4"]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "FOOTFALL_PSEUDONYM_KEY": KEY}
-
-
-def _run(data: Path, *args: str) -> None:
-    with (data / "run.log").open("ab") as log:
-        done = subprocess.run(_command(data, *args), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
-                              timeout=3600)
-    assert done.returncode == 0, (data / "run.log").read_text()[-3000:]
-
-
 def _run_and_kill_after(data: Path, marker: str, *args: str) -> int:
     """Start the command in its own process group and SIGKILL the group (driver JVM included)
     once `marker` appears in its log; return its exit status."""
     with (data / "run.log").open("ab") as log:
-        proc = subprocess.Popen(_command(data, *args), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(footfall_command(data, *args), cwd=ROOT, env=footfall_env(KEY), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 3600
     while marker not in (data / "run.log").read_text():
         assert proc.poll() is None, "the run ended before the kill point:\n" + (data / "run.log").read_text()[-3000:]
@@ -66,37 +49,29 @@ def _run_and_kill_after(data: Path, marker: str, *args: str) -> int:
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     clean, crashed = tmp_path_factory.mktemp("clean"), tmp_path_factory.mktemp("crashed")
-    _run(clean, "generate", "--date", DAY.isoformat(), "--subscribers", "300", "--seed", "3")
+    log = clean / "run.log"
+    run_footfall(clean, log, KEY, "generate", "--date", DAY.isoformat(), "--subscribers", "300", "--seed", "3")
     shutil.copytree(clean / "landing", crashed / "landing")
-    _run(clean, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
+    run_footfall(clean, log, KEY, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
     status = _run_and_kill_after(crashed, "footfall-step job=compute step=restricted.visits",
                                  "run", "--date", DAY.isoformat(), "--zone-set", "districts")
     return clean, crashed, status
 
 
-def _table(spark, data: Path, table):
-    return spark.read.format("delta").load(str(_location(data, table)))
-
-
 def _rows(spark, data: Path, table) -> list[tuple]:
-    df = _table(spark, data, table)
+    df = read_table(spark, data, table)
     df = df.select(*[c for c in df.columns if c not in RUN_COLUMNS])
     return sorted(map(tuple, df.collect()), key=repr)
 
 
 def _compute_runs(spark, data: Path):
-    return _table(spark, data, RUNS).where((F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(DAY)))
-
-
-def _location(data: Path, table) -> Path:
-    schema, name = table.name.split(".")
-    return data / "warehouse" / f"{schema}.db" / name
+    return read_table(spark, data, RUNS).where((F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(DAY)))
 
 
 def _day_rows(spark, data: Path, table) -> int:
-    if not (_location(data, table) / "_delta_log").is_dir():
+    if not (table_location(data, table) / "_delta_log").is_dir():
         return 0
-    return _table(spark, data, table).where(F.col(C.EVENT_DATE) == F.lit(DAY)).count()
+    return read_table(spark, data, table).where(F.col(C.EVENT_DATE) == F.lit(DAY)).count()
 
 
 def test_the_kill_hit_compute_midway(spark, folders):
@@ -109,10 +84,10 @@ def test_the_kill_hit_compute_midway(spark, folders):
 
 def test_the_rerun_leaves_every_table_as_one_clean_run(spark, folders):
     clean, crashed, _ = folders
-    _run(crashed, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
+    run_footfall(crashed, crashed / "run.log", KEY, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
     for table in ALL_TABLES:
-        exists = (_location(clean, table) / "_delta_log").is_dir()
-        assert (_location(crashed, table) / "_delta_log").is_dir() == exists, table.name
+        exists = (table_location(clean, table) / "_delta_log").is_dir()
+        assert (table_location(crashed, table) / "_delta_log").is_dir() == exists, table.name
         if table is RUNS or not exists:
             continue
         assert _rows(spark, crashed, table) == _rows(spark, clean, table), table.name

@@ -12,16 +12,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
-from support import ROOT
+from support import read_table, run_footfall
 
 from footfall.aggregate import (
     aggregate_cohort_days,
@@ -48,31 +44,18 @@ MASTER = "cd" * 32
 IDENTIFIER = r"(^|[^0-9A-Za-z.])(49[0-9]{10,11}|[0-9]{15})([^0-9A-Za-z]|$)"
 
 
-def _footfall(data: Path, log: Path, *args: str) -> None:
-    env = {**os.environ, "FOOTFALL_PSEUDONYM_KEY": MASTER}
-    cmd = [sys.executable, "-m", "footfall.cli", *args, "--set", f"paths.data_dir={data}",
-           "--set", "spark.shuffle_partitions=4"]
-    with log.open("ab") as out:
-        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=3600)
-    assert done.returncode == 0, log.read_text()[-3000:]
-
-
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     data = tmp_path_factory.mktemp("attack")
     log = data / "run.log"
-    _footfall(data, log, "generate", "--date", DAY.isoformat(), "--subscribers", "6000", "--seed", "5")
-    _footfall(data, log, "run", "--date", DAY.isoformat(), *[a for z in ZONE_SETS for a in ("--zone-set", z)])
+    run_footfall(data, log, MASTER, "generate", "--date", DAY.isoformat(), "--subscribers", "6000", "--seed", "5")
+    zone_sets = [arg for zone_set in ZONE_SETS for arg in ("--zone-set", zone_set)]
+    run_footfall(data, log, MASTER, "run", "--date", DAY.isoformat(), *zone_sets)
     return data, log
 
 
-def _table(spark, data: Path, table):
-    schema, name = table.name.split(".")
-    return spark.read.format("delta").load(str(data / "warehouse" / f"{schema}.db" / name))
-
-
 def _day(spark, data, table, zone_set):
-    df = _table(spark, data, table)
+    df = read_table(spark, data, table)
     return df.where((F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == zone_set))
 
 
@@ -84,7 +67,7 @@ def _primary_only_cells(spark, data, zone_set) -> tuple[pd.DataFrame, int]:
     """The day's three grids with primary suppression only, from the restricted visits; and the
     visitor-hours their published hourly cells hold."""
     visits = _day(spark, data, VISITS, zone_set).transform(bound_contributions, CAP)
-    zones = _table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
+    zones = read_table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
     hours = day_hours(DAY, TZ)
     visit_hours = visits.transform(explode_visit_hours, hours)
     hourly = visit_hours.transform(aggregate_cohort_hours, zones, DAY, hours).transform(suppress_primary, K)
@@ -96,7 +79,7 @@ def _primary_only_cells(spark, data, zone_set) -> tuple[pd.DataFrame, int]:
 
 
 def _latest_compute_counts(spark, data, zone_set) -> dict:
-    runs = _table(spark, data, RUNS).where(
+    runs = read_table(spark, data, RUNS).where(
         (F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == zone_set))
     return runs.orderBy(F.desc(C.STARTED_AT)).first()[C.COUNTS]
 
@@ -145,7 +128,7 @@ def test_no_raw_identifier_in_any_table_rejects_row_or_log_line(spark, published
         schema, name = table.name.split(".")
         if not (data / "warehouse" / f"{schema}.db" / name / "_delta_log").is_dir():
             continue  # never created in this mode (e.g. the dp budget ledger): holds nothing
-        rows = _table(spark, data, table).select(F.to_json(F.struct("*")).alias("row"))
+        rows = read_table(spark, data, table).select(F.to_json(F.struct("*")).alias("row"))
         assert rows.where(F.col("row").rlike(IDENTIFIER)).count() == 0, table.name
         scanned[table.name] = rows.count()
     assert scanned["restricted.events"] > 0 and scanned["ops.rejected_events"] > 0
