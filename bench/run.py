@@ -113,7 +113,8 @@ def stage_join(common: list[str], data_dir: Path, work: Path, only: list[str] | 
     zones = next(str(p) for p in (data_dir / "stage1" / "zones").glob("*.parquet"))
     import pyarrow.parquet as pq
 
-    rows, naive_files = 0, []
+    rows = 0
+    naive_files: list[str] = []
     for f in points:
         if naive_files and rows + pq.ParquetFile(f).metadata.num_rows > NAIVE_MAX_ROWS:
             break
