@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import sys
 import time
@@ -198,10 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zones", help="the zones Parquet file")
     parser.add_argument("--counts-out")
     args = parser.parse_args(argv)
-    # footfall's step lines (rows and seconds per stage of a job) go to the bench log: they say
-    # where a step's time went.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("footfall").setLevel(logging.INFO)
+    # footfall's step lines (rows and seconds per stage of a job) go to the bench log, in the
+    # jobs' own format: they say where a step's time went.
+    from footfall.cli import configure_logging
+
+    configure_logging()
     result = STEPS[args.step](args)
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0

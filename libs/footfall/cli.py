@@ -26,7 +26,8 @@ log = logging.getLogger("footfall")
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
+    """The jobs' log format on stderr (footfall-step lines included); also used by the bench worker."""
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -126,7 +127,7 @@ def with_job_app_name(cfg: Config, command: str) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _configure_logging()
+    configure_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
