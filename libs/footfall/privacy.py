@@ -131,8 +131,13 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame,
         # NULLs made the group's visitors float; the chosen (published) cells' are whole numbers.
         return chosen.astype({C.VISITORS: "int64"})
 
+    # The LPs are heavy per row and their input is small, so adaptive execution would coalesce
+    # the shuffle into a few partitions by bytes (3 tasks on 2 cores at M, one running alone for
+    # minutes). An explicit partition count is kept as it is, and the groupBy reuses it.
+    partitions = int(long.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
     extra = (
         long.join(F.broadcast(mixed), list(_ZONE_KEYS), "left_semi")
+        .repartition(partitions, *_ZONE_KEYS)
         .groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
         .withColumn(_EXTRA, F.lit(True))
         # Eager and kept while referenced: the LPs run once, not once per grid joined below.
