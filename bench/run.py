@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -220,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
               "--driver-memory", args.driver_memory]
     results: dict[str, Any] = {
         "size": args.size, "subscribers": subscribers, "date": DATE, "cores": CORES,
-        "command": f"make bench SIZE={args.size}", "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(), "versions": versions(), "stages": {}, "label": args.label,
         "footfall_src": FOOTFALL_SRC,
     }
