@@ -39,7 +39,7 @@ def bench_config(args: argparse.Namespace, extra_conf: dict[str, str] | None = N
     }
     overrides = {
         "paths.data_dir": args.data_dir,
-        "paths.reference_dir": str(ROOT.parent / "shared" / "data" / "berlin"),
+        "paths.reference_dir": str(ROOT / "data" / "berlin"),
         "spark.jars_dir": str(ROOT / ".jars"),
         "spark.master": f"local[{CORES}]",
         "spark.conf": conf,

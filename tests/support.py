@@ -13,6 +13,8 @@ from footfall.config import Config, load_config
 from footfall.schemas import Table
 
 ROOT = Path(__file__).resolve().parents[1]
+# The Berlin reference data shipped with the repository.
+REFERENCE_DIR = ROOT / "data" / "berlin"
 CONF_DIR = ROOT / "conf"
 
 
@@ -20,7 +22,7 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
     """The local config with everything written below `data_dir`."""
     base: dict[str, object] = {
         "paths.data_dir": str(data_dir),
-        "paths.reference_dir": str(ROOT.parent / "shared" / "data" / "berlin"),
+        "paths.reference_dir": str(REFERENCE_DIR),
         "spark.jars_dir": str(ROOT / ".jars"),
         "spark.master": "local[2]",
         "spark.shuffle_partitions": 4,

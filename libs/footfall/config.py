@@ -48,7 +48,8 @@ class SparkSection:
 @dataclass(frozen=True)
 class PathsSection:
     data_dir: str = ".data"
-    reference_dir: str = "../shared/data/berlin"
+    # The Berlin reference data shipped with the repository (data/berlin/SOURCES.md).
+    reference_dir: str = "data/berlin"
     # None: derived from data_dir (see Config.path()).
     warehouse_dir: str | None = None
     metastore_dir: str | None = None

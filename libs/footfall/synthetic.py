@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import gzip
 import json
 import logging
 import math
@@ -75,8 +76,8 @@ DEFAULT_BUFFER_M = 25.0
 ROWS_PER_FILE_TARGET = 250_000  # subscribers per file = this / events per subscriber
 
 FILES = {
-    "districts": "berlin_bezirke.geojson",
-    "localities": "berlin_ortsteile.geojson",
+    "districts": "berlin_bezirke.geojson.gz",
+    "localities": "berlin_ortsteile.geojson.gz",
     "pois": "berlin_pois_osm_2026-02.csv",
     "population": "berlin_population_bezirk_gender_age_2024-12-31.csv",
     "locality_population": "berlin_population_ortsteil_age_2024-12-31.csv",
@@ -196,7 +197,8 @@ def load_reference(folder: str | Path) -> Reference:
 
 
 def _read_geojson(path: Path, id_key: str, name_key: str, *extra: str) -> pd.DataFrame:
-    data = json.loads(path.read_text())
+    # The two GeoJSON files are kept gzip-compressed in data/berlin (data/berlin/SOURCES.md).
+    data = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes())
     rows = []
     for feat in data["features"]:
         props = feat["properties"]

@@ -19,8 +19,8 @@ DIST = ROOT / "dist"
 CLUSTER_SH = ROOT / "conf" / "cluster.sh"
 MASTER_URL = "spark://127.0.0.1:7177"
 MASTER_JSON = "http://127.0.0.1:8180/json/"
-# The Berlin reference data next to the checkout (../shared/data/berlin), or FOOTFALL_REFERENCE_DIR.
-REFERENCE_DIR = Path(os.environ.get("FOOTFALL_REFERENCE_DIR", ROOT.parent / "shared" / "data" / "berlin"))
+# The Berlin reference data shipped with the repository.
+REFERENCE_DIR = ROOT / "data" / "berlin"
 # A fixed test key (hex, 32 bytes): the cluster and the local run must pseudonymise alike.
 TEST_KEY = "5a" * 32
 # Small executors: two workers with 1 core / 1 GB each, one executor per worker.

@@ -22,13 +22,12 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 from shapely.geometry import shape
-from support import ROOT, make_config
+from support import REFERENCE_DIR, make_config
 
 from footfall import synthetic as S
 
 pytestmark = pytest.mark.slow
 
-REFERENCE = ROOT.parent / "shared" / "data" / "berlin"
 FIRST = dt.date(2026, 3, 28)  # Saturday; Sunday 2026-03-29 has 23 hours
 FAULTS = {name: 0.01 for name in S.ROW_FAULTS}  # high enough that every type appears
 
@@ -43,7 +42,7 @@ def params(**kw: object) -> S.GenerateParams:
 def generate(spark, root: Path, p: S.GenerateParams) -> tuple[Path, Path, dict]:
     cfg = make_config(root)
     land, truth = Path(cfg.path("landing_dir")), Path(cfg.path("truth_dir"))
-    report = S.run(spark, p, str(REFERENCE), str(land), str(truth), cfg.time_zone)
+    report = S.run(spark, p, str(REFERENCE_DIR), str(land), str(truth), cfg.time_zone)
     return land, truth, report
 
 
@@ -197,8 +196,8 @@ def test_landing_rows_look_like_an_operator_export(first):
     assert all(f["properties"]["zone_id"].startswith("osm-") for f in zones)
     loc = json.loads((land / "zones" / "localities.geojson").read_text())["features"]
     assert len(loc) == 96 and all(shape(f["geometry"]).is_valid for f in loc)
-    src = {f["properties"]["ortsteil_id"]: f["geometry"]
-           for f in json.loads((REFERENCE / "berlin_ortsteile.geojson").read_text())["features"]}
+    source = json.loads(gzip.decompress((REFERENCE_DIR / "berlin_ortsteile.geojson.gz").read_bytes()))
+    src = {f["properties"]["ortsteil_id"]: f["geometry"] for f in source["features"]}
     assert all(f["geometry"] == src[f["properties"]["zone_id"]] for f in loc)  # full precision, verbatim
 
 
@@ -261,7 +260,7 @@ def test_subscriber_mix_matches_the_population_table():
     """200,000 SIMs: each district x gender x age-band share of the people is within 0.001 of
     the population table's share (weighted by SIM ownership for children); total variation
     distance below 1.5%. Expected noise: one standard deviation is at most 0.0003."""
-    ref = S.load_reference(REFERENCE)
+    ref = S.load_reference(REFERENCE_DIR)
     subs = S.draw_subscribers(ref, 200_000, 42, S.DEFAULT_DATE)
     people = subs[subs["kind"] != "m2m"]
     mix = S.expected_mix(ref.population)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
-from support import ROOT, make_config
+from support import REFERENCE_DIR, make_config
 
 from footfall import pipeline
 from footfall import synthetic as S
@@ -44,7 +44,7 @@ MIN_RECALL = {15: 0.70, 60: 0.85, 240: 0.90}
 def day_run(spark, tmp_path_factory):
     cfg = make_config(tmp_path_factory.mktemp("e2e"))
     params = S.GenerateParams(first_date=DAY, subscribers=800, events_per_subscriber=80, seed=11)
-    report = S.run(spark, params, str(ROOT.parent / "shared" / "data" / "berlin"), cfg.path("landing_dir"),
+    report = S.run(spark, params, str(REFERENCE_DIR), cfg.path("landing_dir"),
                    cfg.path("truth_dir"), cfg.time_zone)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(cfg.privacy.key_env, MASTER)

@@ -1,4 +1,5 @@
 import datetime as dt
+import gzip
 import json
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 import shapely
 from chispa import assert_df_equality
 from pyproj import Transformer
+from support import REFERENCE_DIR
 
 from footfall.errors import BadInputError
 from footfall.reference import (
@@ -23,7 +25,6 @@ from footfall.reference import (
     with_normalised_attributes,
 )
 
-BERLIN = Path(__file__).resolve().parents[3] / "shared" / "data" / "berlin"
 DAY = dt.date(2026, 3, 14)
 SQUARE = "POLYGON((13.40 52.50, 13.41 52.50, 13.41 52.51, 13.40 52.51, 13.40 52.50))"
 # a zero-width spike along the east edge: invalid, and make_valid drops only the spike
@@ -118,7 +119,7 @@ def _write(folder: Path, doc: dict) -> Path:
 
 
 def test_berlin_districts_load_with_areas_within_half_a_percent(tmp_path):
-    doc = json.loads((BERLIN / "berlin_bezirke.geojson").read_text())
+    doc = json.loads(gzip.decompress((REFERENCE_DIR / "berlin_bezirke.geojson.gz").read_bytes()))
     published = {}
     for feature in doc["features"]:
         feature["properties"]["zone_id"] = feature["properties"]["id"]
@@ -233,7 +234,7 @@ def test_loading_a_near_duplicate_of_a_catalogue_zone_is_refused_with_both_ids(s
 def test_the_generators_store_fronts_have_no_near_duplicates():
     from footfall import synthetic as S
 
-    zones = S.build_zone_sets(S.load_reference(str(BERLIN)))
+    zones = S.build_zone_sets(S.load_reference(str(REFERENCE_DIR)))
     everything = [(f"{z.zone_set}/{z.zone_id}", z.geometry) for zs in zones.values() for z in zs]
     assert near_duplicates(everything, 1000.0) == []
     assert len(zones["storefronts"]) == 4612  # 4,766 buffers less 154 near-duplicates dropped
