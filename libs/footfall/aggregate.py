@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from footfall.reference import local_day_start_utc
+from footfall.localtime import LocalHour
 from footfall.schemas import AGE_BANDS, GENDERS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table, cols
 
 HOUR_END = "_hour_end"
@@ -29,31 +27,6 @@ COUNTED = "_counted"
 
 COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
 METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
-
-
-class LocalHour(NamedTuple):
-    hour_start: dt.datetime  # UTC, naive
-    local_hour: int
-    utc_offset_min: int
-
-
-def day_hours(day: dt.date, time_zone: str) -> list[LocalHour]:
-    """The local clock hours of `day`: 23, 24 or 25 of them, each with its UTC start and offset.
-
-    Steps through the day in UTC, so the skipped hour of spring-forward does not exist and the
-    repeated hour of fall-back appears twice (with different offsets). This assumes UTC offsets
-    change by whole hours, true for every zone footfall is configured for (Europe/*).
-    """
-    start, end = local_day_start_utc(day, time_zone), local_day_start_utc(day + dt.timedelta(days=1), time_zone)
-    zone = ZoneInfo(time_zone)
-    hours = []
-    t = start
-    while t < end:
-        local = t.replace(tzinfo=dt.UTC).astimezone(zone)
-        offset = local.utcoffset() or dt.timedelta(0)
-        hours.append(LocalHour(t, local.hour, int(offset.total_seconds()) // 60))
-        t += dt.timedelta(hours=1)
-    return hours
 
 
 def _hours_literal(hours: Sequence[LocalHour]) -> Column:
@@ -79,7 +52,7 @@ def bound_contributions(visits: DataFrame, max_visits_per_hour: int) -> DataFram
     out of a zone all day can then add at most that many visits, pass-bys and dwell values to a
     cell, and 24 times that to a day. Visitors need no cap: a subscriber is one visitor of a
     cell however many visits it has. Hours are truncated in UTC, which equals the local hour for
-    the whole-hour offsets of the supported zones (see day_hours).
+    the whole-hour offsets of the supported zones (see footfall.localtime.day_hours).
     """
     hour = F.date_trunc("hour", F.col(C.VISIT_START))
     order = Window.partitionBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, hour).orderBy(C.VISIT_START, C.VISIT_END)

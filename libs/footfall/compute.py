@@ -19,16 +19,15 @@ from pyspark.sql import functions as F
 
 from footfall import dp
 from footfall.aggregate import (
-    LocalHour,
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
     bound_contributions,
-    day_hours,
     explode_visit_hours,
 )
 from footfall.config import MODE_DP, Config
 from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
+from footfall.localtime import LocalHour, day_hours
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.privacy import protect_linked, suppress_primary, suppress_secondary

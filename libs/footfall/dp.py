@@ -59,13 +59,13 @@ from pyspark.sql import functions as F
 from footfall.aggregate import (
     COUNTED,
     METRICS,
-    LocalHour,
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
     explode_visit_hours,
 )
 from footfall.config import Config
+from footfall.localtime import LocalHour
 from footfall.schemas import PRIVACY_BUDGET, STATUS_DP, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table
 from footfall.tables import append, ensure_tables
 

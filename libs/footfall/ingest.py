@@ -28,10 +28,11 @@ from sedona.spark.sql import st_functions as stf
 
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, FootfallError
+from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.pseudonym import broadcast_key, key_for, normalised_msisdn, pseudonym_map
-from footfall.reference import check_header, local_day_start_utc, parse_timestamp, string_schema
+from footfall.reference import check_header, parse_timestamp, string_schema
 from footfall.schemas import (
     CELLS,
     EVENTS,

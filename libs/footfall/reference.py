@@ -17,7 +17,6 @@ import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -29,6 +28,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
+from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
@@ -105,12 +105,6 @@ def read_landing_csv(spark: SparkSession, path: Path, columns: Sequence[str]) ->
 def parse_timestamp(column: Column | str) -> Column:
     """ISO-8601 UTC text such as 2026-03-14T07:03:12Z to a timestamp; NULL when unparseable."""
     return F.try_to_timestamp(F.trim(F.col(column) if isinstance(column, str) else column), F.lit(ISO_UTC))
-
-
-def local_day_start_utc(day: dt.date, time_zone: str) -> dt.datetime:
-    """The UTC instant (naive, as Spark's UTC session shows it) at which local `day` starts."""
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(time_zone))
-    return start.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------------------ zones

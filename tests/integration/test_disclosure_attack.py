@@ -24,10 +24,10 @@ from footfall.aggregate import (
     aggregate_cohort_hours,
     aggregate_hours,
     bound_contributions,
-    day_hours,
     explode_visit_hours,
 )
 from footfall.audit import audit_cells, to_long
+from footfall.localtime import day_hours
 from footfall.privacy import suppress_primary
 from footfall.schemas import ALL_TABLES, RUNS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONES, C
 

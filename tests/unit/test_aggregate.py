@@ -9,9 +9,9 @@ from footfall.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
-    day_hours,
     explode_visit_hours,
 )
+from footfall.localtime import day_hours
 from footfall.schemas import AGE_BANDS, GENDERS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
 
 TZ = "Europe/Berlin"

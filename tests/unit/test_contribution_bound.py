@@ -9,9 +9,9 @@ from footfall.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     bound_contributions,
-    day_hours,
     explode_visit_hours,
 )
+from footfall.localtime import day_hours
 from footfall.schemas import C
 from footfall.visits import sessionize_visits
 

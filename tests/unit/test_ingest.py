@@ -16,7 +16,7 @@ from footfall.ingest import (
     rejected_rows,
     summarise,
 )
-from footfall.reference import local_day_start_utc
+from footfall.localtime import local_day_start_utc
 from footfall.schemas import CELLS, EVENTS, REJECTED_EVENTS, C
 
 DAY = dt.date(2026, 3, 14)

@@ -12,11 +12,11 @@ from pyproj import Transformer
 from support import REFERENCE_DIR
 
 from footfall.errors import BadInputError
+from footfall.localtime import local_day_start_utc
 from footfall.reference import (
     check_header,
     dedupe_subscribers,
     load_zones,
-    local_day_start_utc,
     near_duplicates,
     opted_out_before,
     read_zone_file,
