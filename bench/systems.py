@@ -32,12 +32,12 @@ def _normalised(df: pd.DataFrame) -> pd.DataFrame:
 
 def spark_counts(spark: Any, files: Sequence[str], zones_file: str, zone_set: str, system: str) -> tuple[
         pd.DataFrame, str]:
-    """footfall's own join (footfall.spatial.assign_zones) or the naive UDF; returns counts and the
+    """footfall's own join (footfall.zones.join.assign_zones) or the naive UDF; returns counts and the
     physical join operator seen in the executed plan."""
     from pyspark.sql import functions as F
 
     from footfall.schemas import C
-    from footfall.spatial import assign_zones
+    from footfall.zones.join import assign_zones
 
     points = spark.read.parquet(*files).select(C.PSEUDO_ID, C.EVENT_TIME, C.LON, C.LAT)
     zones = spark.read.parquet(zones_file).where(F.col(C.ZONE_SET) == zone_set)

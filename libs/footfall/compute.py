@@ -48,9 +48,9 @@ from footfall.schemas import (
     Table,
 )
 from footfall.session import build_session
-from footfall.spatial import assign_zones, use_broadcast
 from footfall.tables import ensure_tables, replace_partition, table_version
 from footfall.visits import missing_subscribers, sessionize_visits, with_cohort
+from footfall.zones.join import assign_zones, use_broadcast
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ from footfall import network
 from footfall.config import Config, SpatialSection
 from footfall.errors import EXIT_OK, BadInputError, ConfigError
 from footfall.observe import step
-from footfall.reference import near_duplicates
+from footfall.zones.relations import near_duplicates
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from footfall.reference import (
     check_header,
     dedupe_subscribers,
     load_zones,
-    near_duplicates,
     opted_out_before,
-    read_zone_file,
     with_age_band,
     with_excluded_reason,
     with_normalised_attributes,
 )
+from footfall.zones.load import read_zone_file
+from footfall.zones.relations import near_duplicates
 
 DAY = dt.date(2026, 3, 14)
 SQUARE = "POLYGON((13.40 52.50, 13.41 52.50, 13.41 52.51, 13.40 52.51, 13.40 52.50))"

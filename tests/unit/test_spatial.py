@@ -7,7 +7,7 @@ import shapely
 from chispa import assert_df_equality
 
 from footfall.schemas import EVENTS, ZONES, C
-from footfall.spatial import assign_zones, use_broadcast
+from footfall.zones.join import assign_zones, use_broadcast
 
 T = dt.datetime(2026, 3, 14, 9, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 3, 14)

@@ -1,0 +1,2 @@
+"""Zones: reading and validating zone files, relations between zones, and the spatial join of
+events to zones."""
