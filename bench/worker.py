@@ -162,7 +162,7 @@ def step_join(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def step_compute(args: argparse.Namespace) -> dict[str, Any]:
-    from footfall import compute
+    from footfall.pipeline import compute
 
     cfg = bench_config(args)
     spark = _session(cfg)

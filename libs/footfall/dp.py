@@ -20,7 +20,7 @@ inside Spark, with contribution bounding done in Spark SQL, because:
   zone_hourly and zone_hourly_total would keep different cells of the same subscriber, and a rerun
   different ones; the bound here is a deterministic hash of the subscriber's own cells;
 - the grids (DST days with 23 or 25 hours, 21 cohorts, visits counted in the hour they start) are
-  already built by footfall.aggregate; the engine would need them rebuilt as its partitions.
+  already built by footfall.pipeline.aggregate; the engine would need them rebuilt as its partitions.
 
 Sensitivity (neighbouring inputs differ by all events of one subscriber on one local date, within
 one zone set). After bounding, one subscriber changes:
@@ -28,8 +28,9 @@ one zone set). After bounding, one subscriber changes:
 - zone_hourly `visitors`: by 1 in each of at most L0 = `max_zone_hours` (zone, hour) cells (its
   cohort is fixed, so a (zone, hour) is one cohort cell): L1 sensitivity L0.
 - zone_hourly `visits`: in the same at most L0 cells by at most m = `privacy.max_visits_per_zone_hour`
-  each (footfall.aggregate.bound_contributions counts only the first m visits per subscriber, zone
-  and hour; visits starting in a dropped cell are dropped with it): L1 sensitivity L0 * m.
+  each (footfall.pipeline.aggregate.bound_contributions counts only the first m visits per
+  subscriber, zone and hour; visits starting in a dropped cell are dropped with it): L1 sensitivity
+  L0 * m.
 - zone_hourly_total: the same (zone, hour) cells without the cohort: L0 and L0 * m.
 - zone_daily `visitors`: by 1 in at most Z = `max_zones` zones: Z; `visits`: at most
   V = `max_visits_per_zone_day` counted visits per zone: Z * V.
@@ -54,9 +55,12 @@ from pipeline_dp import dp_computations
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-# The two private column names are footfall.aggregate's markers of which visits count (set by
-# bound_contributions) and which visit-hour rows start there (set by explode_visit_hours).
-from footfall.aggregate import (
+from footfall.config import Config
+from footfall.localtime import LocalHour
+
+# The two private column names are footfall.pipeline.aggregate's markers of which visits count
+# (set by bound_contributions) and which visit-hour rows start there (set by explode_visit_hours).
+from footfall.pipeline.aggregate import (
     COUNTED,
     METRICS,
     aggregate_cohort_days,
@@ -64,8 +68,6 @@ from footfall.aggregate import (
     aggregate_hours,
     explode_visit_hours,
 )
-from footfall.config import Config
-from footfall.localtime import LocalHour
 from footfall.schemas import PRIVACY_BUDGET, STATUS_DP, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table
 from footfall.tables import append, ensure_tables
 
@@ -158,8 +160,8 @@ def _hash_order(*columns: str) -> Column:
 
 
 def sample_zone_hours(visit_hours: DataFrame, max_zone_hours: int) -> DataFrame:
-    """Keep only the rows (of footfall.aggregate.explode_visit_hours) in at most `max_zone_hours`
-    (zone, hour) cells per subscriber and zone set: the L0 bound of the hourly grids.
+    """Keep only the rows (of footfall.pipeline.aggregate.explode_visit_hours) in at most
+    `max_zone_hours` (zone, hour) cells per subscriber and zone set: the L0 bound of the hourly grids.
 
     The cells kept are those with the smallest hash of (pseudo_id, zone, hour): a choice that
     depends on the subscriber's own cells only (so the sensitivity argument holds), is the same
@@ -178,7 +180,7 @@ def sample_zone_hours(visit_hours: DataFrame, max_zone_hours: int) -> DataFrame:
 
 
 def bound_days(visits: DataFrame, max_zones: int, max_visits_per_zone_day: int) -> DataFrame:
-    """The visits (after footfall.aggregate.bound_contributions) that zone_daily counts in dp
+    """The visits (after footfall.pipeline.aggregate.bound_contributions) that zone_daily counts in dp
     mode: only visits counted by that bound, in at most `max_zones` zones per subscriber and zone
     set (smallest hash of (pseudo_id, zone)), at most `max_visits_per_zone_day` per zone (the
     earliest). Every subscriber keeps at least one visit in each zone it keeps, so its presence
@@ -240,8 +242,8 @@ def add_noise(cells: DataFrame, table: Table, releases: Sequence[Release]) -> Da
 def noisy_grids(bounded_visits: DataFrame, zones: DataFrame, day: dt.date, hours: Sequence[LocalHour],
                 releases: Sequence[Release], bounds: Bounds) -> dict[Table, DataFrame]:
     """The three dp grids of one day and zone set from the visits after
-    footfall.aggregate.bound_contributions: L0 bounding, exact full-grid aggregation of the
-    bounded contributions (footfall.aggregate), then noise."""
+    footfall.pipeline.aggregate.bound_contributions: L0 bounding, exact full-grid aggregation of the
+    bounded contributions (footfall.pipeline.aggregate), then noise."""
     visit_hours = bounded_visits.transform(explode_visit_hours, hours).transform(
         sample_zone_hours, bounds.max_zone_hours
     )

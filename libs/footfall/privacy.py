@@ -21,8 +21,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from footfall.aggregate import METRICS
 from footfall.audit import DAILY, HOURLY, KIND, TOTAL, protect_zone
+from footfall.pipeline.aggregate import METRICS
 from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
 
 _TOTAL = "_total"

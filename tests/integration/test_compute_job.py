@@ -28,9 +28,9 @@ import shapely
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from footfall import compute
 from footfall.cli import build_parser
 from footfall.errors import BadInputError, PublishedDayError
+from footfall.pipeline import compute
 from footfall.schemas import (
     EVENTS,
     RUNS,

@@ -19,15 +19,15 @@ import pytest
 from pyspark.sql import functions as F
 from support import read_table, run_footfall
 
-from footfall.aggregate import (
+from footfall.audit import audit_cells, to_long
+from footfall.localtime import day_hours
+from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.audit import audit_cells, to_long
-from footfall.localtime import day_hours
 from footfall.privacy import suppress_primary
 from footfall.schemas import ALL_TABLES, RUNS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONES, C
 

@@ -18,9 +18,9 @@ import pytest
 import shapely
 from pyspark.sql import functions as F
 
-from footfall import compute
 from footfall.config import MODE_DP
 from footfall.dp import Bounds, plan_budget
+from footfall.pipeline import compute
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,

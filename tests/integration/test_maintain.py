@@ -3,7 +3,7 @@
 import datetime as dt
 from pathlib import Path
 
-from footfall.maintain import cutoff_date, run
+from footfall.pipeline.maintain import cutoff_date, run
 from footfall.schemas import VISITS, C
 from footfall.tables import ensure_tables, replace_partition
 

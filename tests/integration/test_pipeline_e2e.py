@@ -12,9 +12,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from support import REFERENCE_DIR, make_config
 
-from footfall import pipeline
 from footfall import synthetic as S
 from footfall.audit import audit_cells, to_long
+from footfall.pipeline import run as pipeline_run
 from footfall.pseudonym import epoch_key
 from footfall.schemas import (
     ALL_TABLES,
@@ -48,7 +48,7 @@ def day_run(spark, tmp_path_factory):
                    cfg.path("truth_dir"), cfg.time_zone)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(cfg.privacy.key_env, MASTER)
-        pipeline.run(spark, cfg, DAY, ["districts"])
+        pipeline_run.run(spark, cfg, DAY, ["districts"])
     yield cfg, report
     # The test session shares one catalog: leave no rows of this day for later tests to count.
     for table in ALL_TABLES:

@@ -5,13 +5,13 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from footfall.aggregate import (
+from footfall.localtime import day_hours
+from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
     explode_visit_hours,
 )
-from footfall.localtime import day_hours
 from footfall.schemas import AGE_BANDS, GENDERS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
 
 TZ = "Europe/Berlin"

@@ -5,15 +5,15 @@ import datetime as dt
 
 from pyspark.sql import functions as F
 
-from footfall.aggregate import (
+from footfall.localtime import day_hours
+from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.localtime import day_hours
+from footfall.pipeline.visits import sessionize_visits
 from footfall.schemas import C
-from footfall.visits import sessionize_visits
 
 TZ = "Europe/Berlin"
 DAY = dt.date(2026, 7, 4)  # CEST: local hour h starts at UTC h - 2

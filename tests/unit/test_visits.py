@@ -4,8 +4,8 @@ import datetime as dt
 
 from chispa import assert_df_equality
 
+from footfall.pipeline.visits import missing_subscribers, sessionize_visits, with_cohort
 from footfall.schemas import SUBSCRIBERS, VISITS, C
-from footfall.visits import missing_subscribers, sessionize_visits, with_cohort
 
 TZ = "Europe/Berlin"
 ZONED = f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.EVENT_TIME} timestamp"

@@ -18,18 +18,19 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from footfall import dp
-from footfall.aggregate import (
+from footfall.config import MODE_DP, Config
+from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
+from footfall.localtime import LocalHour, day_hours
+from footfall.manifest import recorded_run
+from footfall.observe import step
+from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_hours,
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.config import MODE_DP, Config
-from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
-from footfall.localtime import LocalHour, day_hours
-from footfall.manifest import recorded_run
-from footfall.observe import step
+from footfall.pipeline.visits import missing_subscribers, sessionize_visits, with_cohort
 from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
@@ -49,7 +50,6 @@ from footfall.schemas import (
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition, table_version
-from footfall.visits import missing_subscribers, sessionize_visits, with_cohort
 from footfall.zones.join import assign_zones, use_broadcast
 
 log = logging.getLogger(__name__)
