@@ -95,7 +95,7 @@ def step_prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def step_ingest(args: argparse.Namespace) -> dict[str, Any]:
-    from footfall import ingest
+    from footfall.pipeline import ingest
 
     cfg = bench_config(args)
     spark = _session(cfg)

@@ -84,8 +84,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 # `footfall --help` stays fast and a module's heavy imports load only for its command.
 JOB_COMMANDS = (
     ("generate", "footfall.synthetic", "generate a synthetic operator landing folder for Berlin"),
-    ("load-reference", "footfall.reference", "load zones, cells, subscribers and opt-outs"),
-    ("ingest", "footfall.ingest", "validate and pseudonymise one day of landing events"),
+    ("load-reference", "footfall.pipeline.reference", "load zones, cells, subscribers and opt-outs"),
+    ("ingest", "footfall.pipeline.ingest", "validate and pseudonymise one day of landing events"),
     ("compute", "footfall.pipeline.compute", "visits, cohort x hour aggregates, suppression, publish"),
     ("run", "footfall.pipeline.run", "load-reference, ingest and compute for one day"),
     ("maintain", "footfall.pipeline.maintain", "erase restricted data beyond the retention, compact, vacuum"),

@@ -11,8 +11,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from support import make_config
 
-from footfall import ingest, reference
 from footfall.errors import BadInputError, MissingKeyError
+from footfall.pipeline import ingest, reference
 from footfall.pseudonym import epoch_key
 from footfall.schemas import EVENTS, REJECTED_EVENTS, RUNS, SUBSCRIBERS, ZONES, C
 

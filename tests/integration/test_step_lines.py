@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 from support import make_config
 
-from footfall import ingest, reference
 from footfall.observe import parse_step_line
-from footfall.pipeline import compute
+from footfall.pipeline import compute, ingest, reference
 
 DAY = dt.date(2026, 9, 9)
 ZONE_SET = "it_steps"  # the session's catalog is shared: a zone set and a day no other test uses

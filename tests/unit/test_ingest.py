@@ -4,18 +4,17 @@ import pytest
 from chispa import assert_df_equality
 
 from footfall.errors import FootfallError
-from footfall.ingest import (
+from footfall.landing.events import (
     ACCEPTED,
-    CORRUPT,
     EXCLUDE_REASONS,
     REJECT_REASONS,
-    ROW_ID,
     STATUS,
     accepted_events,
     classify,
     rejected_rows,
     summarise,
 )
+from footfall.landing.files import CORRUPT, ROW_ID
 from footfall.localtime import local_day_start_utc
 from footfall.schemas import CELLS, EVENTS, REJECTED_EVENTS, C
 

@@ -12,16 +12,16 @@ from pyproj import Transformer
 from support import REFERENCE_DIR
 
 from footfall.errors import BadInputError
-from footfall.localtime import local_day_start_utc
-from footfall.reference import (
-    check_header,
+from footfall.landing.crm import (
     dedupe_subscribers,
-    load_zones,
     opted_out_before,
     with_age_band,
     with_excluded_reason,
     with_normalised_attributes,
 )
+from footfall.landing.files import check_header
+from footfall.localtime import local_day_start_utc
+from footfall.pipeline.reference import load_zones
 from footfall.zones.load import read_zone_file
 from footfall.zones.relations import near_duplicates
 

@@ -12,10 +12,9 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from footfall import ingest, reference
 from footfall.config import Config
 from footfall.errors import EXIT_OK
-from footfall.pipeline import compute
+from footfall.pipeline import compute, ingest, reference
 from footfall.schemas import RUNS, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONES, C
 from footfall.session import build_session
 
