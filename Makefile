@@ -38,7 +38,7 @@ doctor: setup ## print versions, jars, config; run a smoke query
 	$(BIN)/footfall doctor
 
 $(DATA)/demo.key: | $(VENV)/.installed
-	$(PY) -c 'from footfall.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
+	$(PY) -c 'from footfall.privacy.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
 
 $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS): | $(VENV)/.installed $(JARS)/.resolved
 	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS)

@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_root, args.size).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     key_file = Path(args.data_root, "bench.key").resolve()
-    from footfall.pseudonym import ensure_demo_key
+    from footfall.privacy.pseudonym import ensure_demo_key
 
     ensure_demo_key(key_file)
     common = ["--data-dir", str(data_dir), "--key-file", str(key_file), "--date", DATE,

@@ -24,7 +24,8 @@ from footfall.errors import ConfigError
 # Disclosure-control floor: a configured k below this is refused (DESIGN.md, "Disclosure control").
 K_FLOOR = 16
 ENVIRONMENTS = ("local", "cluster")
-# privacy.mode: threshold suppression (default) or differential privacy (footfall.dp, docs/dp.md).
+# privacy.mode: threshold suppression (default) or differential privacy (footfall.privacy.dp,
+# docs/dp.md).
 MODE_SUPPRESS = "suppress"
 MODE_DP = "dp"
 PRIVACY_MODES = (MODE_SUPPRESS, MODE_DP)

@@ -112,7 +112,7 @@ class C:
     COUNTS = "counts"
     MESSAGE = "message"
 
-    # privacy budget ledger (differential privacy mode, footfall.dp)
+    # privacy budget ledger (differential privacy mode, footfall.privacy.dp)
     TABLE_NAME = "table_name"
     METRIC = "metric"
     EPSILON = "epsilon"

@@ -19,7 +19,6 @@ import pytest
 from pyspark.sql import functions as F
 from support import read_table, run_footfall
 
-from footfall.audit import audit_cells, to_long
 from footfall.localtime import day_hours
 from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
@@ -28,7 +27,8 @@ from footfall.pipeline.aggregate import (
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.privacy import suppress_primary
+from footfall.privacy.audit import audit_cells, to_long
+from footfall.privacy.suppression import suppress_primary
 from footfall.schemas import ALL_TABLES, RUNS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONES, C
 
 pytestmark = pytest.mark.slow

@@ -19,8 +19,8 @@ import shapely
 from pyspark.sql import functions as F
 
 from footfall.config import MODE_DP
-from footfall.dp import Bounds, plan_budget
 from footfall.pipeline import compute
+from footfall.privacy.dp import Bounds, plan_budget
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,

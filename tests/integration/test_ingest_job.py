@@ -13,7 +13,7 @@ from support import make_config
 
 from footfall.errors import BadInputError, MissingKeyError
 from footfall.pipeline import ingest, reference
-from footfall.pseudonym import epoch_key
+from footfall.privacy.pseudonym import epoch_key
 from footfall.schemas import EVENTS, REJECTED_EVENTS, RUNS, SUBSCRIBERS, ZONES, C
 
 DAY = dt.date(2026, 6, 20)  # CEST: the local day is 2026-06-19T22:00Z .. 2026-06-20T22:00Z

@@ -13,9 +13,9 @@ from pyspark.sql import functions as F
 from support import REFERENCE_DIR, make_config
 
 from footfall import synthetic as S
-from footfall.audit import audit_cells, to_long
 from footfall.pipeline import run as pipeline_run
-from footfall.pseudonym import epoch_key
+from footfall.privacy.audit import audit_cells, to_long
+from footfall.privacy.pseudonym import epoch_key
 from footfall.schemas import (
     ALL_TABLES,
     PUBLISHED_TABLES,

@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from footfall.audit import DAILY, HOURLY, KIND, LONG_COLUMNS, TOTAL, ZoneModel, audit_zone, protect_zone
+from footfall.privacy.audit import DAILY, HOURLY, KIND, LONG_COLUMNS, TOTAL, ZoneModel, audit_zone, protect_zone
 from footfall.schemas import C
 
 K = 20

@@ -15,7 +15,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from footfall.config import EPSILON_MAX, MODE_DP, MODE_SUPPRESS, load_config
-from footfall.dp import (
+from footfall.errors import ConfigError
+from footfall.privacy.dp import (
     BUDGET_SHARES,
     NOISY_METRICS,
     Bounds,
@@ -25,7 +26,6 @@ from footfall.dp import (
     plan_budget,
     sample_zone_hours,
 )
-from footfall.errors import ConfigError
 from footfall.schemas import STATUS_DP, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
 from footfall.tables import ensure_tables, replace_partition
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from chispa import assert_df_equality
 
-from footfall.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
-from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
+from footfall.privacy.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
+from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     STATUS_PRIMARY,
     STATUS_PUBLISHED,

@@ -8,7 +8,7 @@ from chispa import assert_df_equality
 
 from footfall.config import PrivacySection
 from footfall.errors import MissingKeyError
-from footfall.pseudonym import (
+from footfall.privacy.pseudonym import (
     broadcast_key,
     ensure_demo_key,
     epoch_key,

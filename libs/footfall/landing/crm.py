@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from footfall.landing.files import parse_timestamp
-from footfall.pseudonym import normalised_msisdn
+from footfall.privacy.pseudonym import normalised_msisdn
 from footfall.schemas import EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_OPTED_OUT, C
 
 SUBSCRIBER_COLUMNS = (C.MSISDN, C.BIRTH_DATE, C.GENDER, C.CONTRACT_TYPE, C.POSTCODE)

@@ -2,8 +2,8 @@
 
 Every delivered row ends in exactly one of three places: accepted (restricted.events), rejected
 with a reason code (ops.rejected_events, pseudonymised) or excluded (counted, never stored). The
-only Python is the HMAC per distinct msisdn (footfall.pseudonym). Reason codes and rules:
-docs/ingest.md.
+only Python is the HMAC per distinct msisdn (footfall.privacy.pseudonym). Reason codes and
+rules: docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from footfall.errors import FootfallError
 from footfall.landing.cells import CELL_LAT, CELL_LON, CELL_OK, CELL_RANGE, cells_valid_on, with_cell
 from footfall.landing.files import CORRUPT, EVENT_COLUMNS, ROW_ID, parse_timestamp
-from footfall.pseudonym import normalised_msisdn
+from footfall.privacy.pseudonym import normalised_msisdn
 from footfall.schemas import (
     EVENTS,
     EXCLUDED_M2M,

@@ -17,7 +17,6 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from footfall import dp
 from footfall.config import MODE_DP, Config
 from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
 from footfall.localtime import LocalHour, day_hours
@@ -31,7 +30,8 @@ from footfall.pipeline.aggregate import (
     explode_visit_hours,
 )
 from footfall.pipeline.visits import missing_subscribers, sessionize_visits, with_cohort
-from footfall.privacy import protect_linked, suppress_primary, suppress_secondary
+from footfall.privacy import dp
+from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,
@@ -164,7 +164,7 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             "republish": republish, "replaces_run": replaced.get(zone_set),
             "privacy_mode": cfg.privacy.mode,
         }
-        if cfg.privacy.mode == MODE_DP:  # footfall.dp: the day's epsilon is split over the catalogue's zone sets
+        if cfg.privacy.mode == MODE_DP:  # footfall.privacy.dp: the day's epsilon is split over the zone sets
             parameters |= {"epsilon_day": cfg.privacy.epsilon, "zone_sets_sharing_epsilon": len(zone_counts)}
         with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
             rec.input_versions.update(versions)
@@ -211,7 +211,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
                         "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
 
         bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
-        # ---- privacy.mode dp (footfall.dp, docs/dp.md): noisy grids instead of suppression ----
+        # ---- privacy.mode dp (footfall.privacy.dp, docs/dp.md): noisy grids instead of suppression ----
         if cfg.privacy.mode == MODE_DP:
             bounds = dp.Bounds.from_config(cfg)
             releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)

@@ -38,7 +38,7 @@ from footfall.landing.files import landing_read_errors, read_events
 from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
-from footfall.pseudonym import broadcast_key, key_for, pseudonym_map
+from footfall.privacy.pseudonym import broadcast_key, key_for, pseudonym_map
 from footfall.schemas import CELLS, EVENTS, REJECTED_EVENTS, SUBSCRIBERS, ZONES, C
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition, table_version

@@ -35,7 +35,7 @@ from footfall.landing.files import landing_file, read_landing_csv
 from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
-from footfall.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
+from footfall.privacy.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
 from footfall.schemas import CELLS, SUBSCRIBERS, ZONES, C, cols
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition

@@ -7,9 +7,9 @@ status suppressed_primary. Secondary, in two passes (docs/privacy.md):
    minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
    suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
    and does most of the work cheaply, for every zone set however large.
-2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.audit over one
-   zone's hourly cells, hourly totals and daily cells together (daily >= hourly, daily <= sum of
-   hourly), with greedy extra suppression until no suppressed cell is narrower than k.
+2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.privacy.audit over
+   one zone's hourly cells, hourly totals and daily cells together (daily >= hourly, daily <= sum
+   of hourly), with greedy extra suppression until no suppressed cell is narrower than k.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from footfall.audit import DAILY, HOURLY, KIND, TOTAL, protect_zone
 from footfall.pipeline.aggregate import METRICS
+from footfall.privacy.audit import DAILY, HOURLY, KIND, TOTAL, protect_zone
 from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
 
 _TOTAL = "_total"
