@@ -83,7 +83,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 # `add_arguments(parser)` and `command(args, cfg) -> int`; imported only when used, so
 # `footfall --help` stays fast and a module's heavy imports load only for its command.
 JOB_COMMANDS = (
-    ("generate", "footfall.synthetic", "generate a synthetic operator landing folder for Berlin"),
+    ("generate", "footfall.synthetic.job", "generate a synthetic operator landing folder for Berlin"),
     ("load-reference", "footfall.pipeline.reference", "load zones, cells, subscribers and opt-outs"),
     ("ingest", "footfall.pipeline.ingest", "validate and pseudonymise one day of landing events"),
     ("compute", "footfall.pipeline.compute", "visits, cohort x hour aggregates, suppression, publish"),

@@ -24,25 +24,40 @@ import shapely
 from shapely.geometry import shape
 from support import REFERENCE_DIR, make_config
 
-from footfall import synthetic as S
+from footfall.synthetic import job as generator
+from footfall.synthetic.job import GenerateParams
+from footfall.synthetic.population import draw_subscribers, expected_mix
+from footfall.synthetic.reference import load_reference
+from footfall.synthetic.vocabulary import (
+    BERLIN_BBOX,
+    CLASSIFICATION_ORDER,
+    DEFAULT_DATE,
+    EVENT_COLUMNS,
+    EVENT_HEADER,
+    EVENT_TYPES,
+    ROW_FAULTS,
+    STOREFRONT_CATEGORIES,
+    SUBSCRIBER_COLUMNS,
+    ZONE_SETS,
+)
 
 pytestmark = pytest.mark.slow
 
 FIRST = dt.date(2026, 3, 28)  # Saturday; Sunday 2026-03-29 has 23 hours
-FAULTS = {name: 0.01 for name in S.ROW_FAULTS}  # high enough that every type appears
+FAULTS = {name: 0.01 for name in ROW_FAULTS}  # high enough that every type appears
 
 
-def params(**kw: object) -> S.GenerateParams:
+def params(**kw: object) -> GenerateParams:
     base: dict[str, object] = dict(first_date=FIRST, days=2, subscribers=400, events_per_subscriber=20, seed=42,
                                    faults=FAULTS, subscribers_per_file=150)
     base.update(kw)
-    return S.GenerateParams(**base)  # type: ignore[arg-type]
+    return GenerateParams(**base)  # type: ignore[arg-type]
 
 
-def generate(spark, root: Path, p: S.GenerateParams) -> tuple[Path, Path, dict]:
+def generate(spark, root: Path, p: GenerateParams) -> tuple[Path, Path, dict]:
     cfg = make_config(root)
     land, truth = Path(cfg.path("landing_dir")), Path(cfg.path("truth_dir"))
-    report = S.run(spark, p, str(REFERENCE_DIR), str(land), str(truth), cfg.time_zone)
+    report = generator.run(spark, p, str(REFERENCE_DIR), str(land), str(truth), cfg.time_zone)
     return land, truth, report
 
 
@@ -64,7 +79,7 @@ def classify(land: Path, time_zone: str = "Europe/Berlin") -> dict[str, Counter]
     crm = {r["msisdn"]: r for r in csv.DictReader((land / "subscribers" / "subscribers.csv").open())}
     opted = {r["msisdn"] for r in csv.DictReader((land / "optouts" / "optouts.csv").open())}
     cells = {r["cell_id"] for r in csv.DictReader((land / "cells" / "cells.csv").open())}
-    x0, y0, x1, y1 = S.BERLIN_BBOX
+    x0, y0, x1, y1 = BERLIN_BBOX
     out: dict[str, Counter] = {}
     for folder in sorted((land / "events").iterdir()):
         day = dt.date.fromisoformat(folder.name.removeprefix("date="))
@@ -75,7 +90,7 @@ def classify(land: Path, time_zone: str = "Europe/Berlin") -> dict[str, Counter]
         for f in sorted(folder.iterdir()):
             counts: Counter = Counter()
             with gzip.open(f, "rt", newline="") as fh:
-                assert fh.readline().rstrip("\n") == S.EVENT_HEADER
+                assert fh.readline().rstrip("\n") == EVENT_HEADER
                 for raw in fh:
                     line = raw.rstrip("\n")
                     counts[_category(line, seen, crm, opted, cells, start, end, day, (x0, y0, x1, y1))] += 1
@@ -159,12 +174,12 @@ def test_every_fault_appears_exactly_as_often_as_the_report_says(first):
     assert set(found) == set(report["files"])
     total: Counter = Counter()
     for name, counts in found.items():
-        expected = {k: v for k, v in report["files"][name].items() if k in S.CLASSIFICATION_ORDER and v}
+        expected = {k: v for k, v in report["files"][name].items() if k in CLASSIFICATION_ORDER and v}
         assert dict(counts) == expected, name
         assert sum(counts.values()) == report["files"][name]["rows"]
         total += counts
-    assert {k: total[k] for k in S.CLASSIFICATION_ORDER} == report["faults"]
-    for name in (*S.ROW_FAULTS, "opted_out", "m2m", "under_18"):
+    assert {k: total[k] for k in CLASSIFICATION_ORDER} == report["faults"]
+    for name in (*ROW_FAULTS, "opted_out", "m2m", "under_18"):
         assert report["faults"][name] > 0, name
     assert sum(report["events"]["rows_by_day"].values()) == sum(sum(c.values()) for c in found.values())
     subs = report["subscribers"]
@@ -175,16 +190,16 @@ def test_every_fault_appears_exactly_as_often_as_the_report_says(first):
 def test_landing_rows_look_like_an_operator_export(first):
     land, _, _ = first
     with gzip.open(land / "events" / "date=2026-03-28" / "part-00000.csv.gz", "rt") as fh:
-        rows = [dict(zip(S.EVENT_COLUMNS, r, strict=True)) for r in csv.reader(fh) if len(r) == 7][1:]
+        rows = [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in csv.reader(fh) if len(r) == 7][1:]
     assert len(rows) > 1000
     assert all(len(r["msisdn"]) == 13 and r["msisdn"].startswith("49") for r in rows if r["msisdn"])
-    assert {r["event_type"] for r in rows} <= {*S.EVENT_TYPES, ""}
+    assert {r["event_type"] for r in rows} <= {*EVENT_TYPES, ""}
     only_cell = sum(r["lon"] == "" and r["lat"] == "" and r["accuracy_m"] == "" for r in rows) / len(rows)
     assert 0.05 < only_cell < 0.2
     times = [r["event_time"] for r in rows if len(r["event_time"]) == 20]
     assert times[0].startswith("2026-03-27T23:")  # local midnight in UTC
     subs = pd.read_csv(land / "subscribers" / "subscribers.csv", dtype=str, keep_default_na=False)
-    assert list(subs.columns) == list(S.SUBSCRIBER_COLUMNS)
+    assert list(subs.columns) == list(SUBSCRIBER_COLUMNS)
     assert set(subs["contract_type"]) == {"consumer", "business", "m2m"}
     assert subs["msisdn"].is_unique
     cells = pd.read_csv(land / "cells" / "cells.csv", dtype=str, keep_default_na=False)
@@ -192,7 +207,7 @@ def test_landing_rows_look_like_an_operator_export(first):
                                    "radio", "valid_from", "valid_to"]
     zones = json.loads((land / "zones" / "storefronts.geojson").read_text())["features"]
     assert 4500 < len(zones) < 5100
-    assert {f["properties"]["category"] for f in zones} == set(S.STOREFRONT_CATEGORIES)
+    assert {f["properties"]["category"] for f in zones} == set(STOREFRONT_CATEGORIES)
     assert all(f["properties"]["zone_id"].startswith("osm-") for f in zones)
     loc = json.loads((land / "zones" / "localities.geojson").read_text())["features"]
     assert len(loc) == 96 and all(shape(f["geometry"]).is_valid for f in loc)
@@ -205,10 +220,10 @@ def test_every_truth_visit_lies_inside_its_zone(first):
     land, truth, _ = first
     visits = pq.read_table(truth / "visits").to_pandas()
     geoms = {}
-    for zset in S.ZONE_SETS:
+    for zset in ZONE_SETS:
         for f in json.loads((land / "zones" / f"{zset}.geojson").read_text())["features"]:
             geoms[(zset, f["properties"]["zone_id"])] = shape(f["geometry"])
-    assert set(visits["zone_set"]) == set(S.ZONE_SETS)
+    assert set(visits["zone_set"]) == set(ZONE_SETS)
     zone = np.array([geoms[(s, z)] for s, z in zip(visits["zone_set"], visits["zone_id"], strict=True)])
     assert shapely.contains_xy(zone, visits["lon"].to_numpy(), visits["lat"].to_numpy()).all()
     assert (visits["start"] < visits["end"]).all()
@@ -238,18 +253,18 @@ def test_every_truth_visit_lies_inside_its_zone(first):
 def test_spark_reads_the_landing_events_with_the_expected_header(spark, first):
     land, _, report = first
     df = spark.read.csv(str(land / "events" / "date=2026-03-29"), header=True)
-    assert df.columns == list(S.EVENT_COLUMNS)
+    assert df.columns == list(EVENT_COLUMNS)
     assert df.count() == report["events"]["rows_by_day"]["2026-03-29"]
 
 
 def test_parquet_events_have_the_same_columns_as_strings(spark, tmp_path):
-    only_duplicates = {**dict.fromkeys(S.ROW_FAULTS, 0.0), "duplicate": 0.02}
+    only_duplicates = {**dict.fromkeys(ROW_FAULTS, 0.0), "duplicate": 0.02}
     land, _, report = generate(spark, tmp_path / "p", params(days=1, subscribers=200, fmt="parquet",
                                                              faults=only_duplicates))
     files = sorted((land / "events" / "date=2026-03-28").iterdir())
     assert [f.name for f in files] == ["part-00000.parquet", "part-00001.parquet"]
     table = pq.ParquetFile(files[0]).read()
-    assert table.column_names == list(S.EVENT_COLUMNS) and all(str(t) == "string" for t in table.schema.types)
+    assert table.column_names == list(EVENT_COLUMNS) and all(str(t) == "string" for t in table.schema.types)
     assert table.num_rows == report["files"]["events/date=2026-03-28/part-00000.parquet"]["rows"]
     assert report["faults"]["malformed"] == 0 and report["faults"]["duplicate"] > 0
     lon = table.column("lon").to_pylist()
@@ -260,10 +275,10 @@ def test_subscriber_mix_matches_the_population_table():
     """200,000 SIMs: each district x gender x age-band share of the people is within 0.001 of
     the population table's share (weighted by SIM ownership for children); total variation
     distance below 1.5%. Expected noise: one standard deviation is at most 0.0003."""
-    ref = S.load_reference(REFERENCE_DIR)
-    subs = S.draw_subscribers(ref, 200_000, 42, S.DEFAULT_DATE)
+    ref = load_reference(REFERENCE_DIR)
+    subs = draw_subscribers(ref, 200_000, 42, DEFAULT_DATE)
     people = subs[subs["kind"] != "m2m"]
-    mix = S.expected_mix(ref.population)
+    mix = expected_mix(ref.population)
     edges = sorted({int(a) for a in mix["age_min"]})
     band_of = np.searchsorted(edges, people["true_age"].to_numpy(), side="right") - 1
     labels = mix.drop_duplicates("age_min").set_index(mix.drop_duplicates("age_min")["age_min"].astype(int))

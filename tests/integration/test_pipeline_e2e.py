@@ -12,7 +12,6 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from support import REFERENCE_DIR, make_config
 
-from footfall import synthetic as S
 from footfall.pipeline import run as pipeline_run
 from footfall.privacy.audit import audit_cells, to_long
 from footfall.privacy.pseudonym import epoch_key
@@ -27,6 +26,8 @@ from footfall.schemas import (
     ZONE_HOURLY_TOTAL,
     C,
 )
+from footfall.synthetic import job as generator
+from footfall.synthetic.job import GenerateParams
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +44,9 @@ MIN_RECALL = {15: 0.70, 60: 0.85, 240: 0.90}
 @pytest.fixture(scope="module")
 def day_run(spark, tmp_path_factory):
     cfg = make_config(tmp_path_factory.mktemp("e2e"))
-    params = S.GenerateParams(first_date=DAY, subscribers=800, events_per_subscriber=80, seed=11)
-    report = S.run(spark, params, str(REFERENCE_DIR), cfg.path("landing_dir"),
-                   cfg.path("truth_dir"), cfg.time_zone)
+    params = GenerateParams(first_date=DAY, subscribers=800, events_per_subscriber=80, seed=11)
+    report = generator.run(spark, params, str(REFERENCE_DIR), cfg.path("landing_dir"),
+                           cfg.path("truth_dir"), cfg.time_zone)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(cfg.privacy.key_env, MASTER)
         pipeline_run.run(spark, cfg, DAY, ["districts"])

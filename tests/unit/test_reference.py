@@ -232,9 +232,10 @@ def test_loading_a_near_duplicate_of_a_catalogue_zone_is_refused_with_both_ids(s
 
 
 def test_the_generators_store_fronts_have_no_near_duplicates():
-    from footfall import synthetic as S
+    from footfall.synthetic.reference import load_reference
+    from footfall.synthetic.zones import build_zone_sets
 
-    zones = S.build_zone_sets(S.load_reference(str(REFERENCE_DIR)))
+    zones = build_zone_sets(load_reference(str(REFERENCE_DIR)))
     everything = [(f"{z.zone_set}/{z.zone_id}", z.geometry) for zs in zones.values() for z in zs]
     assert near_duplicates(everything, 1000.0) == []
     assert len(zones["storefronts"]) == 4612  # 4,766 buffers less 154 near-duplicates dropped

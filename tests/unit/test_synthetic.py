@@ -16,9 +16,39 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import box, mapping
 
-from footfall import network
-from footfall import synthetic as S
 from footfall.errors import ConfigError
+from footfall.synthetic import network
+from footfall.synthetic.days import Stays, plan_day, positions_at
+from footfall.synthetic.events import (
+    CELL_ONLY_SHARE,
+    PROFILE,
+    chunk_output,
+    event_times,
+    format_chunk,
+    iso_utc,
+    simulate_chunk,
+)
+from footfall.synthetic.job import GenerateParams, _validate, add_arguments, default_subscribers, params_from_args
+from footfall.synthetic.population import draw_msisdns, draw_subscribers, expected_mix
+from footfall.synthetic.reference import Reference
+from footfall.synthetic.truth import zones_containing
+from footfall.synthetic.vocabulary import (
+    CAT,
+    CLASSIFICATION_ORDER,
+    DEFAULT_DATE,
+    DEFAULT_SEED,
+    DEPOT,
+    DEVICE,
+    EVENT_HEADER,
+    GENDER_SPELLINGS,
+    HOME,
+    POI,
+    POI_CATEGORIES,
+    ROW_FAULTS,
+    STOREFRONT_CATEGORIES,
+)
+from footfall.synthetic.world import World, build_world, make_days
+from footfall.synthetic.zones import build_zone_sets, storefront_buffers
 
 BANDS = [("0-5", 0, 5), ("6-14", 6, 14), ("15-17", 15, 17), ("18-19", 18, 19), ("20-24", 20, 24),
          ("25-29", 25, 29), ("30-34", 30, 34), ("35-39", 35, 39), ("40-44", 40, 44), ("45-59", 45, 59),
@@ -27,7 +57,7 @@ DAY = dt.date(2026, 3, 14)  # a Saturday
 AGE_COLS = ["age_0_5", "age_6_14", "age_15_17", "age_18_26", "age_27_44", "age_45_54", "age_55_64", "age_65_plus"]
 
 
-def toy_reference() -> S.Reference:
+def toy_reference() -> Reference:
     """Districts 01 (west) and 02 (east), each split into a dense north and a sparse south locality."""
     d1, d2 = box(13.30, 52.48, 13.36, 52.52), box(13.36, 52.48, 13.42, 52.52)
     districts = pd.DataFrame([
@@ -45,7 +75,7 @@ def toy_reference() -> S.Reference:
     rng = np.random.default_rng(3)
     n = 80
     pois = pd.DataFrame({
-        "category": [S.POI_CATEGORIES[i % len(S.POI_CATEGORIES)] for i in range(n)],
+        "category": [POI_CATEGORIES[i % len(POI_CATEGORIES)] for i in range(n)],
         "osm_id": [str(1000 + i) for i in range(n)],
         "name": [f"poi{i}" if i % 7 else "" for i in range(n)],
         "street": "", "zip_code": ["10115" if i % 2 else "10117" for i in range(n)],
@@ -57,32 +87,32 @@ def toy_reference() -> S.Reference:
          "age_max": "" if hi is None else str(hi), "population": 1000 * (2 if did == "01" else 1)}
         for did in ("01", "02") for g in ("m", "f") for b, lo, hi in BANDS
     ])
-    return S.Reference(districts, localities, pois, population, shapely.union_all([d1, d2]))
+    return Reference(districts, localities, pois, population, shapely.union_all([d1, d2]))
 
 
 @pytest.fixture(scope="module")
-def ref() -> S.Reference:
+def ref() -> Reference:
     return toy_reference()
 
 
 @pytest.fixture(scope="module")
-def plan(ref: S.Reference) -> network.CellPlan:
+def plan(ref: Reference) -> network.CellPlan:
     locs = ref.localities
     return network.build_cell_plan(list(locs["geometry"]), locs["population"].to_numpy(float), ref.berlin,
                                    ref.pois["lon"].to_numpy(), ref.pois["lat"].to_numpy(), 1, DAY)
 
 
-def make_world(ref: S.Reference, plan: network.CellPlan, n: int = 60, faults: dict[str, float] | None = None,
-               days: int = 1, first: dt.date = DAY, events: float = 100.0) -> tuple[S.World, pd.DataFrame]:
-    zones = S.build_zone_sets(ref, S.STOREFRONT_CATEGORIES, 25.0)
-    day_list = S.make_days(first, days, "Europe/Berlin")
-    subs = S.draw_subscribers(ref, n, 7, first, day_list[0].start_utc, {"m2m": 0.1, "opted_out": 0.1})
-    faults = S.ROW_FAULTS if faults is None else faults
-    return S.build_world(ref, subs, plan, zones, day_list, 7, events, faults, "csv", 25), subs
+def make_world(ref: Reference, plan: network.CellPlan, n: int = 60, faults: dict[str, float] | None = None,
+               days: int = 1, first: dt.date = DAY, events: float = 100.0) -> tuple[World, pd.DataFrame]:
+    zones = build_zone_sets(ref, STOREFRONT_CATEGORIES, 25.0)
+    day_list = make_days(first, days, "Europe/Berlin")
+    subs = draw_subscribers(ref, n, 7, first, day_list[0].start_utc, {"m2m": 0.1, "opted_out": 0.1})
+    faults = ROW_FAULTS if faults is None else faults
+    return build_world(ref, subs, plan, zones, day_list, 7, events, faults, "csv", 25), subs
 
 
 @pytest.fixture(scope="module")
-def world(ref: S.Reference, plan: network.CellPlan) -> S.World:
+def world(ref: Reference, plan: network.CellPlan) -> World:
     return make_world(ref, plan)[0]
 
 
@@ -90,15 +120,15 @@ def world(ref: S.Reference, plan: network.CellPlan) -> S.World:
 
 
 def test_msisdns_are_distinct_german_mobile_numbers():
-    m = S.draw_msisdns(np.random.default_rng(1), 5000)
+    m = draw_msisdns(np.random.default_rng(1), 5000)
     assert len(set(m.tolist())) == 5000
     for x in m[:200]:
         text = str(x)
         assert re.fullmatch(r"49(176|179|159|177|178|157|163)\d{8}", text), text
 
 
-def test_expected_mix_weights_children_by_sim_ownership(ref: S.Reference):
-    mix = S.expected_mix(ref.population)
+def test_expected_mix_weights_children_by_sim_ownership(ref: Reference):
+    mix = expected_mix(ref.population)
     assert mix["share"].sum() == pytest.approx(1.0)
     by_band = mix.groupby("age_band")["share"].sum()
     assert by_band["0-5"] == 0.0
@@ -106,9 +136,9 @@ def test_expected_mix_weights_children_by_sim_ownership(ref: S.Reference):
     assert by_band["15-17"] == pytest.approx(by_band["18-19"] * 0.95)
 
 
-def test_subscribers_follow_the_table_and_carry_crm_noise(ref: S.Reference):
-    day = S.make_days(DAY, 1, "Europe/Berlin")[0]
-    subs = S.draw_subscribers(ref, 4000, 11, DAY, day.start_utc, {"m2m": 0.05, "opted_out": 0.02})
+def test_subscribers_follow_the_table_and_carry_crm_noise(ref: Reference):
+    day = make_days(DAY, 1, "Europe/Berlin")[0]
+    subs = draw_subscribers(ref, 4000, 11, DAY, day.start_utc, {"m2m": 0.05, "opted_out": 0.02})
     assert (subs["kind"] == "m2m").sum() == 200  # exact shares
     assert subs["opted_out"].sum() == 80
     assert not (subs["opted_out"] & (subs["kind"] == "m2m")).any()
@@ -131,7 +161,7 @@ def test_subscribers_follow_the_table_and_carry_crm_noise(ref: S.Reference):
     age = DAY.year - born.dt.year - ((DAY.month * 100 + DAY.day) < (born.dt.month * 100 + born.dt.day))
     assert (age.to_numpy() == known["true_age"].to_numpy()).all()
     assert 0.005 < (people["crm_birth_date"] == "").mean() < 0.08
-    spellings = {s for v in S.GENDER_SPELLINGS.values() for s in v[0]}
+    spellings = {s for v in GENDER_SPELLINGS.values() for s in v[0]}
     assert set(subs["crm_gender"]) <= spellings
     assert {"F", "f", "female", "w", "M", "m", "male", "X", ""} <= set(subs["crm_gender"])
     opted = subs[subs["opted_out"]]
@@ -139,16 +169,16 @@ def test_subscribers_follow_the_table_and_carry_crm_noise(ref: S.Reference):
     assert set(subs["postcode"]) <= {"10115", "10117", ""}
 
 
-def test_default_subscribers_is_market_share_times_residents(ref: S.Reference):
-    assert S.default_subscribers(ref.population, 0.3) == round(0.3 * 2 * 2 * 12 * 1500)
+def test_default_subscribers_is_market_share_times_residents(ref: Reference):
+    assert default_subscribers(ref.population, 0.3) == round(0.3 * 2 * 2 * 12 * 1500)
 
 
 # --------------------------------------------------------------------------------- days, time
 
 
 def test_days_know_their_utc_start_and_dst_length():
-    days = S.make_days(dt.date(2026, 3, 28), 2, "Europe/Berlin") + S.make_days(dt.date(2026, 10, 25), 1,
-                                                                               "Europe/Berlin")
+    days = make_days(dt.date(2026, 3, 28), 2, "Europe/Berlin") + make_days(dt.date(2026, 10, 25), 1,
+                                                                           "Europe/Berlin")
     assert days[0].start_utc == int(dt.datetime(2026, 3, 27, 23, tzinfo=dt.UTC).timestamp())
     assert [d.length_s for d in days] == [86400, 82800, 90000]
     assert [d.kind for d in days] == ["saturday", "sunday", "sunday"]
@@ -159,7 +189,7 @@ def test_event_times_are_strictly_increasing_inside_the_day_and_bursty():
     for seed in range(300):
         rng = np.random.default_rng(seed)
         for length in (82800, 86400, 90000):
-            t = S.event_times(rng, 100.0, length, S.PROFILE["weekday"])
+            t = event_times(rng, 100.0, length, PROFILE["weekday"])
             assert (np.diff(t) > 0).all()
             assert t.min() >= 0 and t.max() < length
             if length == 86400:
@@ -170,51 +200,51 @@ def test_event_times_are_strictly_increasing_inside_the_day_and_bursty():
 
 
 def test_iso_utc_formats_whole_seconds_with_z():
-    assert S.iso_utc(np.array([1773442800, 0])).to_pylist() == ["2026-03-13T23:00:00Z", "1970-01-01T00:00:00Z"]
+    assert iso_utc(np.array([1773442800, 0])).to_pylist() == ["2026-03-13T23:00:00Z", "1970-01-01T00:00:00Z"]
 
 
 # ------------------------------------------------------------------------------------ movement
 
 
 def test_positions_interpolate_between_stays():
-    stays = S.Stays(np.array([0, 1000]), np.array([600, 2000]), np.array([13.0, 13.2]), np.array([52.0, 52.2]),
-                    np.array([S.HOME, S.POI], np.int8), np.array([-1, 3]))
-    lon, lat, moving = S.positions_at(stays, np.array([0, 599, 600, 800, 1000, 1999]))
+    stays = Stays(np.array([0, 1000]), np.array([600, 2000]), np.array([13.0, 13.2]), np.array([52.0, 52.2]),
+                  np.array([HOME, POI], np.int8), np.array([-1, 3]))
+    lon, lat, moving = positions_at(stays, np.array([0, 599, 600, 800, 1000, 1999]))
     assert moving.tolist() == [False, False, True, True, False, False]
     assert lon.tolist() == pytest.approx([13.0, 13.0, 13.0, 13.1, 13.2, 13.2])
     assert lat[3] == pytest.approx(52.1)
 
 
-def test_day_plans_cover_the_day_from_home_to_home(world: S.World):
-    for day in S.make_days(dt.date(2026, 3, 13), 3, "Europe/Berlin"):  # Friday, Saturday, Sunday
+def test_day_plans_cover_the_day_from_home_to_home(world: World):
+    for day in make_days(dt.date(2026, 3, 13), 3, "Europe/Berlin"):  # Friday, Saturday, Sunday
         trips = 0
         for s in range(world.n):
-            st = S.plan_day(world, s, day)
+            st = plan_day(world, s, day)
             assert st.start[0] == 0 and st.end[-1] == day.length_s
             assert (st.end > st.start).all()
             assert (st.start[1:] >= st.end[:-1]).all()  # travel gaps, never overlaps
-            home = S.DEVICE if world.is_m2m[s] and not world.m2m_vehicle[s] else (
-                S.DEPOT if world.is_m2m[s] else S.HOME)
+            home = DEVICE if world.is_m2m[s] and not world.m2m_vehicle[s] else (
+                DEPOT if world.is_m2m[s] else HOME)
             assert st.kind[0] == home and st.kind[-1] == home
             assert (st.lon[0], st.lat[0]) == (world.home_lon[s], world.home_lat[s])
-            poi = st.poi[st.kind == S.POI]
-            assert (world.poi_lon[poi] == st.lon[st.kind == S.POI]).all()
+            poi = st.poi[st.kind == POI]
+            assert (world.poi_lon[poi] == st.lon[st.kind == POI]).all()
             trips += len(poi)
-            dwell_min = (st.end - st.start)[st.kind == S.POI] / 60
+            dwell_min = (st.end - st.start)[st.kind == POI] / 60
             assert dwell_min.min(initial=2) >= 2 and dwell_min.max(initial=0) <= 180
             if day.kind == "sunday":
                 cats = world.poi_cat[poi]
-                assert not np.isin(cats, [S.CAT["supermarkets"], S.CAT["marketplaces"]]).any() or world.is_m2m[s]
+                assert not np.isin(cats, [CAT["supermarkets"], CAT["marketplaces"]]).any() or world.is_m2m[s]
         assert trips > world.n  # more than one POI stay per subscriber and day on average
     # The same (seed, subscriber, day) gives the same plan.
-    a, b = S.plan_day(world, 5, day), S.plan_day(world, 5, day)
+    a, b = plan_day(world, 5, day), plan_day(world, 5, day)
     assert a.start.tolist() == b.start.tolist() and a.lon.tolist() == b.lon.tolist()
 
 
 # ------------------------------------------------------------------------------------- network
 
 
-def test_cell_plan_has_three_sectors_per_site_more_sites_where_people_live(ref: S.Reference,
+def test_cell_plan_has_three_sectors_per_site_more_sites_where_people_live(ref: Reference,
                                                                            plan: network.CellPlan):
     rows = plan.cells_csv().splitlines()
     assert rows[0] == ",".join(network.CELLS_HEADER)
@@ -235,7 +265,7 @@ def test_cell_plan_has_three_sectors_per_site_more_sites_where_people_live(ref: 
     assert in_dense > 0.75 * plan.n_sites  # 40,000 vs 4,000 residents per locality of equal area
 
 
-def test_serving_cell_is_in_reach_and_its_sector_faces_the_position(ref: S.Reference, plan: network.CellPlan):
+def test_serving_cell_is_in_reach_and_its_sector_faces_the_position(ref: Reference, plan: network.CellPlan):
     rng = np.random.default_rng(5)
     lon, lat = network.sample_points_in(ref.berlin, 4000, rng)
     cell = plan.serving_cells(lon, lat, rng.random(4000))
@@ -251,7 +281,7 @@ def test_serving_cell_is_in_reach_and_its_sector_faces_the_position(ref: S.Refer
 
 def test_storefront_buffers_have_the_requested_radius():
     lon, lat = np.array([13.4050, 13.3777]), np.array([52.5200, 52.5163])
-    polys = S.storefront_buffers(lon, lat, 25.0)
+    polys = storefront_buffers(lon, lat, 25.0)
     geod = Geod(ellps="WGS84")
     for x, y, poly in zip(lon, lat, polys, strict=True):
         assert poly.contains(shapely.Point(x, y))
@@ -260,30 +290,30 @@ def test_storefront_buffers_have_the_requested_radius():
         assert np.allclose(dist, 25.0, atol=0.2)  # UTM 33N scale error is ~0.04% here
 
 
-def test_storefront_zones_are_unique_per_osm_object(ref: S.Reference):
+def test_storefront_zones_are_unique_per_osm_object(ref: Reference):
     pois = pd.concat([ref.pois, ref.pois.iloc[[0]].assign(category="cafes")])  # one object in two categories
-    zones = S.build_zone_sets(S.Reference(ref.districts, ref.localities, pois, ref.population, ref.berlin))
+    zones = build_zone_sets(Reference(ref.districts, ref.localities, pois, ref.population, ref.berlin))
     ids = [z.zone_id for z in zones["storefronts"]]
     assert len(ids) == len(set(ids))
-    assert all(z.category in S.STOREFRONT_CATEGORIES for z in zones["storefronts"])
+    assert all(z.category in STOREFRONT_CATEGORIES for z in zones["storefronts"])
     assert [z.zone_id for z in zones["districts"]] == ["01", "02"]
 
 
 # -------------------------------------------------------------------------- noise and faults
 
 
-def test_measured_positions_scatter_as_accuracy_says(ref: S.Reference, plan: network.CellPlan):
+def test_measured_positions_scatter_as_accuracy_says(ref: Reference, plan: network.CellPlan):
     w, _ = make_world(ref, plan, n=80, faults={})
     day = w.days[0]
-    ev = S.simulate_chunk(w, day, range(w.n))
-    rows = S.format_chunk(w, day, ev)
+    ev = simulate_chunk(w, day, range(w.n))
+    rows = format_chunk(w, day, ev)
     lon = np.array(rows.fields["lon"].to_pylist(), dtype=float)
     lat = np.array(rows.fields["lat"].to_pylist(), dtype=float)
     acc = np.array(rows.fields["accuracy_m"].to_pylist(), dtype=float)
     measured = ~np.isnan(lon)
     device = w.is_m2m[ev.sub] & ~w.m2m_vehicle[ev.sub]
     share = measured[~device].mean()
-    assert share == pytest.approx(1 - S.CELL_ONLY_SHARE, abs=0.02)
+    assert share == pytest.approx(1 - CELL_ONLY_SHARE, abs=0.02)
     assert np.isnan(lat[~measured]).all() and np.isnan(acc[~measured]).all()  # all three or none
     assert acc[measured].min() >= 5 and acc[measured].max() <= 100
     err = network.distance_m(ev.lon[measured], ev.lat[measured], lon[measured], lat[measured])
@@ -292,16 +322,16 @@ def test_measured_positions_scatter_as_accuracy_says(ref: S.Reference, plan: net
     assert rows.fault.max() == -1 and len(rows.order) == len(ev.t)
 
 
-def test_every_row_fault_is_injected_once_and_counted(ref: S.Reference, plan: network.CellPlan):
-    rates = dict.fromkeys(S.ROW_FAULTS, 0.02)
+def test_every_row_fault_is_injected_once_and_counted(ref: Reference, plan: network.CellPlan):
+    rates = dict.fromkeys(ROW_FAULTS, 0.02)
     w, subs = make_world(ref, plan, n=60, faults=rates)
     day = w.days[0]
-    batch, counts = S.chunk_output(w, day, 0)
+    batch, counts = chunk_output(w, day, 0)
     lines = batch.column(0).to_pylist()
-    assert lines[0] == S.EVENT_HEADER
+    assert lines[0] == EVENT_HEADER
     body = lines[1:]
-    assert counts["rows"] == len(body) == sum(counts[k] for k in S.CLASSIFICATION_ORDER)
-    for name in S.ROW_FAULTS:
+    assert counts["rows"] == len(body) == sum(counts[k] for k in CLASSIFICATION_ORDER)
+    for name in ROW_FAULTS:
         assert counts[name] > 0, name
     # Structural checks that need no knowledge of the generator's internals.
     assert sum(len(line.split(",")) != 7 for line in body) == counts["malformed"]
@@ -330,36 +360,36 @@ def test_options_parse_and_bad_values_are_refused():
     import argparse
 
     parser = argparse.ArgumentParser()
-    S.add_arguments(parser)
+    add_arguments(parser)
     args = parser.parse_args(["--fault", "duplicate=0.01", "--fault", "m2m=0.05", "--days", "2"])
-    p = S.params_from_args(args)
+    p = params_from_args(args)
     assert p.row_faults()["duplicate"] == 0.01 and p.shares()["m2m"] == 0.05 and p.days == 2
-    assert p.first_date == S.DEFAULT_DATE and p.seed == S.DEFAULT_SEED and p.subscribers is None
-    assert S.GenerateParams(fmt="parquet").row_faults()["malformed"] == 0.0
+    assert p.first_date == DEFAULT_DATE and p.seed == DEFAULT_SEED and p.subscribers is None
+    assert GenerateParams(fmt="parquet").row_faults()["malformed"] == 0.0
     with pytest.raises(ConfigError, match="unknown fault 'typo'"):
-        S._validate(S.GenerateParams(faults={"typo": 0.1}))
+        _validate(GenerateParams(faults={"typo": 0.1}))
     with pytest.raises(ConfigError, match="csv"):
-        S._validate(S.GenerateParams(fmt="parquet", truncated_gzip=True))
+        _validate(GenerateParams(fmt="parquet", truncated_gzip=True))
     with pytest.raises(ConfigError, match=r"\[0, 1\)"):
-        S._validate(S.GenerateParams(faults={"duplicate": 1.5}))
+        _validate(GenerateParams(faults={"duplicate": 1.5}))
     with pytest.raises(SystemExit):
         parser.parse_args(["--fault", "duplicate"])
 
 
-def test_under_18_uses_the_crm_birth_date_on_each_day(world: S.World):
+def test_under_18_uses_the_crm_birth_date_on_each_day(world: World):
     w = world
-    w2 = S.World(**{**w.__dict__, "birth_y": np.array([2008, 2008, -1]), "birth_md": np.array([314, 315, 0])})
-    day = S.make_days(DAY, 1, "Europe/Berlin")[0]  # 2026-03-14: born 2008-03-14 turns 18 today
+    w2 = World(**{**w.__dict__, "birth_y": np.array([2008, 2008, -1]), "birth_md": np.array([314, 315, 0])})
+    day = make_days(DAY, 1, "Europe/Berlin")[0]  # 2026-03-14: born 2008-03-14 turns 18 today
     assert w2.under_18(np.array([0, 1, 2]), day).tolist() == [False, True, False]
     assert math.isclose(day.length_s / 3600, 24)
 
 
-def test_zones_containing_matches_shapely_contains(world: S.World):
+def test_zones_containing_matches_shapely_contains(world: World):
     rng = np.random.default_rng(9)
     lon = np.r_[rng.uniform(13.29, 13.43, 300), 13.36, 13.36, world.poi_lon[:20]]  # 13.36: on a border
     lat = np.r_[rng.uniform(52.47, 52.53, 300), 52.49, 52.49, world.poi_lat[:20]]
     lon[1], lat[1] = lon[0], lat[0]  # a repeated position
-    point_i, zone_i = S.zones_containing(world, lon, lat)
+    point_i, zone_i = zones_containing(world, lon, lat)
     want = [(p, z) for p in range(len(lon)) for z in range(len(world.zone_geom))
             if world.zone_geom[z].contains(shapely.Point(lon[p], lat[p]))]
     assert list(zip(point_i.tolist(), zone_i.tolist(), strict=True)) == want
