@@ -92,7 +92,7 @@ JOB_COMMANDS = (
     ("sql", "footfall.analyst.sql", "SQL on the published tables: interactive shell, -e or -f"),
     ("thrift", "footfall.analyst.thrift", "start/stop the Spark Thrift (JDBC/ODBC) server on 127.0.0.1"),
     ("duckdb", "footfall.analyst.duck", "query the published Delta tables with DuckDB, without Spark"),
-    ("report", "footfall.report", "offline HTML + PNG report of one day"),
+    ("report", "footfall.analyst.report", "offline HTML + PNG report of one day"),
 )
 
 

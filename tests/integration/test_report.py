@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 from unit.test_analyst_data import DAY, write_handmade
 
-from footfall.report import CHARTS, hourly_profiles, load, write_report, zone_values
+from footfall.analyst.report import CHARTS, hourly_profiles, load, write_report, zone_values
 from footfall.schemas import C
 
 

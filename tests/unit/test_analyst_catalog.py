@@ -13,11 +13,10 @@ from footfall.analyst.catalog import (
     config_to_json,
     refresh,
     refresh_statements,
-    render,
     spark_submit_args,
-    split_statements,
 )
 from footfall.analyst.sql import run_statement
+from footfall.analyst.statements import render, split_statements
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
 
 COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]

@@ -7,7 +7,8 @@ import pytest
 from support import ROOT
 from unit.test_analyst_data import write_handmade
 
-from footfall.analyst.catalog import VIEWS, spark_view_sql, split_statements
+from footfall.analyst.catalog import VIEWS, spark_view_sql
+from footfall.analyst.statements import split_statements
 
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.sql"))
 

@@ -20,14 +20,12 @@ from pyspark.sql.types import TimestampType
 
 from footfall.analyst.catalog import (
     ANALYST_TABLES,
-    add_script_arguments,
     duckdb_view_sql,
     ensure_table_paths,
     local_path,
-    render,
-    split_statements,
     views_for,
 )
+from footfall.analyst.statements import add_script_arguments, render, split_statements
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, SetupError
 from footfall.schemas import ZONES, C, Table

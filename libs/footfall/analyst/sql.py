@@ -18,17 +18,15 @@ from pyspark.sql.types import TimestampNTZType, TimestampType
 
 from footfall.analyst import thrift
 from footfall.analyst.catalog import (
-    add_script_arguments,
     analyst_config,
     ensure_catalog,
     ensure_table_paths,
     refresh,
-    render,
     spark_env,
     spark_home,
     spark_submit_args,
-    split_statements,
 )
+from footfall.analyst.statements import add_script_arguments, render, split_statements
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, SetupError
 from footfall.session import build_session
