@@ -182,9 +182,26 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: DataFrame, zones: DataFrame,
                       subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1)) -> dict[str, int]:
-    k = cfg.privacy.k
-    keys = {C.EVENT_DATE: event_date, C.ZONE_SET: zone_set}
-    visits = (
+    """Visits and the three published grids of one zone set (suppressed, or noisy in dp mode);
+    returns the counts recorded in ops.runs."""
+    # Persisted: the visits table, the missing-subscriber count and the three aggregations all
+    # read the visits, and building them is the expensive part (the spatial join and the window
+    # sort over the events). The aggregates are grid-sized and cheap to rebuild from here.
+    visits = _visits(cfg, event_date, events, zones, subscribers, broadcast).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = _write_visits(visits, subscribers, event_date, zone_set)
+        bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+        if cfg.privacy.mode == MODE_DP:
+            return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
+        return counts | _publish_suppressed(cfg.privacy.k, bounded, zones, event_date, zone_set, hours)
+    finally:
+        visits.unpersist()
+
+
+def _visits(cfg: Config, event_date: dt.date, events: DataFrame, zones: DataFrame, subscribers: DataFrame,
+            broadcast: bool) -> DataFrame:
+    """The day's events -> zones -> visits with the cohort attached (restricted.visits)."""
+    return (
         events.transform(assign_zones, zones, broadcast)
         .transform(sessionize_visits, cfg.visits.max_gap_minutes, cfg.visits.min_dwell_minutes, cfg.time_zone)
         # The day's events all have local date D; the filter makes that explicit, because the
@@ -192,57 +209,70 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: D
         .where(F.col(C.EVENT_DATE) == F.lit(event_date))
         .transform(with_cohort, subscribers)
     )
-    # Persisted: the visits table, the missing-subscriber count and the three aggregations all
-    # read the visits, and building them is the expensive part (the spatial join and the window
-    # sort over the events). The aggregates are grid-sized and cheap to rebuild from here.
-    visits = visits.persist(StorageLevel.MEMORY_AND_DISK)
-    persisted = [visits]
+
+
+def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
+    """The keys of the (date, zone set) partition every compute write replaces."""
+    return {C.EVENT_DATE: event_date, C.ZONE_SET: zone_set}
+
+
+def _write_visits(visits: DataFrame, subscribers: DataFrame, event_date: dt.date, zone_set: str) -> dict[str, int]:
+    """Write restricted.visits; counts of visits, pass-bys, matched events and missing subscribers."""
+    # Counts are observed while writing (Observation), not by extra passes over the data.
+    counts = _write_observed(visits, VISITS, _partition(event_date, zone_set), [
+        F.count(F.lit(1)).alias("visits"),
+        F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
+        # Each event of a visit is one (event, zone) pair of the spatial join.
+        F.sum(C.N_EVENTS).alias("events_matched"),
+    ])
+    counts["subscribers_missing"] = missing_subscribers(visits, subscribers).count()
+    if counts["subscribers_missing"]:
+        log.warning("%d pseudo_ids with visits on %s have no subscriber snapshot row: counted as "
+                    "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
+    return counts
+
+
+def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: dt.date, zone_set: str,
+                hours: list[LocalHour], dp_run: tuple[str, int]) -> dict[str, int]:
+    """privacy.mode dp (footfall.privacy.dp, docs/dp.md): noisy grids instead of suppression.
+    `dp_run` is the compute run's id and the number of zone sets sharing the day's epsilon."""
+    bounds = dp.Bounds.from_config(cfg)
+    releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)
+    # The spend is recorded before any noisy value is written.
+    dp.record_spend(bounded.sparkSession, releases, dp_run[0], event_date, zone_set, cfg.privacy.epsilon)
+    grids = dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds)
+    keys = _partition(event_date, zone_set)
+    counts: dict[str, int] = {}
+    for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells")):
+        counts |= _write_observed(grids[table], table, keys, dp.cell_metrics(prefix))
+    return counts
+
+
+def _publish_suppressed(k: int, bounded: DataFrame, zones: DataFrame, event_date: dt.date, zone_set: str,
+                        hours: list[LocalHour]) -> dict[str, int]:
+    """The three grids after primary and secondary suppression (footfall.privacy.suppression),
+    written, with the visitors they withheld."""
+    visit_hours = bounded.transform(explode_visit_hours, hours)
+    before = Observation("visitors_before_suppression")
+    hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
+        before, F.sum(C.VISITORS).alias("visitors_total")
+    )
+    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
+    after_primary = Observation("visitors_after_primary")
+    hourly = hourly_raw.transform(suppress_primary, k).observe(
+        after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
+    ).transform(suppress_secondary, totals, HOUR_KEYS, k)
+    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
+    # Persisted: the LP pass reads the grids, and so do the writes after it.
+    hourly, totals, daily = (g.persist(StorageLevel.MEMORY_AND_DISK) for g in (hourly, totals, daily))
+    persisted = [hourly, totals, daily]
     try:
-        # Counts are observed while writing (Observation), not by extra passes over the data.
-        counts = _write_observed(visits, VISITS, keys, [
-            F.count(F.lit(1)).alias("visits"),
-            F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
-            # Each event of a visit is one (event, zone) pair of the spatial join.
-            F.sum(C.N_EVENTS).alias("events_matched"),
-        ])
-        counts["subscribers_missing"] = missing_subscribers(visits, subscribers).count()
-        if counts["subscribers_missing"]:
-            log.warning("%d pseudo_ids with visits on %s have no subscriber snapshot row: counted as "
-                        "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
-
-        bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
-        # ---- privacy.mode dp (footfall.privacy.dp, docs/dp.md): noisy grids instead of suppression ----
-        if cfg.privacy.mode == MODE_DP:
-            bounds = dp.Bounds.from_config(cfg)
-            releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)
-            # The spend is recorded before any noisy value is written.
-            dp.record_spend(visits.sparkSession, releases, dp_run[0], event_date, zone_set, cfg.privacy.epsilon)
-            grids = dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds)
-            for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"),
-                                  (ZONE_DAILY, "daily_cells")):
-                counts |= _write_observed(grids[table], table, keys, dp.cell_metrics(prefix))
-            return counts
-        # ---- end dp ----
-        visit_hours = bounded.transform(explode_visit_hours, hours)
-        before = Observation("visitors_before_suppression")
-        hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
-            before, F.sum(C.VISITORS).alias("visitors_total")
-        )
-        totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
-        after_primary = Observation("visitors_after_primary")
-        hourly = hourly_raw.transform(suppress_primary, k).observe(
-            after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
-        ).transform(suppress_secondary, totals, HOUR_KEYS, k)
-        daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
-        # Persisted: the LP pass reads the grids, and so do the writes after it.
-        hourly, totals, daily = (g.persist(StorageLevel.MEMORY_AND_DISK) for g in (hourly, totals, daily))
-        persisted += [hourly, totals, daily]
         hourly, totals, daily = protect_linked(hourly, totals, daily, k)
-
+        keys = _partition(event_date, zone_set)
         hourly_counts = _write_observed(
             hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
         )
-        counts["visitors_total"] = int(before.get["visitors_total"] or 0)
+        counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
         published = hourly_counts.pop(PUBLISHED_VISITORS)
         counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - published
         # The information loss of secondary suppression alone (both passes), in visitor-hours.

@@ -110,22 +110,29 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
         lookup = subscriber_lookup(pseudonym_map(staged, bc, key.key_id), subscribers).cache()
         try:
             classified = staged.transform(classify_staged, lookup, cells, day, day_start, day_end, area)
-            observed, written = Observation("ingest"), Observation("rejected")
-            with step("ingest", "events", spark) as s, landing_read_errors():
-                replace_partition(accepted_events(classified.observe(observed, *status_counts()), day),
-                                  EVENTS, {C.EVENT_DATE: day})
-                s.record(rows_in=observed.get["in"], rows_out=observed.get[ACCEPTED])
-            with step("ingest", "rejected_events", spark) as s, landing_read_errors():
-                rejects = rejected_rows(classified, day, rec.run_id)
-                replace_partition(rejects.observe(written, F.count(F.lit(1)).alias("n")), REJECTED_EVENTS,
-                                  {C.EVENT_DATE: day})
-                s.record(rows_in=observed.get["in"], rows_out=written.get["n"])
+            observed, rejected_written = _write_rows(spark, classified, day, rec.run_id)
         finally:
             lookup.unpersist()
             staged.unpersist()
             bc.destroy()
-        rec.counts.update(summarise(observed.get, written.get["n"]))
+        rec.counts.update(summarise(observed, rejected_written))
         log.info("ingest %s: %d rows in = %d accepted + %d rejected + %d excluded", day, rec.counts["in"],
                  rec.counts["accepted"], rec.counts["rejected"], rec.counts["excluded"])
         return rec.counts
+
+
+def _write_rows(spark: SparkSession, classified: DataFrame, day: dt.date, run_id: str) -> tuple[dict[str, int], int]:
+    """Accepted rows to restricted.events, rejected ones to ops.rejected_events (each replacing the
+    day); returns the rows per status observed on the way and the rejected rows written."""
+    observed, written = Observation("ingest"), Observation("rejected")
+    with step("ingest", "events", spark) as s, landing_read_errors():
+        replace_partition(accepted_events(classified.observe(observed, *status_counts()), day),
+                          EVENTS, {C.EVENT_DATE: day})
+        s.record(rows_in=observed.get["in"], rows_out=observed.get[ACCEPTED])
+    with step("ingest", "rejected_events", spark) as s, landing_read_errors():
+        rejects = rejected_rows(classified, day, run_id)
+        replace_partition(rejects.observe(written, F.count(F.lit(1)).alias("n")), REJECTED_EVENTS,
+                          {C.EVENT_DATE: day})
+        s.record(rows_in=observed.get["in"], rows_out=written.get["n"])
+    return observed.get, written.get["n"]
 
