@@ -166,83 +166,118 @@ def _with_stations(rng: np.random.Generator, w: World, origin: tuple[float, floa
 
 
 def plan_day(w: World, s: int, day: Day) -> Stays:
-    """The true stays of subscriber `s` on `day`, from the plan stream (seed, s, date)."""
+    """The true stays of subscriber `s` on `day`, from the plan stream (seed, s, date).
+
+    The helpers below draw from the one generator in a fixed order (every draw, also those whose
+    value goes unused, e.g. the stops of another day kind): reordering them changes the output.
+    """
     rng = np.random.default_rng([w.seed, STREAM_PLAN, s, day.ordinal])
-    L = day.length_s
     hlon, hlat = float(w.home_lon[s]), float(w.home_lat[s])
     if w.is_m2m[s]:
-        if not w.m2m_vehicle[s]:
-            return Stays(np.array([0]), np.array([L]), np.array([hlon]), np.array([hlat]),
-                         np.array([DEVICE], np.int8), np.array([-1]))
-        stops = {"weekday": 6 + int(rng.random() * 7), "saturday": int(rng.random() * 5), "sunday": 0}[day.kind]
-        stops_acts: list[Act] = []
-        lon, lat = hlon, hlat
-        t = _h(6.5 + rng.random())
-        for _ in range(stops):
-            c = int(rng.random() * len(POI_CATEGORIES))
-            p = w.pois.near(rng, c, lon, lat, ring=3)
-            if p < 0:
-                continue
-            lon, lat = float(w.poi_lon[p]), float(w.poi_lat[p])
-            stops_acts.append((t, -1, int((5 + 20 * rng.random()) * 60), lon, lat, POI, p))
-            t = -1
-        return _schedule(rng, L, (hlon, hlat, DEPOT), stops_acts)
-
+        return _device_day(rng, w, s, day)
     anchor = int(w.anchor_type[s])
-    alon, alat = float(w.anchor_lon[s]), float(w.anchor_lat[s])
     kind = day.kind
-    go = 0.0
-    if anchor == WORK:
-        go = {"weekday": 0.82, "saturday": 0.12, "sunday": 0.05}[kind]
-    elif anchor == SCHOOL:
-        go = 0.95 if kind == "weekday" else 0.0
-    elif anchor == UNI:
-        go = 0.7 if kind == "weekday" else 0.03
-    acts: list[Act] = []
-    if rng.random() < go:
-        if anchor == SCHOOL:
-            arrive, leave = _h(7.75 + 0.2 * rng.standard_normal()), _h(13.0 + 3.0 * rng.random())
-        elif anchor == UNI:
-            arrive = _h(8.5 + 3.5 * rng.random())
-            leave = arrive + _h(3 + 4 * rng.random())
-        else:
-            arrive = _h(min(max(8.5 + 0.9 * rng.standard_normal(), 6.0), 11.0))
-            leave = arrive + (_h(7.5 + 2 * rng.random()) if kind == "weekday" else _h(4 + 4 * rng.random()))
-        if anchor == WORK and kind == "weekday" and rng.random() < 0.3:
-            lunch = _h(12.0 + 1.5 * rng.random())
-            c = CAT["cafes"] if rng.random() < 0.6 else CAT["fast-food-restaurants"]
-            act = _poi_act(rng, w, c, alon, alat, lunch)
-            acts.append((arrive, lunch if act else leave, 0, alon, alat, anchor, -1))
-            if act:
-                acts.append(act)
-                acts.append((-1, leave, 0, alon, alat, anchor, -1))
-        else:
-            acts.append((arrive, leave, 0, alon, alat, anchor, -1))
-        n_err = int(np.searchsorted([0.45, 0.85, 1.0], rng.random(), side="right"))
-        for i in range(n_err):
-            lon, lat = (alon, alat) if i == 0 else (hlon, hlat)
-            act = _poi_act(rng, w, _pick(rng, ERRANDS[kind]), lon, lat, -1)
-            if act:
-                acts.append(act)
+    if rng.random() < _anchor_share(anchor, kind):
+        acts = _anchor_day(rng, w, s, anchor, kind)
     else:
-        n_trips = {"weekday": 1 + int(rng.random() * 3), "saturday": 1 + int(rng.random() * 4),
-                   "sunday": int(rng.random() * 4)}[kind]
-        t = _h(9.5 + 2.5 * rng.random())
-        for _ in range(n_trips):
-            centre = rng.random() < 0.25
-            lon, lat = (float(w.anchor_lon[int(rng.random() * w.n)]), float(w.anchor_lat[int(rng.random() * w.n)])) \
-                if centre else (hlon, hlat)
-            act = _poi_act(rng, w, _pick(rng, ERRANDS[kind]), lon, lat, t)
-            if act:
-                acts.append(act)
-            t += _h(1.0 + 3.0 * rng.random())
+        acts = _free_day(rng, w, (hlon, hlat), kind)
     p_evening = {"weekday": 0.15, "saturday": 0.35, "sunday": 0.2}[kind] * (1.6 if day.weekday == 4 else 1.0)
     if rng.random() < p_evening:
         act = _poi_act(rng, w, _pick(rng, EVENING), hlon, hlat, _h(19.0 + 2.0 * rng.random()), ring=3)
         if act:
             acts.append(act)
     acts = _with_stations(rng, w, (hlon, hlat), acts)
-    return _schedule(rng, L, (hlon, hlat, HOME), acts)
+    return _schedule(rng, day.length_s, (hlon, hlat, HOME), acts)
+
+
+def _device_day(rng: np.random.Generator, w: World, s: int, day: Day) -> Stays:
+    """An M2M SIM's day: a stationary device stays put; a vehicle leaves its depot for a few
+    stops on weekdays and Saturdays."""
+    L = day.length_s
+    hlon, hlat = float(w.home_lon[s]), float(w.home_lat[s])
+    if not w.m2m_vehicle[s]:
+        return Stays(np.array([0]), np.array([L]), np.array([hlon]), np.array([hlat]),
+                     np.array([DEVICE], np.int8), np.array([-1]))
+    stops = {"weekday": 6 + int(rng.random() * 7), "saturday": int(rng.random() * 5), "sunday": 0}[day.kind]
+    stops_acts: list[Act] = []
+    lon, lat = hlon, hlat
+    t = _h(6.5 + rng.random())
+    for _ in range(stops):
+        c = int(rng.random() * len(POI_CATEGORIES))
+        p = w.pois.near(rng, c, lon, lat, ring=3)
+        if p < 0:
+            continue
+        lon, lat = float(w.poi_lon[p]), float(w.poi_lat[p])
+        stops_acts.append((t, -1, int((5 + 20 * rng.random()) * 60), lon, lat, POI, p))
+        t = -1
+    return _schedule(rng, L, (hlon, hlat, DEPOT), stops_acts)
+
+
+def _anchor_share(anchor: int, kind: str) -> float:
+    """The probability that a subscriber with this anchor goes there on a day of this kind."""
+    if anchor == WORK:
+        return {"weekday": 0.82, "saturday": 0.12, "sunday": 0.05}[kind]
+    if anchor == SCHOOL:
+        return 0.95 if kind == "weekday" else 0.0
+    if anchor == UNI:
+        return 0.7 if kind == "weekday" else 0.03
+    return 0.0
+
+
+def _anchor_day(rng: np.random.Generator, w: World, s: int, anchor: int, kind: str) -> list[Act]:
+    """A day at the anchor (work, school, university): the stay there, a weekday lunch out for
+    some workers, then up to two errands (the first near the anchor, the next near home)."""
+    alon, alat = float(w.anchor_lon[s]), float(w.anchor_lat[s])
+    hlon, hlat = float(w.home_lon[s]), float(w.home_lat[s])
+    acts: list[Act] = []
+    arrive, leave = _anchor_hours(rng, anchor, kind)
+    if anchor == WORK and kind == "weekday" and rng.random() < 0.3:
+        lunch = _h(12.0 + 1.5 * rng.random())
+        c = CAT["cafes"] if rng.random() < 0.6 else CAT["fast-food-restaurants"]
+        act = _poi_act(rng, w, c, alon, alat, lunch)
+        acts.append((arrive, lunch if act else leave, 0, alon, alat, anchor, -1))
+        if act:
+            acts.append(act)
+            acts.append((-1, leave, 0, alon, alat, anchor, -1))
+    else:
+        acts.append((arrive, leave, 0, alon, alat, anchor, -1))
+    n_err = int(np.searchsorted([0.45, 0.85, 1.0], rng.random(), side="right"))
+    for i in range(n_err):
+        lon, lat = (alon, alat) if i == 0 else (hlon, hlat)
+        act = _poi_act(rng, w, _pick(rng, ERRANDS[kind]), lon, lat, -1)
+        if act:
+            acts.append(act)
+    return acts
+
+
+def _anchor_hours(rng: np.random.Generator, anchor: int, kind: str) -> tuple[int, int]:
+    """Arrival at and departure from the anchor, in elapsed seconds of the day."""
+    if anchor == SCHOOL:
+        return _h(7.75 + 0.2 * rng.standard_normal()), _h(13.0 + 3.0 * rng.random())
+    if anchor == UNI:
+        arrive = _h(8.5 + 3.5 * rng.random())
+        return arrive, arrive + _h(3 + 4 * rng.random())
+    arrive = _h(min(max(8.5 + 0.9 * rng.standard_normal(), 6.0), 11.0))
+    return arrive, arrive + (_h(7.5 + 2 * rng.random()) if kind == "weekday" else _h(4 + 4 * rng.random()))
+
+
+def _free_day(rng: np.random.Generator, w: World, home: tuple[float, float], kind: str) -> list[Act]:
+    """A day without the anchor: a few errands from late morning on, a quarter of them near
+    another subscriber's anchor (somewhere people go) instead of near home."""
+    hlon, hlat = home
+    acts: list[Act] = []
+    n_trips = {"weekday": 1 + int(rng.random() * 3), "saturday": 1 + int(rng.random() * 4),
+               "sunday": int(rng.random() * 4)}[kind]
+    t = _h(9.5 + 2.5 * rng.random())
+    for _ in range(n_trips):
+        centre = rng.random() < 0.25
+        lon, lat = (float(w.anchor_lon[int(rng.random() * w.n)]), float(w.anchor_lat[int(rng.random() * w.n)])) \
+            if centre else (hlon, hlat)
+        act = _poi_act(rng, w, _pick(rng, ERRANDS[kind]), lon, lat, t)
+        if act:
+            acts.append(act)
+        t += _h(1.0 + 3.0 * rng.random())
+    return acts
 
 
 def positions_at(stays: Stays, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

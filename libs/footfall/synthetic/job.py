@@ -17,20 +17,17 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from footfall.config import Config
 from footfall.errors import EXIT_OK, ConfigError
-from footfall.observe import step
 from footfall.synthetic import network
-from footfall.synthetic.output import CountsParam, events_udf, finish_spark_dir, local_folder, truth_udf
+from footfall.synthetic.output import local_folder, write_event_files, write_truth_files
 from footfall.synthetic.population import crm_csv, draw_subscribers, optouts_csv
 from footfall.synthetic.reference import Reference, load_reference
-from footfall.synthetic.truth import TRUTH_DDL, truth_subscribers
 from footfall.synthetic.vocabulary import (
     BERLIN_BBOX,
     CLASSIFICATION_ORDER,
@@ -39,7 +36,6 @@ from footfall.synthetic.vocabulary import (
     DEFAULT_EVENTS,
     DEFAULT_MARKET_SHARE,
     DEFAULT_SEED,
-    EVENT_COLUMNS,
     GENDER_SPELLINGS,
     ROW_FAULTS,
     ROWS_PER_FILE_TARGET,
@@ -132,6 +128,23 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
     world = build_world(ref, subs, plan, zones, days, params.seed, params.events_per_subscriber,
                         params.row_faults(), params.fmt, spf)
 
+    _write_driver_files(land, tru, plan, subs, zones)
+    bc = spark.sparkContext.broadcast(world)
+    t_events = time.time()
+    files = write_event_files(spark, bc, land, days, world.n_chunks(), params.fmt)
+    events_s = time.time() - t_events
+    write_truth_files(spark, bc, tru, world.n_chunks() * len(days), subs)
+    bc.unpersist()
+    truncated = _truncate_last_file(land, files) if params.truncated_gzip else None
+    report = _report(params, n, days, subs, files, truncated, plan, zones, spf, events_s, time.time() - started)
+    (tru / "report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+    return report
+
+
+def _write_driver_files(land: Path, tru: Path, plan: network.CellPlan, subs: pd.DataFrame,
+                        zones: Mapping[str, Sequence[Zone]]) -> None:
+    """Clear what an earlier run left, then write the files the driver makes itself: the cell
+    plan, the CRM snapshot, the opt-outs and the zone files."""
     for sub in ("events", "subscribers", "optouts", "cells", "zones"):
         shutil.rmtree(land / sub, ignore_errors=True)
     shutil.rmtree(tru / "visits", ignore_errors=True)
@@ -146,59 +159,15 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
     for name in ZONE_SETS:
         (land / "zones" / f"{name}.geojson").write_text(zones_geojson(zones[name]), encoding="utf-8")
 
-    sc = spark.sparkContext
-    bc = sc.broadcast(world)
-    acc = sc.accumulator({}, CountsParam())
-    n_chunks = world.n_chunks()
-    event_schema = "value string" if params.fmt == "csv" else ", ".join(f"{c} string" for c in EVENT_COLUMNS)
-    files: dict[str, dict[str, int]] = {}
-    t_events = time.time()
-    for d, day in enumerate(days):
-        out = land / "events" / f"date={day.date}"
-        df = spark.range(0, n_chunks, 1, n_chunks).mapInArrow(events_udf(bc, acc, d), event_schema)
-        with step("generate", f"events {day.date}", spark) as events_step:
-            if params.fmt == "csv":
-                df.write.mode("overwrite").option("compression", "gzip").text(str(out))
-                names = finish_spark_dir(out, ".csv.gz")
-            else:
-                df.write.mode("overwrite").parquet(str(out))
-                names = finish_spark_dir(out, ".parquet")
-            counts = acc.value
-            events_step.record(files=len(names))
-        for name in names:
-            part = name.split(".")[0].split("-")[1]
-            files[f"events/date={day.date}/{name}"] = counts[f"{day.date}/{part}"]
-    events_s = time.time() - t_events
 
-    truth_df = spark.range(0, n_chunks * len(days), 1, n_chunks * len(days)).mapInArrow(
-        truth_udf(bc), TRUTH_DDL)
-    # TIMESTAMP_MICROS (UTC-adjusted) rather than Spark's INT96, so pyarrow/DuckDB see UTC instants.
-    previous = spark.conf.get("spark.sql.parquet.outputTimestampType")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    try:
-        with step("generate", "ground truth", spark):
-            truth_df.write.mode("overwrite").parquet(str(tru / "visits"))
-    finally:
-        spark.conf.set("spark.sql.parquet.outputTimestampType", previous)
-    finish_spark_dir(tru / "visits", ".parquet")
-    (tru / "subscribers").mkdir()
-    pq.write_table(pa.Table.from_pandas(truth_subscribers(subs), preserve_index=False),
-                   tru / "subscribers" / "part-00000.parquet")
-    bc.unpersist()
-
-    truncated = None
-    if params.truncated_gzip:
-        victim = sorted(files)[-1]
-        path = land / victim
-        data = path.read_bytes()
-        keep = max(64, len(data) // 2)
-        path.write_bytes(data[:keep])
-        truncated = {"file": victim, "bytes_original": len(data), "bytes_kept": keep,
-                     "rows_written": files[victim]["rows"]}
-
-    report = _report(params, n, days, subs, files, truncated, plan, zones, spf, events_s, time.time() - started)
-    (tru / "report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
-    return report
+def _truncate_last_file(land: Path, files: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """--truncated-gzip: cut the last events file in half; what was cut, for the report."""
+    victim = sorted(files)[-1]
+    path = land / victim
+    data = path.read_bytes()
+    keep = max(64, len(data) // 2)
+    path.write_bytes(data[:keep])
+    return {"file": victim, "bytes_original": len(data), "bytes_kept": keep, "rows_written": files[victim]["rows"]}
 
 
 def _report(params: GenerateParams, n: int, days: list[Day], subs: pd.DataFrame, files: dict[str, dict[str, int]],

@@ -237,47 +237,13 @@ def build_cell_plan(
     first_date: dt.date,
 ) -> CellPlan:
     """Place sites per locality in proportion to its residents (plus a coverage minimum), three
-    sectors each; compute ranges from the area each site is nearest to; build the raster."""
+    sectors each; compute ranges from the area each site is nearest to; build the raster.
+
+    The sites and then their radio attributes draw from one generator, in this order."""
     rng = np.random.default_rng([seed, 0x5E11])
-    lons: list[np.ndarray] = []
-    lats: list[np.ndarray] = []
-    for geom, pop in zip(locality_geoms, locality_population, strict=True):
-        area_km2 = _area_km2(geom)
-        n = max(round(pop / RESIDENTS_PER_SITE), math.ceil(area_km2 / KM2_PER_SITE_MIN), 1)
-        inside = shapely.contains_xy(geom, poi_lon, poi_lat)
-        n_near = round(n * 0.7) if inside.sum() >= 5 else 0
-        if n_near:
-            pick = rng.choice(np.flatnonzero(inside), n_near, replace=True)
-            x, y = sample_near(geom, poi_lon[pick], poi_lat[pick], 120.0, rng)
-            lons.append(x)
-            lats.append(y)
-        x, y = sample_points_in(geom, n - n_near, rng)
-        lons.append(x)
-        lats.append(y)
-    site_lon = np.concatenate(lons)
-    site_lat = np.concatenate(lats)
+    site_lon, site_lat = _place_sites(rng, locality_geoms, locality_population, poi_lon, poi_lat)
+    raster, origin, range_m = _raster_and_ranges(berlin, site_lon, site_lat)
     n_sites = len(site_lon)
-
-    # Raster of the three nearest sites over Berlin's bounding box.
-    minx, miny, maxx, maxy = berlin.bounds
-    origin = (minx - 0.01, miny - 0.01)
-    nx = math.ceil((maxx + 0.01 - origin[0]) / RASTER_DLON)
-    ny = math.ceil((maxy + 0.01 - origin[1]) / RASTER_DLAT)
-    gx, gy = np.meshgrid(origin[0] + (np.arange(nx) + 0.5) * RASTER_DLON,
-                         origin[1] + (np.arange(ny) + 0.5) * RASTER_DLAT)
-    rlon, rlat = gx.ravel(), gy.ravel()
-    near_idx, near_d = _nearest_three_gridded(rlon, rlat, site_lon, site_lat, nx, ny, origin)
-    raster = near_idx.reshape(ny, nx, 3)
-
-    # Range: cover every raster point inside Berlin for which the site is nearest, with margin.
-    shapely.prepare(berlin)
-    inside = shapely.contains_xy(berlin, rlon, rlat)
-    reach = np.zeros(n_sites)
-    np.maximum.at(reach, near_idx[inside, 0], near_d[inside, 0])
-    _nn_idx, nn_d = _nearest_three(site_lon, site_lat, site_lon, site_lat)  # [:,0] is the site itself
-    range_m = np.clip(np.maximum(1.25 * reach, 1.6 * nn_d[:, 1]), 500.0, 8000.0)
-    range_m = np.ceil(range_m / 50.0) * 50.0
-
     enb = np.sort(rng.choice(np.arange(100_000, 1_000_000), n_sites, replace=False))
     enb = rng.permutation(enb)
     radio = np.where(rng.random(n_sites) < NR_SHARE, "NR", "LTE")
@@ -293,20 +259,64 @@ def build_cell_plan(
     cell_local = np.where(radio == "NR", 11, 1)
     cell_id = np.array([f"{MCC}-{MNC:02d}-{enb[s]}-{cell_local[s] + k}"
                         for s in range(n_sites) for k in range(SECTORS)])
-    retired: list[tuple[str, ...]] = []
     umts = rng.random(n_sites) < UMTS_SITE_SHARE
-    for s in np.flatnonzero(umts):
-        for k in range(SECTORS):
-            retired.append((
-                f"{MCC}-{MNC:02d}-{enb[s]}-{21 + k}", str(site_id[s]), f"{site_lon[s]:.6f}", f"{site_lat[s]:.6f}",
-                f"{azimuth[s, k]:.0f}", f"{BEAMWIDTH_DEG:.0f}", f"{range_m[s] * 1.5:.0f}", "UMTS",
-                "2004-01-01", UMTS_SWITCH_OFF.isoformat(),
-            ))
+    retired = tuple(
+        (f"{MCC}-{MNC:02d}-{enb[s]}-{21 + k}", str(site_id[s]), f"{site_lon[s]:.6f}", f"{site_lat[s]:.6f}",
+         f"{azimuth[s, k]:.0f}", f"{BEAMWIDTH_DEG:.0f}", f"{range_m[s] * 1.5:.0f}", "UMTS",
+         "2004-01-01", UMTS_SWITCH_OFF.isoformat())
+        for s in np.flatnonzero(umts) for k in range(SECTORS)
+    )
     return CellPlan(
         site_id=site_id, site_lon=site_lon, site_lat=site_lat, range_m=range_m,
         azimuth=azimuth.astype(float), radio=radio, valid_from=valid_from, cell_id=cell_id, enb_id=enb,
-        retired_rows=tuple(retired), raster=raster, raster_origin=origin,
+        retired_rows=retired, raster=raster, raster_origin=origin,
     )
+
+
+def _place_sites(rng: np.random.Generator, locality_geoms: list[BaseGeometry], locality_population: np.ndarray,
+                 poi_lon: np.ndarray, poi_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Site positions: per locality one per RESIDENTS_PER_SITE residents, at least one per
+    KM2_PER_SITE_MIN km2; 70% near its points of interest (where it has five or more)."""
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    for geom, pop in zip(locality_geoms, locality_population, strict=True):
+        area_km2 = _area_km2(geom)
+        n = max(round(pop / RESIDENTS_PER_SITE), math.ceil(area_km2 / KM2_PER_SITE_MIN), 1)
+        inside = shapely.contains_xy(geom, poi_lon, poi_lat)
+        n_near = round(n * 0.7) if inside.sum() >= 5 else 0
+        if n_near:
+            pick = rng.choice(np.flatnonzero(inside), n_near, replace=True)
+            x, y = sample_near(geom, poi_lon[pick], poi_lat[pick], 120.0, rng)
+            lons.append(x)
+            lats.append(y)
+        x, y = sample_points_in(geom, n - n_near, rng)
+        lons.append(x)
+        lats.append(y)
+    return np.concatenate(lons), np.concatenate(lats)
+
+
+def _raster_and_ranges(berlin: BaseGeometry, site_lon: np.ndarray, site_lat: np.ndarray,
+                       ) -> tuple[np.ndarray, tuple[float, float], np.ndarray]:
+    """The raster of the three nearest sites over Berlin's bounding box, its origin, and each
+    site's range: it covers every raster point inside Berlin for which the site is nearest, with
+    margin, and reaches well towards its nearest neighbour."""
+    minx, miny, maxx, maxy = berlin.bounds
+    origin = (minx - 0.01, miny - 0.01)
+    nx = math.ceil((maxx + 0.01 - origin[0]) / RASTER_DLON)
+    ny = math.ceil((maxy + 0.01 - origin[1]) / RASTER_DLAT)
+    gx, gy = np.meshgrid(origin[0] + (np.arange(nx) + 0.5) * RASTER_DLON,
+                         origin[1] + (np.arange(ny) + 0.5) * RASTER_DLAT)
+    rlon, rlat = gx.ravel(), gy.ravel()
+    near_idx, near_d = _nearest_three_gridded(rlon, rlat, site_lon, site_lat, nx, ny, origin)
+    raster = near_idx.reshape(ny, nx, 3)
+
+    shapely.prepare(berlin)
+    inside = shapely.contains_xy(berlin, rlon, rlat)
+    reach = np.zeros(len(site_lon))
+    np.maximum.at(reach, near_idx[inside, 0], near_d[inside, 0])
+    _nn_idx, nn_d = _nearest_three(site_lon, site_lat, site_lon, site_lat)  # [:,0] is the site itself
+    range_m = np.clip(np.maximum(1.25 * reach, 1.6 * nn_d[:, 1]), 500.0, 8000.0)
+    return raster, origin, np.ceil(range_m / 50.0) * 50.0
 
 
 def unknown_cell_id(k: int) -> str:

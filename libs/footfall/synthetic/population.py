@@ -30,9 +30,7 @@ OWNERSHIP = {"0-5": 0.0, "6-14": 0.5, "15-17": 0.95}
 BUSINESS_SHARE = 0.08  # of people aged 25-64
 UNKNOWN_GENDER = {"consumer": 0.02, "business": 0.35}
 UNKNOWN_BIRTH = {"consumer": 0.02, "business": 0.40}
-
 EMPTY_POSTCODE = 0.015
-
 M2M_VEHICLE_SHARE = 0.4
 # German mobile prefixes of Telefónica/O2 (E.164 without '+'), 8 subscriber digits each.
 MSISDN_PREFIXES = (49176, 49179, 49159, 49177, 49178, 49157, 49163)
@@ -85,21 +83,63 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     residents of that age), near built-up places; anchors (work, school, university) by age.
     M2M SIMs (share `m2m`) are devices; `opted_out` of the people have opted out before the
     first day. CRM noise: messy gender spellings, some unknown gender/birth date, business SIMs.
+
+    The steps below draw from one generator in a fixed order; reordering them changes every
+    subscriber of a seed.
     """
     shares = {**SUBSCRIBER_SHARES, **(shares or {})}
     rng = np.random.default_rng([seed, STREAM_SUBSCRIBERS])
     if first_day_start_utc is None:
         first_day_start_utc = int(dt.datetime.combine(first_date, dt.time(), dt.UTC).timestamp())
-    n_m2m = round(n * shares["m2m"])
-    n_people = n - n_m2m
     msisdn_all = draw_msisdns(rng, 2 * n)
-    kind = np.array(["consumer"] * n_people + ["m2m"] * n_m2m, dtype=object)
-    order = rng.permutation(n)
-    kind = kind[order]
+    kind = _draw_kinds(rng, n, round(n * shares["m2m"]))
     people = np.flatnonzero(kind != "m2m")
     m2m = np.flatnonzero(kind == "m2m")
+    district, gender, age = _draw_residents(rng, ref.population, people, n)
+    working = people[(age[people] >= 25) & (age[people] <= 64)]
+    kind[working[rng.random(len(working)) < BUSINESS_SHARE]] = "business"
+    birth_ord = _draw_birth_dates(rng, people, age, first_date)
+    crm_birth, crm_gender = _crm_view(rng, kind, gender, birth_ord)
+    opted, opted_at = _draw_optouts(rng, n, people, min(round(n * shares["opted_out"]), len(people)),
+                                    first_day_start_utc)
+    locality, home_lon, home_lat = _draw_homes(rng, ref, people, district, age)
+    anchor, anchor_lon, anchor_lat = _draw_anchors(rng, ref, age, kind, home_lon, home_lat)
+    m2m_mode = _place_devices(rng, ref, m2m, district, locality, (home_lon, home_lat), (anchor_lon, anchor_lat))
+    postcode = _draw_postcodes(rng, ref, locality)
+    activity = np.clip(rng.gamma(2.0, 0.5, n), 0.15, 4.0)
+    return pd.DataFrame({
+        "msisdn": msisdn_all[:n],
+        "ghost_msisdn": msisdn_all[n:],  # the same person's events under an msisdn not in the CRM
+        "kind": kind.astype(str),
+        "m2m_mode": m2m_mode,
+        "district_id": district.astype(str),
+        "locality_id": locality.astype(str),
+        "true_age": age,
+        "true_gender": gender.astype(str),
+        "birth_ordinal": birth_ord,
+        "crm_birth_date": crm_birth.astype(str),
+        "crm_gender": crm_gender.astype(str),
+        "postcode": postcode.astype(str),
+        "opted_out": opted,
+        "opted_out_at": opted_at.astype(str),
+        "home_lon": home_lon, "home_lat": home_lat,
+        "anchor_type": anchor,
+        "anchor_lon": anchor_lon, "anchor_lat": anchor_lat,
+        "activity": activity,
+    })
 
-    mix = expected_mix(ref.population)
+
+def _draw_kinds(rng: np.random.Generator, n: int, n_m2m: int) -> np.ndarray:
+    """consumer or m2m per SIM, shuffled (business is decided later, by age)."""
+    kind = np.array(["consumer"] * (n - n_m2m) + ["m2m"] * n_m2m, dtype=object)
+    return kind[rng.permutation(n)]
+
+
+def _draw_residents(rng: np.random.Generator, population: pd.DataFrame, people: np.ndarray,
+                    n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """District, gender and age of the people, from the residents table (expected_mix); empty and
+    -1 for the M2M SIMs."""
+    mix = expected_mix(population)
     cell = rng.choice(len(mix), len(people), p=mix["share"].to_numpy())
     district = np.full(n, "", dtype=object)
     gender = np.full(n, "", dtype=object)
@@ -111,19 +151,28 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
         row = mix.iloc[c]
         hi = None if row["age_max"] in ("", None) or pd.isna(row["age_max"]) else int(row["age_max"])
         age[sel] = _ages_in_band(rng, row["age_band"], int(row["age_min"]), hi, len(sel))
+    return district, gender, age
 
-    # Contract kind and CRM noise.
-    working = people[(age[people] >= 25) & (age[people] <= 64)]
-    business = working[rng.random(len(working)) < BUSINESS_SHARE]
-    kind[business] = "business"
-    birth_ord = np.full(n, -1, dtype=np.int64)
-    first_ord = first_date.toordinal()
+
+def _draw_birth_dates(rng: np.random.Generator, people: np.ndarray, age: np.ndarray,
+                      first_date: dt.date) -> np.ndarray:
+    """Date ordinal of each person's birth, uniform among the days that give their age on the
+    first day; -1 for the M2M SIMs."""
+    birth_ord = np.full(len(age), -1, dtype=np.int64)
     for a in np.unique(age[people]):
         sel = people[age[people] == a]
         lo = _shift_years(first_date, -(int(a) + 1)).toordinal() + 1
         hi = _shift_years(first_date, -int(a)).toordinal()
         birth_ord[sel] = lo + (rng.random(len(sel)) * (hi - lo + 1)).astype(np.int64)
-    assert (birth_ord[people] <= first_ord).all()
+    assert (birth_ord[people] <= first_date.toordinal()).all()
+    return birth_ord
+
+
+def _crm_view(rng: np.random.Generator, kind: np.ndarray, gender: np.ndarray,
+              birth_ord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the CRM says: the birth date (empty when unknown) and the gender in one of its
+    spellings (empty, X or d when unknown); M2M SIMs have neither."""
+    n = len(kind)
     u_birth = rng.random(n)
     u_gender = rng.random(n)
     known_birth = np.zeros(n, dtype=bool)
@@ -142,16 +191,26 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     crm_birth = np.full(n, "", dtype=object)
     kb = np.flatnonzero(known_birth)
     crm_birth[kb] = [dt.date.fromordinal(int(o)).isoformat() for o in birth_ord[kb]]
+    return crm_birth, crm_gender
 
-    # Opt-outs among people, before the first day.
-    n_opt = min(round(n * shares["opted_out"]), len(people))
+
+def _draw_optouts(rng: np.random.Generator, n: int, people: np.ndarray, n_opt: int,
+                  first_day_start_utc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the `n` SIMs opted out (`n_opt` of the people), and when (ISO-8601 UTC, within
+    the year before the first day)."""
     opted = np.zeros(n, dtype=bool)
     opted[rng.choice(people, n_opt, replace=False)] = True
     opted_at = np.full(n, "", dtype=object)
     secs = first_day_start_utc - (3600 + rng.random(n_opt) * 364 * 86400).astype(np.int64)
     opted_at[opted] = pd.to_datetime(secs, unit="s").strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+    return opted, opted_at
 
-    # Homes: a locality of the district, weighted by its residents of that age, near POIs.
+
+def _draw_homes(rng: np.random.Generator, ref: Reference, people: np.ndarray, district: np.ndarray,
+                age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Home locality and position of the people: a locality of their district, weighted by its
+    residents of their age, and a point in it near built-up places."""
+    n = len(age)
     loc = ref.localities
     home_lon = np.zeros(n)
     home_lat = np.zeros(n)
@@ -159,8 +218,6 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     band_col = np.select(
         [age < 6, age < 15, age < 18, age < 27, age < 45, age < 55, age < 65],
         ["age_0_5", "age_6_14", "age_15_17", "age_18_26", "age_27_44", "age_45_54", "age_55_64"], "age_65_plus")
-    poi_lon = ref.pois["lon"].to_numpy()
-    poi_lat = ref.pois["lat"].to_numpy()
     for d in sorted(set(district[people])):
         in_d = people[district[people] == d]
         rows = loc[loc["district_id"] == d]
@@ -172,8 +229,16 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     for lid in sorted(set(locality[people])):
         sel = people[locality[people] == lid]
         home_lon[sel], home_lat[sel] = _built_up_points(ref, geoms[lid], len(sel), 200.0, 0.7, rng)
+    return locality, home_lon, home_lat
 
-    # Anchors by age.
+
+def _draw_anchors(rng: np.random.Generator, ref: Reference, age: np.ndarray, kind: np.ndarray,
+                  home_lon: np.ndarray, home_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anchor kind (school, university, work or none) and position by age: schools near home,
+    work near home or at a built-up place anywhere, universities at a campus district's POIs."""
+    n = len(age)
+    poi_lon = ref.pois["lon"].to_numpy()
+    poi_lat = ref.pois["lat"].to_numpy()
     anchor = np.zeros(n, dtype=np.int8)
     u_anchor = rng.random(n)
     a = age
@@ -200,9 +265,19 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     campus = np.flatnonzero(np.isin(ref.pois["plr_id"].str[:2].to_numpy(), ["01", "02", "04", "06"]))
     pick = campus[rng.integers(0, len(campus), len(uni))]
     anchor_lon[uni], anchor_lat[uni] = network.sample_near(ref.berlin, poi_lon[pick], poi_lat[pick], 150.0, rng)
+    return anchor, anchor_lon, anchor_lat
 
-    # M2M devices: stationary (meters, alarms) or vehicles with a depot.
-    m2m_mode = np.zeros(n, dtype=np.int8)
+
+def _place_devices(rng: np.random.Generator, ref: Reference, m2m: np.ndarray, district: np.ndarray,
+                   locality: np.ndarray, home: tuple[np.ndarray, np.ndarray],
+                   anchor: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """M2M devices: stationary (meters, alarms, mode 0) or vehicles with a depot (mode 1), placed
+    near a built-up place. Writes their home = anchor position, district and locality in place;
+    returns the mode per SIM."""
+    (home_lon, home_lat), (anchor_lon, anchor_lat) = home, anchor
+    poi_lon = ref.pois["lon"].to_numpy()
+    poi_lat = ref.pois["lat"].to_numpy()
+    m2m_mode = np.zeros(len(district), dtype=np.int8)
     m2m_mode[m2m] = np.where(rng.random(len(m2m)) < M2M_VEHICLE_SHARE, 1, 0)
     pick = rng.integers(0, len(poi_lon), len(m2m))
     home_lon[m2m], home_lat[m2m] = network.sample_near(ref.berlin, poi_lon[pick], poi_lat[pick], 300.0, rng)
@@ -210,8 +285,12 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
     if len(m2m):
         district[m2m] = _zone_of(ref.districts, home_lon[m2m], home_lat[m2m])
         locality[m2m] = _zone_of(ref.localities, home_lon[m2m], home_lat[m2m])
+    return m2m_mode
 
-    # Postcodes: drawn from the zip codes of the POIs in the home locality.
+
+def _draw_postcodes(rng: np.random.Generator, ref: Reference, locality: np.ndarray) -> np.ndarray:
+    """A postcode per SIM from the zip codes of the POIs in its home locality; some empty."""
+    n = len(locality)
     postcode = np.full(n, "", dtype=object)
     zips = _zips_by_locality(ref)
     u_zip = rng.random(n)
@@ -220,28 +299,7 @@ def draw_subscribers(ref: Reference, n: int, seed: int, first_date: dt.date,
         codes = zips.get(lid) or zips.get("*", ["10115"])
         postcode[sel] = np.asarray(codes, dtype=object)[(u_zip[sel] * len(codes)).astype(int) % len(codes)]
     postcode[rng.random(n) < EMPTY_POSTCODE] = ""
-
-    activity = np.clip(rng.gamma(2.0, 0.5, n), 0.15, 4.0)
-    return pd.DataFrame({
-        "msisdn": msisdn_all[:n],
-        "ghost_msisdn": msisdn_all[n:],  # the same person's events under an msisdn not in the CRM
-        "kind": kind.astype(str),
-        "m2m_mode": m2m_mode,
-        "district_id": district.astype(str),
-        "locality_id": locality.astype(str),
-        "true_age": age,
-        "true_gender": gender.astype(str),
-        "birth_ordinal": birth_ord,
-        "crm_birth_date": crm_birth.astype(str),
-        "crm_gender": crm_gender.astype(str),
-        "postcode": postcode.astype(str),
-        "opted_out": opted,
-        "opted_out_at": opted_at.astype(str),
-        "home_lon": home_lon, "home_lat": home_lat,
-        "anchor_type": anchor,
-        "anchor_lon": anchor_lon, "anchor_lat": anchor_lat,
-        "activity": activity,
-    })
+    return postcode
 
 
 def _built_up_points(ref: Reference, geom: BaseGeometry, n: int, sigma_m: float, near_share: float,
