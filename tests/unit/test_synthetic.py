@@ -279,6 +279,31 @@ def test_serving_cell_is_in_reach_and_its_sector_faces_the_position(ref: Referen
     assert (off <= network.BEAMWIDTH_DEG / 2 + 1e-9).all()
 
 
+def _nearest_by_brute_force(lon, lat, site_lon, site_lat, k):
+    """Every site's distance to every point, at the point's own metres per degree."""
+    m_lon, m_lat = network.metres_per_degree(lat)
+    dx = (site_lon[None, :] - lon[:, None]) * m_lon[:, None]
+    dy = (site_lat[None, :] - lat[:, None]) * m_lat[:, None]
+    d2 = dx * dx + dy * dy
+    order = np.lexsort((np.broadcast_to(np.arange(len(site_lon)), d2.shape), d2), axis=1)[:, :k]
+    return order, np.sqrt(np.take_along_axis(d2, order, axis=1))
+
+
+@pytest.mark.parametrize(("n_sites", "lat_range"), [(3, (52.4, 52.6)), (13, (52.4, 52.6)), (1500, (52.33, 52.68)),
+                                                    (200, (40.0, 65.0))])
+def test_nearest_sites_are_those_of_a_brute_force_search(n_sites: int, lat_range: tuple[float, float]):
+    """The k-d tree's answer equals comparing every site, also where the latitude (and so the
+    metres per degree) varies far more than across Berlin."""
+    rng = np.random.default_rng(n_sites)
+    site_lon, site_lat = rng.uniform(13.08, 13.77, n_sites), rng.uniform(*lat_range, n_sites)
+    lon = np.concatenate([rng.uniform(12.9, 13.95, 5000), site_lon])  # the sites themselves too
+    lat = np.concatenate([rng.uniform(lat_range[0] - 0.1, lat_range[1] + 0.1, 5000), site_lat])
+    idx, dist = network._nearest_three(lon, lat, site_lon, site_lat)
+    want_idx, want_dist = _nearest_by_brute_force(lon, lat, site_lon, site_lat, 3)
+    assert np.array_equal(idx, want_idx)
+    assert np.array_equal(dist, want_dist)
+
+
 def test_storefront_buffers_have_the_requested_radius():
     lon, lat = np.array([13.4050, 13.3777]), np.array([52.5200, 52.5163])
     polys = storefront_buffers(lon, lat, 25.0)

@@ -9,10 +9,11 @@ ECGI-style id `262-07-<eNB id>-<cell id>` (MCC 262 Germany, MNC 07 Telefónica/O
 also carry switched-off UMTS cells (valid_to in the past) that never serve an event, so the
 plan exercises validity intervals.
 
-`ServingIndex` answers "which cell serves this position" for many positions at once: a 100 m
-raster over Berlin holds the three nearest sites of each raster cell; an event picks one of them
-(mostly the nearest, within the site's range) and the sector whose azimuth covers the bearing
-from the site to the position. Everything is numpy and seeded, so it is deterministic.
+`CellPlan.serving_cells` answers "which cell serves this position" for many positions at once: a
+100 m raster over Berlin holds the three nearest sites of each raster cell (found with scipy's
+k-d tree); an event picks one of them (mostly the nearest, within the site's range) and the
+sector whose azimuth covers the bearing from the site to the position. Everything is numpy and
+seeded, so it is deterministic.
 
 Distances use a local equirectangular approximation (metres per degree at the point's own
 latitude), which is accurate to well under a metre at the scales used here (< 10 km).
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 MCC = 262
@@ -183,42 +185,68 @@ class CellPlan:
         return site * SECTORS + sector
 
 
+def _nearest(lon: np.ndarray, lat: np.ndarray, site_lon: np.ndarray, site_lat: np.ndarray,
+             k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (n, k) of the k nearest sites of each point, nearest first (ties by index), and
+    their squared distances in m² (metres per degree taken at each point's own latitude).
+
+    A k-d tree (scipy's cKDTree) needs one metric for all points: it works in metres per degree
+    at the points' middle latitude, where a point's own metric differs by a factor of at least
+    `shrink` (under 1% across Berlin). The tree returns a few more candidates than needed, ranked
+    again with each point's own metric; where a site beyond the candidates could still be nearer
+    than the k-th (the bound below), the point takes every site of a ball that must hold it.
+    """
+    m_lon, m_lat = metres_per_degree(lat)
+    ref_lon, ref_lat = metres_per_degree(float(np.median(lat)))
+    tree = cKDTree(np.column_stack([site_lon * ref_lon, site_lat * ref_lat]))
+    points = np.column_stack([lon * ref_lon, lat * ref_lat])
+    shrink = np.minimum(m_lon / ref_lon, m_lat / ref_lat) * (1 - 1e-9)  # own distance >= shrink * tree's
+    n_cand = min(k + 8, len(site_lon))
+    tree_d, cand = tree.query(points, n_cand)
+    idx, d2 = _ranked(cand, lon, lat, m_lon, m_lat, site_lon, site_lat, k)
+    if n_cand < len(site_lon):
+        # Unsure: a site outside the candidates may be closer, by the point's own metric, than the k-th.
+        for i in np.flatnonzero(shrink * tree_d[:, -1] <= np.sqrt(d2[:, -1])):
+            ball = np.asarray(tree.query_ball_point(points[i], np.sqrt(d2[i, -1]) / shrink[i] * (1 + 1e-9)))
+            one = slice(i, i + 1)
+            idx[i], d2[i] = (a[0] for a in _ranked(ball[None, :], lon[one], lat[one], m_lon[one], m_lat[one],
+                                                   site_lon, site_lat, k))
+    return idx, d2
+
+
+def _ranked(cand: np.ndarray, lon: np.ndarray, lat: np.ndarray, m_lon: np.ndarray, m_lat: np.ndarray,
+            site_lon: np.ndarray, site_lat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k of each row's candidate sites nearest to its point, by squared distance then index."""
+    dx = (site_lon[cand] - lon[:, None]) * m_lon[:, None]
+    dy = (site_lat[cand] - lat[:, None]) * m_lat[:, None]
+    d2 = dx * dx + dy * dy
+    order = np.lexsort((cand, d2), axis=1)[:, :k]
+    return np.take_along_axis(cand, order, axis=1).astype(np.int32), np.take_along_axis(d2, order, axis=1)
+
+
 def _nearest_three(lon: np.ndarray, lat: np.ndarray, site_lon: np.ndarray, site_lat: np.ndarray,
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (n, 3) and distances (n, 3) of the three nearest sites, nearest first (chunked;
-    metres per degree taken at each query point's latitude)."""
-    n = len(lon)
-    idx = np.empty((n, 3), dtype=np.int32)
-    dist = np.empty((n, 3))
-    m_lon, m_lat = metres_per_degree(lat)
-    step = 4096
-    for a in range(0, n, step):
-        b = min(a + step, n)
-        dx = (site_lon[None, :] - lon[a:b, None]) * m_lon[a:b, None]
-        dy = (site_lat[None, :] - lat[a:b, None]) * m_lat[a:b, None]
-        d2 = dx * dx + dy * dy
-        part = np.argpartition(d2, 2, axis=1)[:, :3]
-        pd_ = np.take_along_axis(d2, part, axis=1)
-        order = np.argsort(pd_, axis=1, kind="stable")
-        idx[a:b] = np.take_along_axis(part, order, axis=1)
-        dist[a:b] = np.sqrt(np.take_along_axis(pd_, order, axis=1))
-    return idx, dist
+    """Indices (n, 3) and distances (n, 3) of the three nearest sites, nearest first (metres per
+    degree taken at each query point's latitude)."""
+    idx, d2 = _nearest(lon, lat, site_lon, site_lat, 3)
+    return idx, np.sqrt(d2)
 
 
 def _nearest_three_gridded(rlon: np.ndarray, rlat: np.ndarray, site_lon: np.ndarray, site_lat: np.ndarray,
                            nx: int, ny: int, origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """`_nearest_three` for the raster points, via candidates: the 12 nearest sites of each
-    block of 4 x 4 raster cells (~400 m), then the exact three nearest among those."""
+    block of 4 x 4 raster cells (~400 m), then the exact three nearest among those.
+
+    The candidates stay although the k-d tree could answer every raster point exactly: where the
+    three nearest of a raster point are not among its block's 12 (rare), the exact answer would
+    change the plan, and the same seed must keep giving the same serving cells."""
     step = 4
     bx, by = math.ceil(nx / step), math.ceil(ny / step)
     clon = origin[0] + (np.arange(bx) + 0.5) * step * RASTER_DLON
     clat = origin[1] + (np.arange(by) + 0.5) * step * RASTER_DLAT
     cgx, cgy = np.meshgrid(clon, clat)
     k = min(12, len(site_lon))
-    m_lon, m_lat = metres_per_degree(cgy.ravel())
-    dx = (site_lon[None, :] - cgx.ravel()[:, None]) * m_lon[:, None]
-    dy = (site_lat[None, :] - cgy.ravel()[:, None]) * m_lat[:, None]
-    cand_block = np.argpartition(dx * dx + dy * dy, k - 1, axis=1)[:, :k]  # (blocks, k)
+    cand_block, _ = _nearest(cgx.ravel(), cgy.ravel(), site_lon, site_lat, k)  # (blocks, k)
     iy, ix = np.divmod(np.arange(len(rlon)), nx)
     cand = cand_block[(iy // step) * bx + ix // step]  # (n, k)
     m_lon, m_lat = metres_per_degree(rlat)
