@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from footfall.schemas import STATUS_PUBLISHED, C
 
@@ -116,23 +118,24 @@ class ZoneModel:
         """Variables linked by relations, as component ids; a component whose relations involve no
         published number gets -1: scaling any solution up or down keeps it feasible, so each of
         its cells is [0, inf) or pinned to [0, 0], never a leak, and needs no LP."""
-        parent = list(range(len(self.variables)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        anchored = set()
+        if not self.variables:
+            return {}
+        # The suppressed cells are a graph's nodes; each relation links its cells (a star from its
+        # first cell suffices for connectivity). scipy labels the graph's connected components.
+        first: list[int] = []
+        other: list[int] = []
+        anchored: list[int] = []
         for relation, _ in self._rows:
             index = [self.variables[n] for n in relation if n in self.variables]
-            for i in index[1:]:
-                parent[root(i)] = root(index[0])
+            first += index[:1] * (len(index) - 1)
+            other += index[1:]
             if index and any(self.known.get(n, 0.0) for n in relation):
-                anchored.add(index[0])
-        anchored_roots = {root(i) for i in anchored}
-        return {name: (root(j) if root(j) in anchored_roots else -1) for name, j in self.variables.items()}
+                anchored.append(index[0])
+        size = len(self.variables)
+        links = coo_matrix((np.ones(len(first)), (first, other)), shape=(size, size))
+        _, label = connected_components(links, directed=False)
+        anchored_labels = set(label[anchored].tolist())
+        return {name: int(label[j]) if label[j] in anchored_labels else -1 for name, j in self.variables.items()}
 
     def _model(self, component: int) -> tuple[highspy.Highs, dict[str, int]]:
         """The LP of one component (built once; re-solved per cell from the last basis)."""
