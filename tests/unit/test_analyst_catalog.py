@@ -31,6 +31,20 @@ def test_split_statements_ignores_semicolons_in_quotes_and_comments():
     assert split_statements(text) == ["SELECT 'a;b' AS x", "SELECT `c;d` FROM t"]
 
 
+def test_split_statements_drops_block_comments_and_keeps_hints_and_quoted_text():
+    text = (
+        "/* a header; with a semicolon */ SELECT /*+ BROADCAST(z) */ 1 AS n;\n"
+        "SELECT 'it''s; -- not a comment' AS s, \"a;b\" FROM t /* trailing; */;\n"
+        "/* only a comment; */ ;\n"
+        "SELECT 2--no space before the comment\nFROM u"
+    )
+    assert split_statements(text) == [
+        "SELECT /*+ BROADCAST(z) */ 1 AS n",
+        "SELECT 'it''s; -- not a comment' AS s, \"a;b\" FROM t",
+        "SELECT 2\nFROM u",
+    ]
+
+
 def test_render_table_aligns_numbers_right_and_spells_null():
     assert render(COLUMNS, ROWS, "table") == (
         "zone_id | local_hour | visitors | dwell_median_min | status             | hour_start\n"

@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlparse
+from sqlparse import tokens
+from sqlparse.lexer import Lexer
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -26,28 +30,19 @@ def add_script_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def split_statements(text: str) -> list[str]:
-    """Split a script on `;` outside quotes and `--` comments; empty statements are dropped."""
-    statements, current, quote, i = [], [], "", 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            current.append(ch)
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-            current.append(ch)
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-            continue
-        elif ch == ";":
-            statements.append("".join(current))
-            current = []
+    """Split a script into statements on `;` outside strings and quoted names, with `--` and
+    `/* */` comments removed (Spark's `/*+ ... */` hints kept); empty statements are dropped.
+
+    sqlparse's lexer finds the strings and comments and its splitter the statements. The comments
+    are dropped token by token rather than with sqlparse.format(strip_comments=True), which
+    groups the tokens first and refuses statements of more than 10,000 tokens."""
+    kept = []
+    for ttype, value in Lexer.get_default_instance().get_tokens(text):
+        if ttype in tokens.Comment and ttype is not tokens.Comment.Multiline.Hint:
+            kept.append("\n" if value.endswith(("\n", "\r")) else " ")  # the comment's line break stays
         else:
-            current.append(ch)
-        i += 1
-    statements.append("".join(current))
+            kept.append(value)
+    statements = sqlparse.split("".join(kept), strip_semicolon=True)
     return [s.strip() for s in statements if s.strip()]
 
 
