@@ -332,15 +332,15 @@ def _png(fig: Figure) -> bytes:
 
 
 def _suppression_html(data: ReportData) -> str:
+    """Cells by status and the suppressed share of each published table, as an HTML table."""
     rates = suppression_rates(data)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in
-                   ("table", STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY, "suppressed share"))
-    body = "".join(
-        f"<tr><td>{html.escape(str(name))}</td><td>{r[STATUS_PUBLISHED]:,}</td><td>{r[STATUS_PRIMARY]:,}</td>"
-        f"<td>{r[STATUS_SECONDARY]:,}</td><td>{r['suppressed_share']:.1%}</td></tr>"
-        for name, r in rates.iterrows()
+    counts = [STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY]
+    shown = rates[[*counts, "suppressed_share"]].rename(columns={"suppressed_share": "suppressed share"})
+    # No index and no name over the columns (pivot_table named them "status"): one header row.
+    return shown.rename_axis(index="table", columns=None).reset_index().to_html(
+        index=False, border=0,
+        formatters={**{c: (lambda v: f"{int(v):,}") for c in counts}, "suppressed share": "{:.1%}".format},
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def write_report(data: ReportData, folder: Path) -> Path:
