@@ -97,6 +97,9 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
         return "".join(
             json.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}) + "\n" for row in rows
         )
+    # The text table stays hand-written: its exact layout (" | ", NULL, the row count) is what
+    # scripts read from `footfall sql` and `footfall duckdb`; DataFrame.to_string pads every
+    # column and shows missing values as None or NaN, and no table library is a dependency.
     cells = [[_text(v, "NULL") for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     right = [_numeric([row[i] for row in rows]) for i in range(len(columns))]
