@@ -65,10 +65,49 @@ class MetastoreSection:
     uri: str | None = None
 
 
+# visits.split: how the unobserved time between two stays is shared (docs/definitions.md).
+SPLIT_POSTERIOR = "posterior"
+SPLIT_MIDPOINT = "midpoint"
+SPLITS = (SPLIT_POSTERIOR, SPLIT_MIDPOINT)
+
+
 @dataclass(frozen=True)
 class VisitsSection:
-    max_gap_minutes: int = 15
-    min_dwell_minutes: int = 5
+    """The stay model (docs/definitions.md; the defaults and why: docs/accuracy.md)."""
+
+    min_dwell_minutes: int = 5  # a visit shorter than this is a pass-by
+    # bursts: a subscriber's events at most burst_gap_s apart are one observation of a place
+    burst_gap_s: int = 120
+    accuracy_sigma_factor: float = 1.515  # accuracy_m is a 68% radius: per-axis sigma = accuracy / this
+    travel_event_types: tuple[str, ...] = ("handover",)  # a burst holding one of these is travel
+    moving_chi2_p: float = 0.001  # a burst scattering more than chance at this level is travel
+    informative_sigma_m: float = 200.0  # bursts less precise than this (cell-only) cannot start a stay
+    # stays: two observations are of the same place when closer than same_place_m + z sigma
+    same_place_m: float = 25.0
+    same_place_z: float = 3.0
+    night_anchor: bool = True  # the day starts and ends at the night place
+    # start and end of a stay (interval censoring)
+    split: str = SPLIT_POSTERIOR
+    home_prior: bool = True  # separate duration priors for stays at the night place and elsewhere
+    prior_sample: int = 20000  # stays (visits) sampled to fit a duration prior on the driver
+    walk_speed_mps: float = 1.3  # travel time: walking up to walk_max_m,
+    walk_max_m: float = 1200.0
+    transit_speed_mps: float = 6.5  # beyond: transit or car door to door, plus an access time
+    transit_access_s: float = 240.0
+    bound_travel_factor: float = 0.9  # the shortest real trip takes this share of the travel time
+    fast_speed_mps: float = 8.0  # after a travel observation the rest of the trip takes at least
+    slow_speed_mps: float = 1.0  # distance / fast and at most distance / slow + the slack
+    travel_slack_s: float = 120.0
+    # zones: a stay (or travel event) is placed in a zone only if its sigma is at most
+    # zone_sigma_factor x the zone's equivalent radius sqrt(area_m2 / pi)
+    zone_sigma_factor: float = 0.6
+    passby_merge_s: int = 900  # a pass-by this close to a stay visit of the person in the zone is dropped
+    # the duration model (footfall.pipeline.durations)
+    detection_offset_s: float = -60.0  # a burst (~75 s) must fit inside a stay to detect it
+    p_min: float = 0.02  # floor of the detection probability: weights at most 1 / p_min
+    em_iterations: int = 200
+    em_smooth: float = 0.5  # EMS: share of a 3-bin moving average mixed in each iteration
+    dwell_est_min_visits: int = 20  # zone_daily_total: the estimates need this many stay visits
 
 
 @dataclass(frozen=True)
@@ -145,8 +184,31 @@ class Config:
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "env": (lambda v: v in ENVIRONMENTS, f"one of {', '.join(ENVIRONMENTS)}"),
     "spark.shuffle_partitions": (lambda v: v >= 1, "an integer >= 1"),
-    "visits.max_gap_minutes": (lambda v: 1 <= v <= 24 * 60, "minutes between 1 and 1440"),
-    "visits.min_dwell_minutes": (lambda v: 0 <= v <= 24 * 60, "minutes between 0 and 1440"),
+    "visits.min_dwell_minutes": (lambda v: 0 <= v <= 60, "whole minutes between 0 and 60 (a duration grid edge)"),
+    "visits.burst_gap_s": (lambda v: 1 <= v <= 3600, "seconds between 1 and 3600"),
+    "visits.accuracy_sigma_factor": (lambda v: 0.5 <= v <= 5, "a number between 0.5 and 5"),
+    "visits.travel_event_types": (lambda v: all(t.strip() for t in v), "a list of event type names"),
+    "visits.moving_chi2_p": (lambda v: 0 < v < 1, "a probability between 0 and 1 (exclusive)"),
+    "visits.informative_sigma_m": (lambda v: 1 <= v <= 100_000, "metres between 1 and 100000"),
+    "visits.same_place_m": (lambda v: 0 <= v <= 10_000, "metres between 0 and 10000"),
+    "visits.same_place_z": (lambda v: 0 <= v <= 10, "a number of standard deviations between 0 and 10"),
+    "visits.split": (lambda v: v in SPLITS, f"one of {', '.join(SPLITS)}"),
+    "visits.prior_sample": (lambda v: 100 <= v <= 1_000_000, "an integer between 100 and 1000000"),
+    "visits.walk_speed_mps": (lambda v: 0.1 <= v <= 10, "m/s between 0.1 and 10"),
+    "visits.walk_max_m": (lambda v: 0 <= v <= 100_000, "metres between 0 and 100000"),
+    "visits.transit_speed_mps": (lambda v: 0.5 <= v <= 100, "m/s between 0.5 and 100"),
+    "visits.transit_access_s": (lambda v: 0 <= v <= 3600, "seconds between 0 and 3600"),
+    "visits.bound_travel_factor": (lambda v: 0 <= v <= 1, "a share between 0 and 1"),
+    "visits.fast_speed_mps": (lambda v: 0.5 <= v <= 100, "m/s between 0.5 and 100"),
+    "visits.slow_speed_mps": (lambda v: 0.1 <= v <= 100, "m/s between 0.1 and 100"),
+    "visits.travel_slack_s": (lambda v: 0 <= v <= 3600, "seconds between 0 and 3600"),
+    "visits.zone_sigma_factor": (lambda v: 0 < v <= 100, "a number > 0 and <= 100"),
+    "visits.passby_merge_s": (lambda v: 0 <= v <= 24 * 3600, "seconds between 0 and 86400"),
+    "visits.detection_offset_s": (lambda v: -3600 <= v <= 3600, "seconds between -3600 and 3600"),
+    "visits.p_min": (lambda v: 0 < v <= 1, "a probability > 0 and <= 1"),
+    "visits.em_iterations": (lambda v: 1 <= v <= 10_000, "an integer between 1 and 10000"),
+    "visits.em_smooth": (lambda v: 0 <= v < 1, "a share between 0 and 1 (exclusive)"),
+    "visits.dwell_est_min_visits": (lambda v: 1 <= v <= 1_000_000, "an integer >= 1"),
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "spatial.min_zone_difference_m2": (lambda v: v >= 0, "an area in m2, >= 0"),
@@ -180,6 +242,8 @@ def _type_ok(value: Any, annotation: Any) -> bool:
         return isinstance(value, Mapping) and all(
             isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in value.items()
         )
+    if origin is tuple:  # tuple[str, ...]: a YAML list of strings
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation is float:
@@ -211,6 +275,8 @@ def _build(cls: type, values: Mapping[str, Any], sources: Mapping[str, str], pre
             raise ConfigError(f"config key '{dotted}' in {origin} has the bad value {value!r}: expected {check[1]}")
         if isinstance(value, Mapping):
             value = {k: str(v) for k, v in value.items()}
+        if isinstance(value, list):
+            value = tuple(value)
         kwargs[key] = value
     return cls(**kwargs)
 

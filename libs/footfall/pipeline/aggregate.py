@@ -1,4 +1,4 @@
-"""Visits to the published grids: zone x local hour (x cohort) and zone x local day x cohort.
+"""Visits to the published grids: zone x local hour (x cohort) and zone x local day (x cohort).
 
 A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
 count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
@@ -15,7 +15,17 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from footfall.localtime import LocalHour
-from footfall.schemas import AGE_BANDS, GENDERS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table, cols
+from footfall.schemas import (
+    AGE_BANDS,
+    GENDERS,
+    ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+    Table,
+    cols,
+)
 
 HOUR_END = "_hour_end"
 _HOURS = "_hours"
@@ -27,6 +37,9 @@ COUNTED = "_counted"
 
 COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
 METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
+# zone_daily_total's model-based dwell estimates (footfall.pipeline.dwell): NULL with the cell.
+ESTIMATES = (C.STAYS_EST, C.DWELL_EST_MEDIAN_MIN, C.DWELL_EST_LT5_SHARE, C.DWELL_EST_5_15_SHARE,
+             C.DWELL_EST_15_60_SHARE, C.DWELL_EST_60PLUS_SHARE)
 
 
 def _hours_literal(hours: Sequence[LocalHour]) -> Column:
@@ -126,7 +139,8 @@ def _grid(zones: DataFrame, day: dt.date, hours: Sequence[LocalHour] | None, by_
 
 def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Table) -> DataFrame:
     """Aggregate `rows` per cell of `grid` and publish every grid cell: zeros where nothing
-    happened, NULL dwell statistics where no visit stayed. Columns: `table` without status."""
+    happened, NULL dwell statistics where no visit stayed. Columns: `table` without status
+    (and without estimates)."""
     keys = [c for c in grid.columns if c != C.LOCAL_HOUR and c != C.UTC_OFFSET_MIN]
     measured = rows.groupBy(*keys).agg(*_metric_aggregates(counts_here))
     joined = grid.alias("g").join(
@@ -135,7 +149,8 @@ def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Tab
     values = {c: F.coalesce(F.col(f"m.{c}"), F.lit(0)).cast("long") for c in COUNT_METRICS}
     values |= {c: F.col(f"m.{c}") for c in (C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)}
     return joined.select(*[
-        values[c].alias(c) if c in values else F.col(f"g.{c}").alias(c) for c in cols(table) if c != C.STATUS
+        values[c].alias(c) if c in values else F.col(f"g.{c}").alias(c)
+        for c in cols(table) if c != C.STATUS and c not in ESTIMATES
     ])
 
 
@@ -158,3 +173,19 @@ def aggregate_cohort_days(visits: DataFrame, zones: DataFrame, day: dt.date) -> 
     Every visit of the day counts in the day (visits are cut at local midnight), within the
     bound of bound_contributions."""
     return _full_grid(visits, _grid(zones, day, None, by_cohort=True), _counted(visits), ZONE_DAILY)
+
+
+def aggregate_days(visits: DataFrame, zones: DataFrame, day: dt.date, estimates: DataFrame) -> DataFrame:
+    """footfall.zone_daily_total before disclosure control: zone x local day over all cohorts,
+    full grid, with the zone's dwell estimates (footfall.pipeline.dwell.zone_estimates: zone_set,
+    zone_id, ESTIMATES; NULL for a zone without them)."""
+    counts = _full_grid(visits, _grid(zones, day, None, by_cohort=False), _counted(visits), ZONE_DAILY_TOTAL)
+    joined = counts.alias("c").join(
+        estimates.alias("e"),
+        (F.col(f"c.{C.ZONE_SET}") == F.col(f"e.{C.ZONE_SET}")) & (F.col(f"c.{C.ZONE_ID}") == F.col(f"e.{C.ZONE_ID}")),
+        how="left",
+    )
+    return joined.select(*[
+        F.col(f"e.{c}").alias(c) if c in ESTIMATES else F.col(f"c.{c}").alias(c)
+        for c in cols(ZONE_DAILY_TOTAL) if c != C.STATUS
+    ])

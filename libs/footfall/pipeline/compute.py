@@ -1,15 +1,18 @@
-"""`footfall compute --date D [--zone-set S]`: events -> zones -> visits -> published grids.
+"""`footfall compute --date D [--zone-set S]`: events -> stays -> visits -> published grids.
 
-Per zone set: the Sedona join of the day's events to the set's zones, visits with dwell and the
-cohort attached (restricted.visits), the three grids (footfall.zone_hourly, zone_hourly_total,
-zone_daily) after primary and secondary suppression, and one ops.runs row with the counts and
-input table versions. Every write replaces exactly (date, zone set), so a rerun of the day
+Once per day: the stays over every subscriber's whole trajectory with their estimated start and
+end (footfall.pipeline.day). Per zone set: the Sedona join of one point per stay and of the
+travel observations to the set's zones, visits with the cohort attached (restricted.visits),
+the four grids (footfall.zone_hourly, zone_hourly_total, zone_daily, zone_daily_total with its
+dwell estimates) after primary and secondary suppression, and one ops.runs row with the counts
+and input table versions. Every write replaces exactly (date, zone set), so a rerun of the day
 leaves the tables as one run would. Definitions: docs/definitions.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import logging
 
@@ -22,14 +25,17 @@ from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
 from footfall.localtime import LocalHour, day_hours
 from footfall.manifest import recorded_run
 from footfall.observe import step
+from footfall.pipeline import day as stay_day
+from footfall.pipeline import dwell
 from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
+    aggregate_days,
     aggregate_hours,
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.pipeline.visits import missing_subscribers, sessionize_visits, with_cohort
+from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.privacy import dp
 from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
 from footfall.schemas import (
@@ -42,6 +48,7 @@ from footfall.schemas import (
     SUBSCRIBERS,
     VISITS,
     ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     ZONES,
@@ -50,14 +57,15 @@ from footfall.schemas import (
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition, table_version
-from footfall.zones.join import assign_zones, use_broadcast
+from footfall.zones.join import use_broadcast
 
 log = logging.getLogger(__name__)
 
 INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
 # The dp budget ledger exists from the first compute on (empty in suppression mode).
-OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, PRIVACY_BUDGET)
+OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET)
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
+DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
 # visitors_total minus it.
 PUBLISHED_VISITORS = "_published_visitors"
@@ -154,61 +162,73 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
     hours = day_hours(event_date, cfg.time_zone)
 
     results = {}
-    for zone_set in chosen:
-        broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
-        parameters = {
-            "time_zone": cfg.time_zone, "max_gap_minutes": cfg.visits.max_gap_minutes,
-            "min_dwell_minutes": cfg.visits.min_dwell_minutes, "zones": zone_counts[zone_set],
-            "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
-            "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
-            "republish": republish, "replaces_run": replaced.get(zone_set),
-            "privacy_mode": cfg.privacy.mode,
-        }
-        if cfg.privacy.mode == MODE_DP:  # footfall.privacy.dp: the day's epsilon is split over the zone sets
-            parameters |= {"epsilon_day": cfg.privacy.epsilon, "zone_sets_sharing_epsilon": len(zone_counts)}
-        with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
-            rec.input_versions.update(versions)
-            zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
-            rec.counts["events_in"] = events_in
-            rec.counts.update(
-                _compute_zone_set(cfg, event_date, zone_set, events, zones, subscribers, hours, broadcast,
-                                  dp_run=(rec.run_id, len(zone_counts)))
-            )
-            log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
-            results[zone_set] = dict(rec.counts)
+    stays: stay_day.Day | None = None
+    try:
+        for zone_set in chosen:
+            broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
+            parameters = _parameters(cfg, zone_set, zone_counts, broadcast, republish, replaced.get(zone_set))
+            with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
+                rec.input_versions.update(versions)
+                if stays is None:  # built once, in the first zone set's run: its time and failure are recorded
+                    stays = stay_day.build(spark, events, zones_all, event_date, cfg.time_zone, cfg.visits)
+                rec.counts["events_in"] = events_in
+                rec.counts.update(stays.counts)
+                zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
+                rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, hours,
+                                                    broadcast, dp_run=(rec.run_id, len(zone_counts))))
+                log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
+                results[zone_set] = dict(rec.counts)
+    finally:
+        if stays is not None:
+            stays.unpersist()
     return results
 
 
-def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, events: DataFrame, zones: DataFrame,
+def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadcast: bool, republish: bool,
+                replaces: str | None) -> dict[str, object]:
+    """The parameters of a zone set's compute run, recorded in ops.runs."""
+    parameters = {
+        "time_zone": cfg.time_zone, "visits": dataclasses.asdict(cfg.visits), "zones": zone_counts[zone_set],
+        "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
+        "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
+        "republish": republish, "replaces_run": replaces, "privacy_mode": cfg.privacy.mode,
+    }
+    if cfg.privacy.mode == MODE_DP:  # footfall.privacy.dp: the day's epsilon is split over the zone sets
+        parameters |= {"epsilon_day": cfg.privacy.epsilon, "zone_sets_sharing_epsilon": len(zone_counts)}
+    return parameters
+
+
+def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
                       subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1)) -> dict[str, int]:
-    """Visits and the three published grids of one zone set (suppressed, or noisy in dp mode);
+    """Visits and the four published grids of one zone set (suppressed, or noisy in dp mode);
     returns the counts recorded in ops.runs."""
-    # Persisted: the visits table, the missing-subscriber count and the three aggregations all
-    # read the visits, and building them is the expensive part (the spatial join and the window
-    # sort over the events). The aggregates are grid-sized and cheap to rebuild from here.
-    visits = _visits(cfg, event_date, events, zones, subscribers, broadcast).persist(StorageLevel.MEMORY_AND_DISK)
+    p, spark = cfg.visits, zones.sparkSession
+    # Persisted: the duration priors, the visits and the dwell estimates all read the zone stays.
+    with step("compute", "stay_visits", spark, zone_set=zone_set) as s:
+        zone_stays = stay_visits(stays.stay_points, zones, broadcast, p).transform(
+            dwell.with_detection, stays.precise_shares).persist(StorageLevel.MEMORY_AND_DISK)
+        s.record(rows_out=zone_stays.count())
     try:
-        counts = _write_visits(visits, subscribers, event_date, zone_set)
-        bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
-        if cfg.privacy.mode == MODE_DP:
-            return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
-        return counts | _publish_suppressed(cfg.privacy.k, bounded, zones, event_date, zone_set, hours)
+        with step("compute", "dwell_priors", spark, zone_set=zone_set) as s:
+            category_priors = dwell.fit_category_priors(zone_stays, p)
+            s.record(categories=len(category_priors))
+        placed = dwell.place_in_small_zones(zone_stays, category_priors, p)
+        passbys = passby_visits(stays.travel_points, zones, broadcast, p)
+        # Persisted: the visits table, the missing-subscriber count and the aggregations read them.
+        visits = zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers).persist(
+            StorageLevel.MEMORY_AND_DISK)
+        try:
+            counts = _write_visits(visits, subscribers, event_date, zone_set)
+            bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+            if cfg.privacy.mode == MODE_DP:
+                return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
+            estimates = dwell.zone_estimates(zone_stays, category_priors, p)
+            return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours)
+        finally:
+            visits.unpersist()
     finally:
-        visits.unpersist()
-
-
-def _visits(cfg: Config, event_date: dt.date, events: DataFrame, zones: DataFrame, subscribers: DataFrame,
-            broadcast: bool) -> DataFrame:
-    """The day's events -> zones -> visits with the cohort attached (restricted.visits)."""
-    return (
-        events.transform(assign_zones, zones, broadcast)
-        .transform(sessionize_visits, cfg.visits.max_gap_minutes, cfg.visits.min_dwell_minutes, cfg.time_zone)
-        # The day's events all have local date D; the filter makes that explicit, because the
-        # partition write below refuses rows of another date.
-        .where(F.col(C.EVENT_DATE) == F.lit(event_date))
-        .transform(with_cohort, subscribers)
-    )
+        zone_stays.unpersist()
 
 
 def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
@@ -222,7 +242,7 @@ def _write_visits(visits: DataFrame, subscribers: DataFrame, event_date: dt.date
     counts = _write_observed(visits, VISITS, _partition(event_date, zone_set), [
         F.count(F.lit(1)).alias("visits"),
         F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
-        # Each event of a visit is one (event, zone) pair of the spatial join.
+        # The events supporting the visits: a stay's events count once per zone it is placed in.
         F.sum(C.N_EVENTS).alias("events_matched"),
     ])
     counts["subscribers_missing"] = missing_subscribers(visits, subscribers).count()
@@ -245,13 +265,16 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
     counts: dict[str, int] = {}
     for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells")):
         counts |= _write_observed(grids[table], table, keys, dp.cell_metrics(prefix))
-    return counts
+    # zone_daily_total (with its model-based dwell estimates) has no dp release: the day's rows
+    # are removed, so that an earlier suppression run's exact numbers never stand beside noisy ones.
+    empty = bounded.sparkSession.createDataFrame([], ZONE_DAILY_TOTAL.struct)
+    return counts | _write_observed(empty, ZONE_DAILY_TOTAL, keys, [F.count(F.lit(1)).alias("daily_total_cells")])
 
 
-def _publish_suppressed(k: int, bounded: DataFrame, zones: DataFrame, event_date: dt.date, zone_set: str,
-                        hours: list[LocalHour]) -> dict[str, int]:
-    """The three grids after primary and secondary suppression (footfall.privacy.suppression),
-    written, with the visitors they withheld."""
+def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones: DataFrame, event_date: dt.date,
+                        zone_set: str, hours: list[LocalHour]) -> dict[str, int]:
+    """The four grids after primary and secondary suppression (footfall.privacy.suppression),
+    written, with the visitors they withheld. `estimates`: the zones' dwell estimates."""
     visit_hours = bounded.transform(explode_visit_hours, hours)
     before = Observation("visitors_before_suppression")
     hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
@@ -262,12 +285,15 @@ def _publish_suppressed(k: int, bounded: DataFrame, zones: DataFrame, event_date
     hourly = hourly_raw.transform(suppress_primary, k).observe(
         after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
     ).transform(suppress_secondary, totals, HOUR_KEYS, k)
-    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k)
+    day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(suppress_primary, k)
+    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k).transform(
+        suppress_secondary, day_totals, DAY_KEYS, k)
     # Persisted: the LP pass reads the grids, and so do the writes after it.
-    hourly, totals, daily = (g.persist(StorageLevel.MEMORY_AND_DISK) for g in (hourly, totals, daily))
-    persisted = [hourly, totals, daily]
+    hourly, totals, daily, day_totals = (g.persist(StorageLevel.MEMORY_AND_DISK)
+                                         for g in (hourly, totals, daily, day_totals))
+    persisted = [hourly, totals, daily, day_totals]
     try:
-        hourly, totals, daily = protect_linked(hourly, totals, daily, k)
+        hourly, totals, daily, day_totals = protect_linked(hourly, totals, daily, day_totals, k)
         keys = _partition(event_date, zone_set)
         hourly_counts = _write_observed(
             hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
@@ -280,6 +306,7 @@ def _publish_suppressed(k: int, bounded: DataFrame, zones: DataFrame, event_date
         counts |= hourly_counts
         counts |= _write_observed(totals, ZONE_HOURLY_TOTAL, keys, _cell_metrics("total_cells"))
         counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))
+        counts |= _write_observed(day_totals, ZONE_DAILY_TOTAL, keys, _cell_metrics("daily_total_cells"))
         return counts
     finally:
         for df in persisted:

@@ -1,56 +1,106 @@
-"""Visits: gaps-and-islands over one subscriber's events in one zone, and the cohort attached.
+"""Steps 5 and 6 of the stay model: stays and travel observations -> visits of one zone set, and
+the cohort attached (docs/definitions.md, "Visits").
 
-A visit is a maximal run of one subscriber's events inside one zone, on one local day, where
-consecutive events are at most `max_gap` apart. Dwell = last event - first event. A visit with
-dwell < `min_dwell` is a pass-by. Definitions: docs/definitions.md.
+A stay is one point, its centroid, with its sigma: it is a visit of every zone of the set whose
+polygon it intersects, provided sigma <= zone_sigma_factor x the zone's equivalent radius
+sqrt(area_m2 / pi) (a 25 m store-front buffer takes stays located to 15 m; a district takes
+cell-only stays). The visit inherits the stay's estimated start and end. The measured events of
+moving bursts under the same rule make pass-by visits, one per (burst, zone), from the first to
+the last event in the zone; one within passby_merge_s of a stay visit of the same person and
+zone is dropped (the person leaving or reaching that stay). Dwell = end - start; a visit with
+dwell < min_dwell is a pass-by.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+import datetime as dt
+import math
+
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from footfall.config import VisitsSection
 from footfall.schemas import VISITS, C, cols
+from footfall.schemas.day import D
+from footfall.zones.join import assign_zones
 
 UNKNOWN = "unknown"
-_VISIT_NO = "_visit_no"
-_NEW_VISIT = "_new_visit"
+LIMIT = "_sigma_limit_m"  # the zone's largest admissible sigma
+IS_STAY = "_is_stay"
+# The zone stays `stay_visits` returns: the zone, the visit and what the duration model needs.
+ZONE_STAY_COLUMNS = (
+    C.ZONE_SET, C.ZONE_ID, C.CATEGORY, LIMIT, C.PSEUDO_ID, D.START_S, D.END_S, C.N_EVENTS, D.FIRST_OBS,
+    D.LAST_OBS, D.START_LO, D.START_HI, D.END_LO, D.END_HI, D.VIRTUAL, D.BURSTS_PER_S, D.STAY_NO,
+)
+_ZONE_COLUMNS = (C.ZONE_SET, C.ZONE_ID, C.CATEGORY, C.AREA_M2)
 
 
-def _local_date(event_time: str, time_zone: str) -> F.Column:
-    return F.to_date(F.from_utc_timestamp(F.col(event_time), time_zone))
+def sigma_limit(area_m2: Column, p: VisitsSection) -> Column:
+    """The largest sigma of a point placed in a zone: zone_sigma_factor x sqrt(area / pi)."""
+    return p.zone_sigma_factor * F.sqrt(area_m2 / math.pi)
 
 
-def sessionize_visits(zoned: DataFrame, max_gap_minutes: int, min_dwell_minutes: int, time_zone: str) -> DataFrame:
-    """Zoned events (zone_set, zone_id, pseudo_id, event_time) -> one row per visit.
+def largest_limit(zones: DataFrame, p: VisitsSection) -> float:
+    """The largest sigma any zone of `zones` admits (points beyond it need not be joined)."""
+    row = zones.agg(F.max(sigma_limit(F.col(C.AREA_M2), p)).alias("m")).first()
+    return float(row["m"]) if row is not None and row["m"] is not None else 0.0
 
-    Columns: zone_set, zone_id, event_date, pseudo_id, visit_start, visit_end, dwell_s,
-    n_events, is_passby (restricted.visits without the cohort; see `with_cohort`).
-    """
-    # The local date is part of the window partition: that is the cut at local midnight. An
-    # event at 23:58 and one at 00:03 are never one visit, whatever the gap, because the
-    # published day must not depend on the day after (and restricted.events holds one day).
-    keys = [C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, C.EVENT_DATE]
-    by_time = Window.partitionBy(*keys).orderBy(C.EVENT_TIME)
-    gap_s = F.col(C.EVENT_TIME).cast("long") - F.lag(C.EVENT_TIME).over(by_time).cast("long")
-    # restricted.events has no NULL event_time; one here could not be placed in any visit.
-    numbered = (
-        zoned.where(F.col(C.EVENT_TIME).isNotNull())
-        .withColumn(C.EVENT_DATE, _local_date(C.EVENT_TIME, time_zone))
-        .withColumn(_NEW_VISIT, F.when(gap_s <= max_gap_minutes * 60, 0).otherwise(1))
-        # The running sum uses the same partitioning and order as the lag above, so Spark
-        # sorts once for both (the second Window reuses the first one's order).
-        .withColumn(_VISIT_NO, F.sum(_NEW_VISIT).over(by_time.rowsBetween(Window.unboundedPreceding, 0)))
-    )
-    visits = numbered.groupBy(*keys, _VISIT_NO).agg(
-        F.min(C.EVENT_TIME).alias(C.VISIT_START),
-        F.max(C.EVENT_TIME).alias(C.VISIT_END),
-        F.count(F.lit(1)).alias(C.N_EVENTS),
-    )
-    dwell_s = F.col(C.VISIT_END).cast("long") - F.col(C.VISIT_START).cast("long")
-    return visits.select(
-        C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.PSEUDO_ID, C.VISIT_START, C.VISIT_END,
-        dwell_s.alias(C.DWELL_S), C.N_EVENTS, (dwell_s < min_dwell_minutes * 60).alias(C.IS_PASSBY),
+
+def _placed(points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+    """Points (lon, lat, sigma_m) x the zones that contain them and admit their sigma."""
+    candidates = points.where(F.col(D.SIGMA_M) <= largest_limit(zones, p))
+    zoned = assign_zones(candidates, zones, broadcast, _ZONE_COLUMNS)
+    return zoned.withColumn(LIMIT, sigma_limit(F.col(C.AREA_M2), p)).where(F.col(D.SIGMA_M) <= F.col(LIMIT))
+
+
+def stay_visits(stay_points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+    """day.stay_points -> one row per (stay, zone it is placed in): ZONE_STAY_COLUMNS."""
+    return _placed(stay_points, zones, broadcast, p).select(*ZONE_STAY_COLUMNS)
+
+
+def passby_visits(travel_points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+    """Measured events of moving bursts (day.observations) -> one visit per (burst, zone):
+    zone_set, zone_id, pseudo_id, start_s, end_s, n_events."""
+    placed = _placed(travel_points.where(F.col(D.MEASURED)), zones, broadcast, p)
+    return placed.groupBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, D.BURST_NO).agg(
+        F.min(D.T_S).alias(D.START_S), F.max(D.T_S).alias(D.END_S), F.count(F.lit(1)).alias(C.N_EVENTS),
+    ).drop(D.BURST_NO)
+
+
+def without_redundant_passbys(visits: DataFrame, merge_s: float) -> DataFrame:
+    """Stay visits and pass-bys of one zone set (IS_STAY tells them apart) -> the same without
+    the pass-bys within `merge_s` of a stay visit of the same person and zone."""
+    order = Window.partitionBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID).orderBy(D.START_S, D.END_S)
+    stay = F.col(IS_STAY)
+    stay_end = F.last(F.when(stay, F.col(D.END_S)), ignorenulls=True).over(
+        order.rowsBetween(Window.unboundedPreceding, 0))
+    stay_start = F.first(F.when(stay, F.col(D.START_S)), ignorenulls=True).over(
+        order.rowsBetween(0, Window.unboundedFollowing))
+    near = (F.col(D.START_S) - stay_end <= merge_s) | (stay_start - F.col(D.END_S) <= merge_s)
+    return visits.where(stay | ~F.coalesce(near, F.lit(False)))
+
+
+def zone_visits(zone_stays: DataFrame, passbys: DataFrame, event_date: dt.date, p: VisitsSection) -> DataFrame:
+    """Zone stays (ZONE_STAY_COLUMNS, with their final start and end) and pass-bys of one zone set
+    -> restricted.visits without the cohort. Times are rounded to whole seconds."""
+    stays = zone_stays.select(
+        C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, D.START_S, D.END_S, C.N_EVENTS, F.lit(True).alias(IS_STAY),
+        F.when(~F.col(D.VIRTUAL), F.col(D.FIRST_OBS)).alias(D.FIRST_OBS),
+        F.when(~F.col(D.VIRTUAL), F.col(D.LAST_OBS)).alias(D.LAST_OBS))
+    travel = passbys.select(
+        C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, D.START_S, D.END_S, C.N_EVENTS, F.lit(False).alias(IS_STAY),
+        F.col(D.START_S).alias(D.FIRST_OBS), F.col(D.END_S).alias(D.LAST_OBS))
+    kept = stays.unionByName(travel).transform(without_redundant_passbys, p.passby_merge_s)
+
+    def instant(seconds: str) -> Column:
+        return F.timestamp_seconds(F.round(F.col(seconds)).cast("long"))
+
+    dwell = F.round(F.col(D.END_S)).cast("long") - F.round(F.col(D.START_S)).cast("long")
+    return kept.select(
+        C.ZONE_SET, C.ZONE_ID, F.lit(event_date).alias(C.EVENT_DATE), C.PSEUDO_ID,
+        instant(D.START_S).alias(C.VISIT_START), instant(D.END_S).alias(C.VISIT_END), dwell.alias(C.DWELL_S),
+        C.N_EVENTS, (dwell < p.min_dwell_minutes * 60).alias(C.IS_PASSBY),
+        instant(D.FIRST_OBS).alias(C.FIRST_SEEN), instant(D.LAST_OBS).alias(C.LAST_SEEN),
     )
 
 
@@ -68,7 +118,8 @@ def with_cohort(visits: DataFrame, subscribers: DataFrame) -> DataFrame:
         *[F.col(f"v.{c}") for c in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.PSEUDO_ID)],
         F.coalesce(F.col(f"s.{C.AGE_BAND}"), F.lit(UNKNOWN)).alias(C.AGE_BAND),
         F.coalesce(F.col(f"s.{C.GENDER}"), F.lit(UNKNOWN)).alias(C.GENDER),
-        *[F.col(f"v.{c}") for c in (C.VISIT_START, C.VISIT_END, C.DWELL_S, C.N_EVENTS, C.IS_PASSBY)],
+        *[F.col(f"v.{c}") for c in (C.VISIT_START, C.VISIT_END, C.DWELL_S, C.N_EVENTS, C.IS_PASSBY, C.FIRST_SEEN,
+                                    C.LAST_SEEN)],
     ).select(*cols(VISITS))
 
 

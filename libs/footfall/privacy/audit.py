@@ -3,10 +3,13 @@ secondary suppression that defeats it.
 
 For each zone the attacker sees every published number of one day — the cohort cells of
 footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
-the cohort cells of footfall.zone_daily — and knows how they relate:
+the cohort cells of footfall.zone_daily and the day's total of footfall.zone_daily_total — and
+knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
+- the day's total is the sum of the cohorts' daily cells, at least the total of any hour and
+  at most the sum of the hours' totals;
 - every count is non-negative.
 
 For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
@@ -33,7 +36,7 @@ from scipy.sparse.csgraph import connected_components
 
 from footfall.schemas import STATUS_PUBLISHED, C
 
-HOURLY, TOTAL, DAILY = "hourly", "total", "daily"
+HOURLY, TOTAL, DAILY, DAILY_TOTAL = "hourly", "total", "daily", "daily_total"
 KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 _EPS = 1e-6
@@ -54,9 +57,9 @@ class Leak:
 
 def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
     parts = [kind]
-    if kind != DAILY:
+    if kind in (HOURLY, TOTAL):
         parts.append(str(hour))
-    if kind != TOTAL:
+    if kind in (HOURLY, DAILY):
         parts.append(f"{age_band}/{gender}")
     return " ".join(parts)
 
@@ -87,7 +90,20 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         upper = {h: -1.0 for h in hour_names}
         upper[day_name] = 1.0
         inequalities.append(upper)  # daily <= sum of hourly
+    if cross_table and (cells[KIND] == DAILY_TOTAL).any():
+        _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
     return equalities, inequalities
+
+
+def _day_total_relations(daily_names: set[str], total_names: list[str], equalities: list[dict[str, float]],
+                         inequalities: list[dict[str, float]]) -> None:
+    """The day's total (zone_daily_total) against the cohorts' daily cells and the hours' totals."""
+    day_total = cell_name(DAILY_TOTAL, None, None, None)
+    if daily_names:
+        equalities.append({**dict.fromkeys(daily_names, 1.0), day_total: -1.0})  # sum of cohorts = day's total
+    inequalities += [{t: 1.0, day_total: -1.0} for t in total_names]  # an hour's total <= the day's
+    if total_names:
+        inequalities.append({**dict.fromkeys(total_names, -1.0), day_total: 1.0})  # day's <= sum of hours
 
 
 class ZoneModel:
@@ -100,7 +116,7 @@ class ZoneModel:
         for kind, hour, age_band, gender, visitors, status in cells[
             [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
         ].itertuples(index=False):
-            if kind == DAILY and not cross_table:
+            if kind in (DAILY, DAILY_TOTAL) and not cross_table:
                 continue
             name = cell_name(kind, hour, age_band, gender)
             if status == STATUS_PUBLISHED:
@@ -268,11 +284,15 @@ def audit_cells(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[L
     return leaks
 
 
-def to_long(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
-    """The three published tables of one day and zone set in the auditor's long format."""
-    parts: Iterable[pd.DataFrame] = (
+def to_long(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame,
+            daily_total: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The published tables of one day and zone set in the auditor's long format (zone_daily_total
+    when given)."""
+    parts: list[pd.DataFrame] = [
         hourly.assign(**{KIND: HOURLY}),
         total.assign(**{KIND: TOTAL, C.AGE_BAND: None, C.GENDER: None}),
         daily.assign(**{KIND: DAILY, C.HOUR_START: None}),
-    )
+    ]
+    if daily_total is not None:
+        parts.append(daily_total.assign(**{KIND: DAILY_TOTAL, C.HOUR_START: None, C.AGE_BAND: None, C.GENDER: None}))
     return pd.concat([p[LONG_COLUMNS].astype(object) for p in parts], ignore_index=True)

@@ -8,8 +8,10 @@ status suppressed_primary. Secondary, in two passes (docs/privacy.md):
    suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
    and does most of the work cheaply, for every zone set however large.
 2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.privacy.audit over
-   one zone's hourly cells, hourly totals and daily cells together (daily >= hourly, daily <= sum
-   of hourly), with greedy extra suppression until no suppressed cell is narrower than k.
+   one zone's hourly cells, hourly totals, daily cells and daily total together (daily >=
+   hourly, daily <= sum of hourly; the daily total = the sum of the daily cells, >= each hourly
+   total, <= their sum), with greedy extra suppression until no suppressed cell is narrower
+   than k.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from footfall.pipeline.aggregate import METRICS
-from footfall.privacy.audit import DAILY, HOURLY, KIND, TOTAL, protect_zone
+from footfall.pipeline.aggregate import ESTIMATES, METRICS
+from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
 from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
 
 _TOTAL = "_total"
@@ -33,10 +35,11 @@ _BEFORE = "_published_before"
 
 
 def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
-    """Cells where `condition` holds get every metric NULL and `status`; the rest are unchanged."""
+    """Cells where `condition` holds get every metric (and estimate) NULL and `status`; the rest
+    are unchanged."""
     hide = F.coalesce(condition, F.lit(True))  # an undecidable condition suppresses: fail safe
     return cells.select(*[
-        F.when(~hide, F.col(c)).alias(c) if c in METRICS
+        F.when(~hide, F.col(c)).alias(c) if c in METRICS or c in ESTIMATES
         else F.when(hide, F.lit(status)).otherwise(F.col(c)).alias(c) if c == C.STATUS
         else F.col(c)
         for c in cells.columns
@@ -93,7 +96,8 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
 
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
-_CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER)}
+_CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
+              DAILY_TOTAL: ()}
 _LONG_SCHEMA = StructType([
     StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
     StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
@@ -112,16 +116,17 @@ def _long(grid: DataFrame, kind: str) -> DataFrame:
     ])
 
 
-def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame,
-                   k: int) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Suppress more cells of the three grids of one day until the LP attacker, who sees all
-    three at once, narrows no suppressed cell of any zone below k. Returns the grids, in order.
+def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily_total: DataFrame,
+                   k: int) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
+    """Suppress more cells of the four grids of one day until the LP attacker, who sees all
+    four at once, narrows no suppressed cell of any zone below k. Returns the grids, in order.
 
     Only zones with both published and suppressed cells go to the UDF: with nothing published
     there is nothing to reason from, with nothing suppressed nothing to find. The inputs are
     read more than once (here and when written), so the caller should persist them.
     """
-    long = _long(hourly, HOURLY).unionByName(_long(totals, TOTAL)).unionByName(_long(daily, DAILY))
+    long = (_long(hourly, HOURLY).unionByName(_long(totals, TOTAL)).unionByName(_long(daily, DAILY))
+            .unionByName(_long(daily_total, DAILY_TOTAL)))
     published = F.col(C.STATUS) == STATUS_PUBLISHED
     mixed = long.groupBy(*_ZONE_KEYS).agg(F.bool_or(published).alias("p"), F.bool_or(~published).alias("s")).where(
         F.col("p") & F.col("s")).select(*_ZONE_KEYS)
@@ -150,4 +155,4 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame,
         marked = grid.join(chosen, keys, "left")
         return _suppressed(marked, F.col(_EXTRA).isNotNull(), STATUS_SECONDARY).select(*grid.columns)
 
-    return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY)
+    return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY), apply(daily_total, DAILY_TOTAL)

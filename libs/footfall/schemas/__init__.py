@@ -1,6 +1,7 @@
 """Column names and table schemas: the one place they are defined.
 
-Every table-producing transform ends in `select(*cols(SCHEMA))` of its table here, and tables
+Every table-producing transform ends in `select(*cols(SCHEMA))` of its table here (or of an
+intermediate frame of the stay model in footfall.schemas.day), and tables
 are created from these definitions with a comment on every column (see footfall.tables), so
 `DESCRIBE TABLE` documents them for analysts. Column names are referenced through `C`, never
 spelled inside SQL strings.
@@ -8,22 +9,22 @@ spelled inside SQL strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyspark.sql.types import (
     BinaryType,
     BooleanType,
-    DataType,
     DateType,
     DoubleType,
     IntegerType,
     LongType,
     MapType,
     StringType,
-    StructField,
-    StructType,
     TimestampType,
 )
+
+from footfall.schemas.table import Column as Column
+from footfall.schemas.table import Table as Table
+from footfall.schemas.table import cols as cols
+from footfall.schemas.table import column as _col
 
 
 class C:
@@ -84,6 +85,9 @@ class C:
     DWELL_S = "dwell_s"
     N_EVENTS = "n_events"
     IS_PASSBY = "is_passby"
+    FIRST_SEEN = "first_seen"
+    LAST_SEEN = "last_seen"
+
 
     # published aggregates
     HOUR_START = "hour_start"  # UTC instant at which the local clock hour starts
@@ -98,6 +102,12 @@ class C:
     DWELL_5_15 = "dwell_5_15"
     DWELL_15_60 = "dwell_15_60"
     DWELL_60PLUS = "dwell_60plus"
+    STAYS_EST = "stays_est"
+    DWELL_EST_MEDIAN_MIN = "dwell_est_median_min"
+    DWELL_EST_LT5_SHARE = "dwell_est_lt5_share"
+    DWELL_EST_5_15_SHARE = "dwell_est_5_15_share"
+    DWELL_EST_15_60_SHARE = "dwell_est_15_60_share"
+    DWELL_EST_60PLUS_SHARE = "dwell_est_60plus_share"
     STATUS = "status"
 
     # run manifest
@@ -142,36 +152,6 @@ EXCLUDED_MINOR = "under_18"
 EXCLUDED_UNKNOWN = "unknown_subscriber"
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    dtype: DataType
-    comment: str
-    nullable: bool = True
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str  # schema.table in the catalog
-    columns: tuple[Column, ...]
-    comment: str
-    partition_by: tuple[str, ...] = ()
-
-    @property
-    def struct(self) -> StructType:
-        return StructType(
-            [StructField(c.name, c.dtype, c.nullable, {"comment": c.comment}) for c in self.columns]
-        )
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-
-def _col(name: str, dtype: DataType, comment: str, nullable: bool = True) -> Column:
-    return Column(name, dtype, comment, nullable)
-
-
 _METRICS = (
     _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this hour (exact; NULL if suppressed)"),
     _col(C.VISITS, LongType(), "Visits starting in this hour (NULL if suppressed)"),
@@ -214,12 +194,30 @@ ZONE_HOURLY_TOTAL = Table(
     "Footfall per zone x local hour over all cohorts, suppressed below k distinct subscribers",
     partition_by=(C.EVENT_DATE,),
 )
+_DAY_METRICS = tuple(Column(c.name, c.dtype, c.comment.replace("this hour", "this day"), c.nullable) for c in _METRICS)
 ZONE_DAILY = Table(
     "footfall.zone_daily",
-    _ZONE_KEYS + _COHORT_KEYS + tuple(
-        Column(c.name, c.dtype, c.comment.replace("this hour", "this day"), c.nullable) for c in _METRICS
-    ),
+    _ZONE_KEYS + _COHORT_KEYS + _DAY_METRICS,
     "Footfall per zone x local day x cohort, suppressed below k distinct subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+# Estimates, not counts: the zone's true stays of the day, observed or not, and their durations,
+# corrected for how observations sample a stay (footfall.pipeline.dwell; docs/definitions.md).
+_DWELL_ESTIMATES = (
+    _col(C.STAYS_EST, DoubleType(), "Estimated true stays in the zone this day, observed or not (model-based; "
+         "NULL if suppressed or fewer than visits.dwell_est_min_visits stay visits)"),
+    _col(C.DWELL_EST_MEDIAN_MIN, DoubleType(),
+         "Estimated median duration in minutes of the true stays of at least min_dwell (model-based)"),
+    _col(C.DWELL_EST_LT5_SHARE, DoubleType(), "Estimated share of true stays under 5 minutes (model-based)"),
+    _col(C.DWELL_EST_5_15_SHARE, DoubleType(), "Estimated share of true stays of 5 to under 15 minutes"),
+    _col(C.DWELL_EST_15_60_SHARE, DoubleType(), "Estimated share of true stays of 15 to under 60 minutes"),
+    _col(C.DWELL_EST_60PLUS_SHARE, DoubleType(), "Estimated share of true stays of 60 minutes or more"),
+)
+ZONE_DAILY_TOTAL = Table(
+    "footfall.zone_daily_total",
+    _ZONE_KEYS + _DAY_METRICS[:-1] + _DWELL_ESTIMATES + _DAY_METRICS[-1:],
+    "Footfall per zone x local day over all cohorts, with length-bias-corrected dwell estimates, suppressed "
+    "below k distinct subscribers",
     partition_by=(C.EVENT_DATE,),
 )
 
@@ -309,13 +307,18 @@ VISITS = Table(
         _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym", False),
         _col(C.AGE_BAND, StringType(), "Age band", False),
         _col(C.GENDER, StringType(), "Gender", False),
-        _col(C.VISIT_START, TimestampType(), "First event of the visit (UTC)", False),
-        _col(C.VISIT_END, TimestampType(), "Last event of the visit (UTC)", False),
-        _col(C.DWELL_S, LongType(), "Dwell in seconds: last event - first event", False),
-        _col(C.N_EVENTS, LongType(), "Events in the visit", False),
-        _col(C.IS_PASSBY, BooleanType(), "True if dwell < min_dwell (a pass-by)", False),
+        _col(C.VISIT_START, TimestampType(), "Estimated start of the stay in the zone (UTC; cut at local midnight)",
+             False),
+        _col(C.VISIT_END, TimestampType(), "Estimated end of the stay in the zone (UTC; cut at local midnight)",
+             False),
+        _col(C.DWELL_S, LongType(), "Estimated dwell in seconds: visit_end - visit_start", False),
+        _col(C.N_EVENTS, LongType(), "Events supporting the visit (0: the night place at midnight, unobserved)",
+             False),
+        _col(C.IS_PASSBY, BooleanType(), "True if dwell < min_dwell (mostly travel through the zone)", False),
+        _col(C.FIRST_SEEN, TimestampType(), "First observation of the visit (UTC; NULL when unobserved)"),
+        _col(C.LAST_SEEN, TimestampType(), "Last observation of the visit (UTC; NULL when unobserved)"),
     ),
-    "Visits per subscriber and zone (restricted; retention-limited)",
+    "Visits per subscriber and zone: stays and travel through it (restricted; retention-limited)",
     partition_by=(C.EVENT_DATE, C.ZONE_SET),
 )
 RUNS = Table(
@@ -362,11 +365,6 @@ PRIVACY_BUDGET = Table(
 
 ALL_TABLES = (
     ZONES, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY,
-    PRIVACY_BUDGET,
+    ZONE_DAILY_TOTAL, PRIVACY_BUDGET,
 )
-PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY)
-
-
-def cols(table: Table) -> list[str]:
-    """The column list a transform producing `table` ends its select with."""
-    return table.names
+PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
