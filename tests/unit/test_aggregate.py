@@ -9,10 +9,20 @@ from footfall.localtime import day_hours
 from footfall.pipeline.aggregate import (
     aggregate_cohort_days,
     aggregate_cohort_hours,
+    aggregate_days,
     aggregate_hours,
     explode_visit_hours,
 )
-from footfall.schemas import AGE_BANDS, GENDERS, VISITS, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+from footfall.schemas import (
+    AGE_BANDS,
+    GENDERS,
+    VISITS,
+    ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+)
 
 TZ = "Europe/Berlin"
 FALL_BACK = dt.date(2026, 10, 25)  # 25 hours: 03:00 CEST -> 02:00 CET
@@ -80,7 +90,7 @@ def test_a_visit_is_in_every_hour_it_overlaps_and_starts_in_one(spark):
 
 def _visit(pseudo_id, cohort, start, end, passby, zone_id="Z", day=FALL_BACK):
     dwell = int((end - start).total_seconds())
-    return ("s", zone_id, day, pseudo_id, *cohort, start, end, dwell, 2, passby)
+    return ("s", zone_id, day, pseudo_id, *cohort, start, end, dwell, 2, passby, start, start)
 
 
 F2534, M2534, M65 = ("25-34", "F"), ("25-34", "M"), ("65+", "M")
@@ -168,3 +178,32 @@ def test_cohort_days_full_grid_with_exact_metrics(spark, visits, zones):
     expected = spark.createDataFrame(_grid_rows(cells, False, True), _schema_without_status(ZONE_DAILY))
     assert expected.count() == 21
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_presence_covers_every_hour_of_the_estimated_stay_observed_or_not(spark, zones):
+    # Observed once, at 09:30 UTC; the estimated stay runs 09:30-12:10. The subscriber is a
+    # visitor of the hours starting 09, 10, 11 and 12 UTC; the visit counts in hour 09 only.
+    start, end, seen = utc(2026, 10, 25, 9, 30), utc(2026, 10, 25, 12, 10), utc(2026, 10, 25, 9, 30)
+    visits = spark.createDataFrame([("s", "Z", FALL_BACK, "p7", *M65, start, end, 9600, 1, False, seen, seen)],
+                                   VISITS.struct)
+    hours = day_hours(FALL_BACK, TZ)
+    got = visits.transform(explode_visit_hours, hours).transform(aggregate_hours, zones, FALL_BACK, hours)
+    present = {(r[C.HOUR_START].replace(tzinfo=dt.UTC), r[C.VISITORS], r[C.VISITS]) for r in got.collect()
+               if r[C.VISITORS]}
+    assert present == {(utc(2026, 10, 25, 9), 1, 1), (utc(2026, 10, 25, 10), 1, 0), (utc(2026, 10, 25, 11), 1, 0),
+                       (utc(2026, 10, 25, 12), 1, 0)}
+
+
+def test_day_totals_carry_the_zone_dwell_estimates(spark, visits, zones):
+    estimates = spark.createDataFrame(
+        [("s", "Z", 7.5, 32.0, 0.1, 0.2, 0.3, 0.4), ("s", "elsewhere", 1.0, 1.0, 1.0, 0.0, 0.0, 0.0)],
+        f"{C.ZONE_SET} string, {C.ZONE_ID} string, " + ", ".join(
+            f"{c} double" for c in (C.STAYS_EST, C.DWELL_EST_MEDIAN_MIN, C.DWELL_EST_LT5_SHARE, C.DWELL_EST_5_15_SHARE,
+                                    C.DWELL_EST_15_60_SHARE, C.DWELL_EST_60PLUS_SHARE)))
+    got = aggregate_days(visits, zones, FALL_BACK, estimates)
+    # Zone Z on the day: p1 (50 and 8 min), p2 (2 min pass-by), p5 (15), p3 (90): 4 visitors,
+    # 5 visits; the non-pass-by dwells 8, 15, 50, 90: median 32.5, mean 40.75.
+    expected = spark.createDataFrame(
+        [("s", "Z", FALL_BACK, 4, 5, 1, 32.5, 40.75, 1, 1, 2, 1, 7.5, 32.0, 0.1, 0.2, 0.3, 0.4)],
+        _schema_without_status(ZONE_DAILY_TOTAL))
+    assert_df_equality(got, expected, ignore_nullable=True)

@@ -11,7 +11,8 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 def test_layers_merge_base_then_environment_then_overrides():
     cfg = load_config("local", CONF, {"privacy.k": 25})
     assert cfg.spark.master == "local[*]"  # from local.yaml
-    assert cfg.visits.max_gap_minutes == 15  # from base.yaml
+    assert cfg.visits.burst_gap_s == 120  # from base.yaml
+    assert cfg.visits.travel_event_types == ("handover",)  # a YAML list becomes a tuple
     assert cfg.privacy.k == 25  # override
     assert load_config("cluster", CONF).spark.master is None
 
@@ -34,9 +35,17 @@ def test_bad_value_names_key_and_file(tmp_path):
     (tmp_path / "local.yaml").write_text("time_zone: Mars/Olympus\n")
     with pytest.raises(ConfigError, match=r"time_zone.*local\.yaml.*Mars/Olympus"):
         load_config("local", tmp_path)
-    (tmp_path / "local.yaml").write_text("visits:\n  max_gap_minutes: fifteen\n")
-    with pytest.raises(ConfigError, match=r"visits\.max_gap_minutes.*'fifteen'"):
+    (tmp_path / "local.yaml").write_text("visits:\n  burst_gap_s: fifteen\n")
+    with pytest.raises(ConfigError, match=r"visits\.burst_gap_s.*'fifteen'"):
         load_config("local", tmp_path)
+    (tmp_path / "local.yaml").write_text("visits:\n  split: average\n")
+    with pytest.raises(ConfigError, match=r"visits\.split.*'average'.*posterior, midpoint"):
+        load_config("local", tmp_path)
+
+
+def test_the_retired_visit_gap_is_an_unknown_key():
+    with pytest.raises(ConfigError, match=r"visits\.max_gap_minutes"):
+        load_config("local", CONF, {"visits.max_gap_minutes": 15})
 
 
 def test_k_below_floor_is_refused():

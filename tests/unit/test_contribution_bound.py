@@ -12,36 +12,34 @@ from footfall.pipeline.aggregate import (
     bound_contributions,
     explode_visit_hours,
 )
-from footfall.pipeline.visits import sessionize_visits
 from footfall.schemas import C
 
 TZ = "Europe/Berlin"
 DAY = dt.date(2026, 7, 4)  # CEST: local hour h starts at UTC h - 2
 CAP = 2
-ZONED = f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.EVENT_TIME} timestamp"
+VISITS_DDL = (f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.EVENT_DATE} date, {C.PSEUDO_ID} string, "
+              f"{C.VISIT_START} timestamp, {C.VISIT_END} timestamp, {C.DWELL_S} long, {C.N_EVENTS} long, "
+              f"{C.IS_PASSBY} boolean, {C.AGE_BAND} string, {C.GENDER} string")
 COHORT = ("25-34", "F")
 
 
-def _zoned_events(spark, extreme: bool):
+def _visits(spark, extreme: bool):
     # 25 ordinary subscribers: one 30-minute stay each, local 10:00-10:30 (08:00-08:30 UTC).
-    # An event every minute, so that max_gap 1 minute keeps each stay one visit.
-    rows = [("s", "Z", f"p{i}", dt.datetime(2026, 7, 4, 8, m, tzinfo=dt.UTC)) for i in range(25) for m in range(31)]
+    def visit(pid: str, start: dt.datetime, seconds: int) -> tuple:
+        return ("s", "Z", DAY, pid, start, start + dt.timedelta(seconds=seconds), seconds, 3, seconds < 300, *COHORT)
+
+    rows = [visit(f"p{i}", dt.datetime(2026, 7, 4, 8, 0, tzinfo=dt.UTC), 1800) for i in range(25)]
     if extreme:
-        # The extreme subscriber: from local 00:00 to 23:58, a burst of 3 events every 2 minutes
-        # (2,160 events). With max_gap 1 minute every burst is its own pass-by visit: 30 a local hour.
+        # The extreme subscriber: from local 00:00 to 23:58, a travel burst through the zone every
+        # 2 minutes, each its own 10-second pass-by visit: 720 visits, 30 a local hour.
         start = dt.datetime(2026, 7, 3, 22, 0, tzinfo=dt.UTC)
-        rows += [("s", "Z", "x", start + dt.timedelta(minutes=2 * b, seconds=s))
-                 for b in range(720) for s in (0, 5, 10)]
-    return spark.createDataFrame(rows, ZONED)
+        rows += [visit("x", start + dt.timedelta(minutes=2 * b), 10) for b in range(720)]
+    return spark.createDataFrame(rows, VISITS_DDL)
 
 
 def _grids(spark, extreme: bool):
     zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
-    visits = (
-        sessionize_visits(_zoned_events(spark, extreme), max_gap_minutes=1, min_dwell_minutes=5, time_zone=TZ)
-        .withColumn(C.AGE_BAND, F.lit(COHORT[0])).withColumn(C.GENDER, F.lit(COHORT[1]))
-        .transform(bound_contributions, CAP)
-    )
+    visits = _visits(spark, extreme).transform(bound_contributions, CAP)
     hours = day_hours(DAY, TZ)
     cohort = (F.col(C.AGE_BAND) == COHORT[0]) & (F.col(C.GENDER) == COHORT[1])
     hourly = visits.transform(explode_visit_hours, hours).transform(aggregate_cohort_hours, zones, DAY, hours)
@@ -53,7 +51,7 @@ def _grids(spark, extreme: bool):
 
 
 def test_one_extreme_subscriber_moves_no_cell_by_more_than_the_cap(spark):
-    assert _zoned_events(spark, extreme=True).where(F.col(C.PSEUDO_ID) == "x").count() == 2160
+    assert _visits(spark, extreme=True).where(F.col(C.PSEUDO_ID) == "x").count() == 720
     hourly_without, daily_without = _grids(spark, extreme=False)
     hourly_with, daily_with = _grids(spark, extreme=True)
     counted = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
@@ -72,9 +70,7 @@ def test_one_extreme_subscriber_moves_no_cell_by_more_than_the_cap(spark):
 def test_without_the_bound_the_same_subscriber_would_add_30_visits_an_hour(spark):
     """The control: the cap is what holds the extreme subscriber back."""
     zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
-    visits = sessionize_visits(_zoned_events(spark, extreme=True), max_gap_minutes=1, min_dwell_minutes=5,
-                               time_zone=TZ)
-    visits = visits.withColumn(C.AGE_BAND, F.lit(COHORT[0])).withColumn(C.GENDER, F.lit(COHORT[1]))
+    visits = _visits(spark, extreme=True)
     hours = day_hours(DAY, TZ)
     hourly = visits.transform(explode_visit_hours, hours).transform(aggregate_cohort_hours, zones, DAY, hours)
     row = hourly.where((F.col(C.LOCAL_HOUR) == 12) & (F.col(C.AGE_BAND) == COHORT[0])

@@ -27,6 +27,7 @@ from footfall.zones.join import assign_zones
 UNKNOWN = "unknown"
 LIMIT = "_sigma_limit_m"  # the zone's largest admissible sigma
 IS_STAY = "_is_stay"
+_DROP = "_redundant"
 # The zone stays `stay_visits` returns: the zone, the visit and what the duration model needs.
 ZONE_STAY_COLUMNS = (
     C.ZONE_SET, C.ZONE_ID, C.CATEGORY, LIMIT, C.PSEUDO_ID, D.START_S, D.END_S, C.N_EVENTS, D.FIRST_OBS,
@@ -77,7 +78,9 @@ def without_redundant_passbys(visits: DataFrame, merge_s: float) -> DataFrame:
     stay_start = F.first(F.when(stay, F.col(D.START_S)), ignorenulls=True).over(
         order.rowsBetween(0, Window.unboundedFollowing))
     near = (F.col(D.START_S) - stay_end <= merge_s) | (stay_start - F.col(D.END_S) <= merge_s)
-    return visits.where(stay | ~F.coalesce(near, F.lit(False)))
+    # A window function cannot stand in a WHERE: the flag is a column first.
+    flagged = visits.withColumn(_DROP, ~stay & F.coalesce(near, F.lit(False)))
+    return flagged.where(~F.col(_DROP)).drop(_DROP)
 
 
 def zone_visits(zone_stays: DataFrame, passbys: DataFrame, event_date: dt.date, p: VisitsSection) -> DataFrame:
