@@ -100,11 +100,12 @@ def place_in_small_zones(zone_stays: DataFrame, category_priors: dict[object, np
             start, end = batch[D.START_S].to_numpy(float).copy(), batch[D.END_S].to_numpy(float).copy()
             chosen = (batch["_small"] & ~batch[D.VIRTUAL]).to_numpy(bool)
             for value, index in batch[chosen].groupby(GROUP).indices.items():
+                prior = category_priors.get(value)
+                if prior is None:  # no observed stay of the category was sampled: keep the cut
+                    continue
                 rows = np.flatnonzero(chosen)[index]
-                part = batch.iloc[rows]
-                win = priors.windows(part)
-                start[rows], end[rows] = durations.place(
-                    win, durations.posterior_median(win.likelihood(), category_priors[value]))
+                win = priors.windows(batch.iloc[rows])
+                start[rows], end[rows] = durations.place(win, durations.posterior_median(win.likelihood(), prior))
             yield batch.drop(columns="_small").assign(**{D.START_S: start, D.END_S: end})
 
     return zone_stays.withColumn("_small", small_zone(p)).mapInPandas(place, zone_stays.schema)
