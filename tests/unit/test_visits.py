@@ -78,8 +78,8 @@ def test_a_stay_is_placed_only_in_zones_whose_size_admits_its_sigma(spark):
 def test_travel_events_make_one_pass_by_per_burst_and_zone(spark):
     def event(pid: str, burst: int, second: float, x: float, measured: bool = True) -> tuple:
         lon, lat = _lonlat(x, 0.0)
-        return (pid, dt.datetime.fromtimestamp(T0 + second, dt.UTC), T0 + second, lon, lat, x, 0.0, 5.0, measured,
-                burst, True)
+        return (pid, dt.datetime.fromtimestamp(T0 + second, dt.UTC), T0 + second, lon, lat, float(x), 0.0, 5.0,
+                measured, burst, True)
 
     travel = spark.createDataFrame([
         event("a", 1, 0, -10), event("a", 1, 25, 10), event("a", 1, 50, 60),  # leaves the shop after 25 s
