@@ -28,7 +28,12 @@ def catalog_claims() -> Claims:
 def spark(test_config: Config, catalog_claims: Claims):
     session = build_session(test_config)
     yield session
-    session.stop()
+    try:
+        unclaimed = catalog_claims.unclaimed(session)
+    finally:
+        session.stop()
+    assert unclaimed == [], ("rows of days or zone sets no test claimed are in the shared catalog "
+                             "(claim them with the `claim` fixture, tests/claims.py)")
 
 
 @pytest.fixture
