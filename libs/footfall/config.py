@@ -42,6 +42,11 @@ class SparkSection:
     jars_dir: str | None = ".jars"
     event_log_dir: str | None = None
     shuffle_partitions: int = 8
+    # Partitions Delta uses to rebuild a table's state from its log (every first read or write of
+    # a table version). Delta's default, 50, suits tables of millions of files; on footfall's
+    # small tables in local mode its 50 tasks are most of a tiny day's run (docs/benchmarks.md,
+    # "Fixed cost per job"). spark.databricks.delta.snapshotPartitions.
+    delta_snapshot_partitions: int = 50
     # Extra Spark settings (string -> string), e.g. spark.sql.adaptive.* tuning.
     conf: Mapping[str, str] = field(default_factory=dict)
 
@@ -145,6 +150,7 @@ class Config:
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "env": (lambda v: v in ENVIRONMENTS, f"one of {', '.join(ENVIRONMENTS)}"),
     "spark.shuffle_partitions": (lambda v: v >= 1, "an integer >= 1"),
+    "spark.delta_snapshot_partitions": (lambda v: v >= 1, "an integer >= 1"),
     "visits.max_gap_minutes": (lambda v: 1 <= v <= 24 * 60, "minutes between 1 and 1440"),
     "visits.min_dwell_minutes": (lambda v: 0 <= v <= 24 * 60, "minutes between 0 and 1440"),
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),

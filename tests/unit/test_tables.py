@@ -61,3 +61,18 @@ def test_replace_partition_touches_only_its_day(spark, claim):
     assert_df_equality(_days(spark, d1, d2), expected, ignore_row_order=True, ignore_nullable=True)
     with pytest.raises(AnalysisException, match=r"UNRESOLVED_COLUMN.*no_such_column"):
         spark.sql("SELECT no_such_column FROM footfall.zone_hourly_total").collect()
+
+
+
+def test_replace_partition_refuses_rows_outside_its_keys(spark, claim):
+    """The write replaces exactly its keys: one row of another day fails the whole write."""
+    d1, d2, zone_set = dt.date(2026, 1, 8), dt.date(2026, 1, 9), "ut_tables_stray"
+    claim(days=[d1, d2], zone_sets=[zone_set])
+    ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
+    first = spark.createDataFrame([_row(d1, 20, "published", zone_set)], ZONE_HOURLY_TOTAL.struct)
+    replace_partition(first, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
+    stray = spark.createDataFrame([_row(d1, 21, "published", zone_set), _row(d2, 30, "published", zone_set)],
+                                  ZONE_HOURLY_TOTAL.struct)
+    with pytest.raises(AnalysisException, match=r"DELTA_REPLACE_WHERE_MISMATCH"):
+        replace_partition(stray, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
+    assert_df_equality(_days(spark, d1, d2), first, ignore_row_order=True, ignore_nullable=True)
