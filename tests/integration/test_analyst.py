@@ -11,10 +11,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from support import CONF_DIR, ROOT
 
 from footfall.analyst.catalog import analyst_paths, lookup_table_paths, save_table_paths, spark_home
 from footfall.schemas import EVENTS, PUBLISHED_TABLES
+
+# slow tier (make test-slow): starts the Thrift server and beeline
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

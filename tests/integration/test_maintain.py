@@ -3,12 +3,16 @@
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from footfall.pipeline.maintain import cutoff_date, run
 from footfall.schemas import VISITS, C
 from footfall.tables import ensure_tables, replace_partition
+
+# slow tier (make test-slow): VACUUM lists every file of the shared restricted tables
+pytestmark = pytest.mark.slow
 
 ZONE_SET = "it_maintain"
 

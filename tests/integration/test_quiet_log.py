@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from integration.test_step_lines import DAY, KEY, _landing
 from support import run_footfall
+
+# slow tier (make test-slow): two whole `footfall run`s as subprocesses
+pytestmark = pytest.mark.slow
 
 # A log4j or Python log line at level ERROR, and the lines a Java or Python trace consists of.
 ERROR = re.compile(r"\bERROR\b")
