@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
 from footfall.config import Config, load_config
@@ -63,3 +65,11 @@ def table_location(data_dir: Path, table: Table) -> Path:
 def read_table(spark: SparkSession, data_dir: Path, table: Table) -> DataFrame:
     """A table of another process's run, read by path (not through this session's metastore)."""
     return spark.read.format("delta").load(str(table_location(data_dir, table)))
+
+
+def raises_check_violation(constraint: str):  # type: ignore[no-untyped-def]
+    """pytest.raises for a partition replace (replaceWhere) that a Delta CHECK constraint refuses:
+    Delta reports the DELTA_REPLACE_WHERE_MISMATCH analysis error with the violated constraint,
+    DELTA_VIOLATE_CONSTRAINT_WITH_VALUES, and its name."""
+    return pytest.raises(AnalysisException, match=rf"^\[DELTA_REPLACE_WHERE_MISMATCH\] (.|\n)*"
+                         rf"\[DELTA_VIOLATE_CONSTRAINT_WITH_VALUES\] CHECK constraint {constraint} ")

@@ -42,6 +42,11 @@ class SparkSection:
     jars_dir: str | None = ".jars"
     event_log_dir: str | None = None
     shuffle_partitions: int = 8
+    # Partitions Delta uses to rebuild a table's state from its log (every first read or write of
+    # a table version). Delta's default, 50, suits tables of millions of files; on footfall's
+    # small tables in local mode its 50 tasks are most of a tiny day's run (docs/benchmarks.md,
+    # "Fixed cost per job"). spark.databricks.delta.snapshotPartitions.
+    delta_snapshot_partitions: int = 50
     # Extra Spark settings (string -> string), e.g. spark.sql.adaptive.* tuning.
     conf: Mapping[str, str] = field(default_factory=dict)
 
@@ -184,6 +189,7 @@ class Config:
 _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "env": (lambda v: v in ENVIRONMENTS, f"one of {', '.join(ENVIRONMENTS)}"),
     "spark.shuffle_partitions": (lambda v: v >= 1, "an integer >= 1"),
+    "spark.delta_snapshot_partitions": (lambda v: v >= 1, "an integer >= 1"),
     "visits.min_dwell_minutes": (lambda v: 0 <= v <= 60, "whole minutes between 0 and 60 (a duration grid edge)"),
     "visits.burst_gap_s": (lambda v: 1 <= v <= 3600, "seconds between 1 and 3600"),
     "visits.accuracy_sigma_factor": (lambda v: 0.5 <= v <= 5, "a number between 0.5 and 5"),

@@ -55,6 +55,7 @@ def spark_settings(cfg: Config) -> dict[str, str]:
         # All timestamps are handled as UTC instants; local hours are derived explicitly.
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
+        "spark.databricks.delta.snapshotPartitions": str(cfg.spark.delta_snapshot_partitions),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": _absolute(cfg.path("warehouse_dir")),

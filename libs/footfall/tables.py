@@ -4,15 +4,23 @@ Tables are created explicitly (DeltaTable.createIfNotExists) with a comment on e
 the published tables get a CHECK constraint on the visitor floor, so a code path that forgot the
 rule fails the write instead of publishing. Writes replace exactly one day (replaceWhere), so a
 crashed or repeated run of a day leaves the table as one clean run would.
+
+Writes go through the DataSource V2 writer (`DataFrameWriterV2`: overwrite by condition, append)
+into the registered table. `DataFrameWriter.saveAsTable(mode="overwrite")` must not be used on an
+existing table: Delta treats it as CREATE OR REPLACE TABLE and then rewrites the table's schema
+in the Hive metastore (`alterTableDataSchema`), which Hive refuses for a Delta table registered
+with Spark's placeholder columns, logging an ERROR with a stack trace on every write
+(docs/operations.md, "Catalog and writes"). The V2 overwrite is the same single Delta commit with
+`replaceWhere` and leaves the metastore entry alone; the Delta log holds the schema.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from footfall.config import K_FLOOR
 from footfall.schemas import ALL_TABLES, PUBLISHED_TABLES, STATUS_DP, C, Table
@@ -50,29 +58,35 @@ def _ensure_floor_constraint(spark: SparkSession, table: Table) -> None:
         spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {FLOOR_CONSTRAINT} CHECK ({FLOOR_CHECK})")
 
 
-def _predicate(keys: Mapping[str, object]) -> str:
-    parts = []
+def _condition(keys: Mapping[str, object]) -> Column:
+    """`c1 = v1 AND c2 = v2 ...` over the keys, as literals (never user SQL)."""
+    condition: Column | None = None
     for column, value in sorted(keys.items()):
-        if isinstance(value, dt.date):
-            parts.append(f"{column} = DATE'{value.isoformat()}'")
-        else:
-            parts.append(f"{column} = '{value!s}'")
-    return " AND ".join(parts)
+        term = F.col(column) == F.lit(value)
+        condition = term if condition is None else condition & term
+    if condition is None:
+        raise ValueError("replace_partition needs at least one key: use replace_all for the whole table")
+    return condition
 
 
 def replace_partition(df: DataFrame, table: Table, keys: Mapping[str, object]) -> None:
     """Atomically replace the rows of `table` matching `keys` (e.g. one event_date) with `df`.
 
-    `df` must already have exactly the table's columns; keys name partition columns with
-    literal values (dates or strings), never user SQL.
+    `df` must already have exactly the table's columns; keys name columns with literal values
+    (dates or strings). One Delta commit with replaceWhere: the written rows must all match the
+    keys (Delta refuses the write otherwise) and no other row of the table changes.
     """
-    df.select(*table.names).write.format("delta").mode("overwrite").option(
-        "replaceWhere", _predicate(keys)
-    ).saveAsTable(table.name)
+    df.select(*table.names).writeTo(table.name).overwrite(_condition(keys))
+
+
+def replace_all(df: DataFrame, table: Table) -> None:
+    """Atomically replace every row of `table` with `df` (one Delta commit; the table, its column
+    comments and constraints stay as created)."""
+    df.select(*table.names).writeTo(table.name).overwrite(F.lit(True))
 
 
 def append(df: DataFrame, table: Table) -> None:
-    df.select(*table.names).write.format("delta").mode("append").saveAsTable(table.name)
+    df.select(*table.names).writeTo(table.name).append()
 
 
 def table_version(spark: SparkSession, table: Table) -> int:

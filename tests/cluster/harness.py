@@ -74,6 +74,9 @@ class Submitter:
             "--set", f"paths.reference_dir={REFERENCE_DIR}",
             "--set", f"spark.event_log_dir={self.event_log_dir}",
             "--set", "spark.shuffle_partitions=4",
+            # the test day's tables are tiny: Delta's 50 snapshot tasks per table read would be
+            # most of each job's time (docs/operations.md, "Fixed cost per job")
+            "--set", "spark.delta_snapshot_partitions=2",
             *args,
         ]
 

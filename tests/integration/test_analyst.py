@@ -11,11 +11,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from support import CONF_DIR, ROOT
-from unit.test_analyst_data import write_handmade
 
 from footfall.analyst.catalog import analyst_paths, lookup_table_paths, save_table_paths, spark_home
 from footfall.schemas import EVENTS, PUBLISHED_TABLES
+
+# slow tier (make test-slow): starts the Thrift server and beeline
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:
@@ -40,8 +43,8 @@ def _footfall(cfg, *args: str, timeout: float = 400) -> subprocess.CompletedProc
     )
 
 
-def test_sql_and_thrift_expose_only_published_tables(spark, test_config):
-    write_handmade(spark)
+def test_sql_and_thrift_expose_only_published_tables(handmade_day, test_config):
+    spark = handmade_day
     paths = lookup_table_paths(spark)
     save_table_paths(test_config, paths)  # what `locate` would ask this catalog
     events = str(spark.sql(f"DESCRIBE DETAIL {EVENTS.name}").first()["location"])

@@ -11,10 +11,11 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -102,11 +103,24 @@ def test_check_counts_reports_a_difference() -> None:
     assert "1 (zone, hour) cells differ" in (check_counts("missing", missing, want) or "")
 
 
-def test_monitor_counts_a_child_process_cpu(tmp_path: Path) -> None:
+def test_monitor_counts_a_child_process_cpu_and_memory() -> None:
+    """A child burns 0.6 s of CPU, then holds 256 MiB for 0.5 s while the monitor samples every
+    0.05 s."""
+    held = 256 * 2**20
+    before = psutil.Process().memory_info().rss  # this process alone, before the child
+    t0 = time.perf_counter()
     monitor = TreeMonitor(interval=0.05).start()
-    burn = "import time\nt=time.process_time()\nwhile time.process_time()-t<0.6: pass\ntime.sleep(0.3)"
-    subprocess.run([sys.executable, "-c", burn], check=True)
+    child = ("import time\nt=time.process_time()\nwhile time.process_time()-t<0.6: pass\n"
+             f"held=b'x' * {held}\ntime.sleep(0.5)")
+    subprocess.run([sys.executable, "-c", child], check=True)
     m = monitor.stop()
-    assert m.cpu_s >= 0.5
-    assert m.peak_rss_bytes > 0
-    json.dumps(m.__dict__)
+    wall = time.perf_counter() - t0
+    assert 1.1 <= m.wall_s <= wall
+    # the child's 0.6 s at least; at most what the machine's cores can give in the wall time
+    # (CPU the tree spent before start(), minutes of it in the test JVM, is not counted)
+    assert 0.6 <= m.cpu_s <= m.wall_s * psutil.cpu_count()
+    # a sample while the child held its bytes: this process and the child's 256 MiB at least
+    assert m.peak_rss_bytes >= before + held
+    assert m.processes_seen >= 2  # this process and the child
+    # the results file of `make bench` is this record as JSON
+    assert json.loads(json.dumps(m.__dict__)) == m.__dict__

@@ -13,9 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import ROOT
 
 from footfall.schemas import EVENTS, RUNS, ZONE_HOURLY_TOTAL, ZONES
+
+# slow tier (make test-slow): two more Spark sessions in subprocesses
+pytestmark = pytest.mark.slow
 
 # Session 1: create one table in each schema (footfall, ref, ops, restricted) with
 # footfall.tables.ensure_tables, write the hand-made hourly totals, stop Spark and leave the

@@ -3,14 +3,23 @@
 import datetime as dt
 from pathlib import Path
 
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
 from footfall.pipeline.maintain import cutoff_date, run
 from footfall.schemas import VISITS, C
 from footfall.tables import ensure_tables, replace_partition
 
+# slow tier (make test-slow): VACUUM lists every file of the shared restricted tables
+pytestmark = pytest.mark.slow
+
+ZONE_SET = "it_maintain"
+
 
 def _visit(day: dt.date, who: str):
     start = dt.datetime.combine(day, dt.time(9, 0))
-    return ("districts", "01", day, who, "25-34", "F", start, start + dt.timedelta(minutes=12), 720, 7, False)
+    return (ZONE_SET, "01", day, who, "25-34", "F", start, start + dt.timedelta(minutes=12), 720, 7, False)
 
 
 def _files_of_day(location: str, day: dt.date) -> list[Path]:
@@ -22,25 +31,29 @@ def test_cutoff_keeps_exactly_the_retention_window():
     assert cutoff_date(dt.date(2026, 4, 30), 1) == dt.date(2026, 4, 30)
 
 
-def test_maintain_erases_days_beyond_retention_physically(spark, test_config):
+def test_maintain_erases_days_beyond_retention_physically(spark, test_config, claim):
+    old, kept, as_of = dt.date(2025, 1, 10), dt.date(2025, 2, 5), dt.date(2025, 3, 1)
+    # as of 2025-03-01 with 30 days retention the cutoff is 2025-01-31: maintain erases every
+    # restricted row before it, whoever wrote it, so every earlier day is this test's
+    claim(days=[old, kept, as_of], days_before=dt.date(2025, 1, 31), zone_sets=[ZONE_SET])
     ensure_tables(spark, (VISITS,))
-    old, kept = dt.date(2025, 1, 10), dt.date(2025, 2, 5)
     for day, who in ((old, "p-old"), (kept, "p-kept")):
         rows = spark.createDataFrame([_visit(day, who)], VISITS.struct)
-        replace_partition(rows, VISITS, {C.EVENT_DATE: day, C.ZONE_SET: "districts"})
+        replace_partition(rows, VISITS, {C.EVENT_DATE: day, C.ZONE_SET: ZONE_SET})
     # rewrite the old day once more, so an older version's files exist too
     replace_partition(spark.createDataFrame([_visit(old, "p-old2")], VISITS.struct), VISITS,
-                      {C.EVENT_DATE: old, C.ZONE_SET: "districts"})
+                      {C.EVENT_DATE: old, C.ZONE_SET: ZONE_SET})
     location = spark.sql(f"DESCRIBE DETAIL {VISITS.name}").first()["location"].removeprefix("file:")
     assert len(_files_of_day(location, old)) == 2  # current + superseded version
 
-    # as of 2025-03-01 with 30 days retention the cutoff is 2025-01-31: old goes, kept stays
-    deleted = run(spark, test_config, dt.date(2025, 3, 1))
+    deleted = run(spark, test_config, as_of)  # old goes, kept stays
 
     assert deleted[VISITS.name] == 1
     assert _files_of_day(location, old) == []
     assert len(_files_of_day(location, kept)) == 1
-    remaining = {r[C.PSEUDO_ID] for r in spark.table(VISITS.name).where(f"{C.EVENT_DATE} < DATE'2025-03-01'").collect()}
-    assert remaining == {"p-kept"}
-    manifest = spark.table("ops.runs").where("job = 'maintain'").orderBy("started_at").collect()[-1]
+    remaining = spark.table(VISITS.name).where(F.col(C.EVENT_DATE).isin(old, kept))
+    assert_df_equality(remaining, spark.createDataFrame([_visit(kept, "p-kept")], VISITS.struct),
+                       ignore_row_order=True, ignore_nullable=True)
+    manifest = spark.table("ops.runs").where((F.col(C.JOB) == "maintain") & (F.col(C.EVENT_DATE) == F.lit(as_of))) \
+        .orderBy(F.desc(C.STARTED_AT)).first()
     assert manifest["status"] == "ok" and manifest["counts"][f"deleted.{VISITS.name}"] == 1

@@ -5,15 +5,14 @@ import io
 
 import matplotlib.image
 import numpy as np
-from unit.test_analyst_data import DAY, write_handmade
+from unit.test_analyst_data import DAY
 
 from footfall.analyst.report import CHARTS, hourly_profiles, load, write_report, zone_values
 from footfall.schemas import C
 
 
-def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(spark, tmp_path):
-    write_handmade(spark)
-    data = load(spark, DAY, None, 20)
+def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(handmade_day, tmp_path):
+    data = load(handmade_day, DAY, None, 20)
     assert data.zone_set == "districts"  # the default when it exists
 
     values = zone_values(data).set_index(C.ZONE_ID)

@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from footfall.observe import parse_step_line
 from footfall.pipeline import compute, ingest, reference
 
 DAY = dt.date(2026, 9, 9)
-ZONE_SET = "it_steps"  # the session's catalog is shared: a zone set and a day no other test uses
+ZONE_SET = "it_steps"
 KEY = "c3" * 32
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # the jobs' format (footfall.cli)
 
@@ -84,8 +85,11 @@ def _landing(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def logged(spark, tmp_path_factory):
-    """The three jobs on the landing folder; the driver log as the jobs' log format writes it."""
+def logged(spark, tmp_path_factory, catalog_claims, request):
+    """The three jobs on the landing folder; the driver log as the jobs' log format writes it,
+    the counts the jobs return and the wall time around them."""
+    # load-reference replaces ref.cells as a whole: held until this module ends
+    catalog_claims.claim_for(request, days=[DAY], zone_sets=[ZONE_SET], tables=["ref.cells"])
     root = tmp_path_factory.mktemp("step-lines")
     _landing(root)
     cfg = make_config(root)
@@ -99,37 +103,43 @@ def logged(spark, tmp_path_factory):
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("FOOTFALL_PSEUDONYM_KEY", KEY)
+            t0 = time.monotonic()
             counts = {
                 "load-reference": reference.run(spark, cfg, DAY),
                 "ingest": ingest.run(spark, cfg, DAY),
                 "compute": compute.run(spark, cfg, DAY, [ZONE_SET])[ZONE_SET],
             }
+            wall = time.monotonic() - t0
     finally:
         step_log.removeHandler(handler)
         step_log.setLevel(level)
-    return stream.getvalue(), counts
+    return stream.getvalue(), counts, wall
 
 
 def test_each_stage_logs_one_line_with_hand_derived_rows(logged):
-    text, _ = logged
+    text, _, wall = logged
     lines = [line for line in text.splitlines() if "footfall-step" in line]
     steps = [parse_step_line(line) for line in lines]
     assert all(s is not None for s in steps), lines
-    got = []
+    got, seconds = [], []
     for fields in steps:
         assert fields is not None
         assert fields.pop("status") == "ok", fields
-        assert float(fields.pop("seconds")) >= 0.0
+        seconds.append(float(fields.pop("seconds")))
         job, name = fields.pop("job"), fields.pop("step")
         rows_in, rows_out = fields.pop("rows_in", None), fields.pop("rows_out", None)
         got.append((job, name, fields, rows_in, rows_out))
     assert got == EXPECTED
+    # Each step took time (every one runs a Spark job or a write), and the steps run one after
+    # another inside the three jobs: together no longer than the wall time around the jobs.
+    assert all(t > 0 for t in seconds), seconds
+    assert sum(seconds) <= wall, (seconds, wall)
     # the log format puts time, level and logger before the step line; the parser skips them
     assert all(line.split(" ", 4)[2:4] == ["INFO", "footfall.step:"] for line in lines), lines
 
 
 def test_step_rows_agree_with_the_counts_the_jobs_record(logged):
-    text, counts = logged
+    text, counts, _ = logged
     steps = {(f["job"], f["step"]): f for f in map(parse_step_line, text.splitlines()) if f is not None}
     ref, ing, comp = counts["load-reference"], counts["ingest"], counts["compute"]
     assert steps["load-reference", "zones"]["rows_out"] == str(ref[f"zones.{ZONE_SET}"])

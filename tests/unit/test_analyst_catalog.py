@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 from support import make_config
-from unit.test_analyst_data import write_handmade
 
 from footfall.analyst import catalog
 from footfall.analyst.catalog import (
@@ -111,9 +110,8 @@ def test_analyst_sessions_use_their_own_metastore_without_path_sql(tmp_path: Pat
 
 
 @pytest.fixture(scope="module")
-def handmade(spark):
-    write_handmade(spark)
-    return spark
+def handmade(handmade_day):
+    return handmade_day
 
 
 def test_every_published_column_has_a_comment_in_describe_extended(handmade):

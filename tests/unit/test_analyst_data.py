@@ -2,7 +2,9 @@
 
 One Saturday, k = 20. Two districts and two store fronts (a supermarket and an S-Bahn stop),
 with published, primary- and secondary-suppressed cells. Imported as `unit.test_analyst_data`
-(tests/ is on pytest's pythonpath).
+(tests/ is on pytest's pythonpath). The tests read it through the session fixture `handmade_day`
+(tests/conftest.py), which claims the day and both zone sets in the shared catalog and writes
+them once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from footfall.schemas import (
 from footfall.tables import ensure_tables, replace_partition
 
 DAY = dt.date(2026, 3, 14)
+# The zone set names docs/examples/*.sql query.
+ZONE_SETS = ("districts", "storefronts")
 OFFSET_MIN = 60  # Berlin in March before DST: UTC+1
 
 
@@ -99,7 +103,7 @@ DAILY = [
 def write_handmade(spark: SparkSession) -> None:
     """Create the tables and replace the day with the rows above (idempotent)."""
     ensure_tables(spark, (ZONES, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, EVENTS))
-    for zone_set in ("districts", "storefronts"):
+    for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
         replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})
     hourly = [(zs, z, DAY, *_hour(h), a, g, *m, _status(m[0], *rest)) for zs, z, h, a, g, m, *rest in HOURLY]

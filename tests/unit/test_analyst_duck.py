@@ -6,7 +6,6 @@ import sys
 import duckdb
 import pytest
 from support import CONF_DIR, ROOT
-from unit.test_analyst_data import write_handmade
 
 from footfall.analyst.catalog import VIEWS, local_path, lookup_table_paths, save_table_paths, spark_view_sql
 from footfall.analyst.duck import connect, run_statement
@@ -23,9 +22,9 @@ SELECT zone_set, zone_id, COUNT(*) AS cells, SUM(visitors) AS visitors, SUM(pass
 
 
 @pytest.fixture(scope="module")
-def tables(spark):
+def tables(handmade_day):
     """Spark's catalog with the hand-made rows and the convenience views; the Delta locations."""
-    write_handmade(spark)
+    spark = handmade_day
     paths = lookup_table_paths(spark)
     for view in VIEWS:
         spark.sql(spark_view_sql(view))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from support import raises_check_violation
 
 from footfall.config import EPSILON_MAX, MODE_DP, MODE_SUPPRESS, load_config
 from footfall.errors import ConfigError
@@ -30,7 +31,8 @@ from footfall.schemas import STATUS_DP, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURL
 from footfall.tables import ensure_tables, replace_partition
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-DAY = dt.date(2026, 6, 7)  # no other test uses it
+DAY = dt.date(2026, 6, 7)
+ZONE_SET = "ut_dp"
 
 
 # --- config -----------------------------------------------------------------------------------
@@ -95,50 +97,70 @@ def _t(hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 6, 7, hour, minute)
 
 
+VISIT_HOURS = f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.HOUR_START} timestamp, row int"
+VISITS_SCHEMA = (f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.VISIT_START} timestamp, "
+                 f"{C.VISIT_END} timestamp, _counted boolean")
+
+
+def assert_same_rows(df, expected):
+    """Equal as multisets of rows, whatever the row and column order."""
+    assert_df_equality(df, expected, ignore_row_order=True, ignore_column_order=True, ignore_nullable=True)
+
+
+def _smallest_hashes(spark, cells: list[tuple], n: int) -> list[tuple]:
+    """The rule footfall.privacy.dp documents, applied directly with Spark's xxhash64: of one
+    subscriber's cells (each a tuple of pseudo_id and the cell's keys), the n with the smallest
+    hash of the tuple, ties broken by the keys."""
+    names = [f"k{i}" for i in range(len(cells[0]))]
+    hashed = spark.createDataFrame(cells, names).select(*names, F.xxhash64(*names).alias("h")).collect()
+    return [tuple(r[c] for c in names) for r in sorted(hashed, key=lambda r: (r["h"], *[r[c] for c in names[1:]]))][:n]
+
+
 def test_sample_zone_hours_keeps_at_most_l0_cells_per_subscriber_whole(spark):
     # A is in 5 (zone, hour) cells (two rows in z1 hour 8: two visits), B in 1, all of one zone set.
     rows = [("s", "z1", "A", _t(8), 1), ("s", "z1", "A", _t(8), 2), ("s", "z1", "A", _t(9), 3),
             ("s", "z2", "A", _t(8), 4), ("s", "z2", "A", _t(10), 5), ("s", "z3", "A", _t(11), 6),
             ("s", "z1", "B", _t(8), 7)]
-    visit_hours = spark.createDataFrame(
-        rows, f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.HOUR_START} timestamp, row int"
-    )
-    kept = sample_zone_hours(visit_hours, 2)
-    cells = {(r[C.PSEUDO_ID], r[C.ZONE_ID], r[C.HOUR_START]) for r in kept.collect()}
-    assert sum(1 for c in cells if c[0] == "A") == 2
-    assert ("B", "z1", _t(8)) in cells
-    # a kept cell keeps all of its rows
-    for pid, zone, hour in cells:
-        expected = {r[4] for r in rows if (r[2], r[1], r[3]) == (pid, zone, hour)}
-        assert {r["row"] for r in kept.collect() if (r[C.PSEUDO_ID], r[C.ZONE_ID], r[C.HOUR_START]) ==
-                (pid, zone, hour)} == expected
-    # reproducible: a recomputed day keeps the same cells
-    assert_df_equality(kept, sample_zone_hours(visit_hours, 2), ignore_row_order=True)
+    visit_hours = spark.createDataFrame(rows, VISIT_HOURS)
+    # L0 = 2: A keeps the 2 of its 5 cells with the smallest hash, each with all of its rows; B its one cell
+    a_cells = sorted({(pid, zone, hour) for _, zone, pid, hour, _ in rows if pid == "A"})
+    kept_cells = set(_smallest_hashes(spark, a_cells, 2)) | {("B", "z1", _t(8))}
+    expected = spark.createDataFrame([r for r in rows if (r[2], r[1], r[3]) in kept_cells], VISIT_HOURS)
+    assert_same_rows(sample_zone_hours(visit_hours, 2), expected)
+    # The choice depends on A's own cells only: without B, and with the rows in another order
+    # and partitioning (a recomputed day), A keeps the same cells.
+    only_a = spark.createDataFrame([r for r in reversed(rows) if r[2] == "A"], VISIT_HOURS).repartition(3)
+    assert_same_rows(sample_zone_hours(only_a, 2), expected.where(F.col(C.PSEUDO_ID) == "A"))
     # with a bound above everyone's cell count nothing is dropped
-    assert sample_zone_hours(visit_hours, 5).count() == len(rows)
+    assert_same_rows(sample_zone_hours(visit_hours, 5), visit_hours)
 
 
-def test_bound_days_keeps_at_most_max_zones_and_the_earliest_counted_visits(spark):
-    # A: 6 visits in z1 (the 2nd not counted by the per-hour cap), one in each of z2..z5.
-    z1 = [("z1", _t(8, 2 * i), i != 1) for i in range(6)]
-    others = [(f"z{i}", _t(12), True) for i in range(2, 6)]
-    rows = [("s", zone, "A", start, start + dt.timedelta(minutes=1), counted) for zone, start, counted in z1 + others]
-    rows.append(("s", "z1", "B", _t(9), _t(9, 1), True))
-    visits = spark.createDataFrame(
-        rows, f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.VISIT_START} timestamp, "
-              f"{C.VISIT_END} timestamp, _counted boolean"
-    )
-    kept = bound_days(visits, 4, 3).collect()
-    a = [r for r in kept if r[C.PSEUDO_ID] == "A"]
-    assert len({r[C.ZONE_ID] for r in a}) == 4
-    assert all(r["_counted"] for r in kept)
-    z1_starts = sorted(r[C.VISIT_START] for r in a if r[C.ZONE_ID] == "z1")
-    if z1_starts:  # z1 may be the zone A's hash order drops; if kept, its 3 earliest counted visits
-        assert z1_starts == [_t(8, 0), _t(8, 4), _t(8, 6)]
-    assert [(r[C.ZONE_ID], r[C.VISIT_START]) for r in kept if r[C.PSEUDO_ID] == "B"] == [("z1", _t(9))]
-    # the bound is on zones: with room for all five, A keeps z1 with 3 visits and one in each other zone
-    all_zones = [r for r in bound_days(visits, 5, 3).collect() if r[C.PSEUDO_ID] == "A"]
-    assert sorted(r[C.ZONE_ID] for r in all_zones) == ["z1", "z1", "z1", "z2", "z3", "z4", "z5"]
+def _visit(zone: str, who: str, start: dt.datetime, counted: bool = True) -> tuple:
+    return ("s", zone, who, start, start + dt.timedelta(minutes=1), counted)
+
+
+# A: 6 visits in z1 at 8:00, 8:02, ... 8:10 (the one at 8:02 not counted by the per-hour cap),
+# one at 12:00 in each of z2..z5; B: one visit in z1.
+DAY_VISITS = [_visit("z1", "A", _t(8, 2 * i), i != 1) for i in range(6)] + [
+    _visit(f"z{i}", "A", _t(12)) for i in range(2, 6)] + [_visit("z1", "B", _t(9))]
+# With 3 visits a zone, A's z1 keeps 8:00, 8:04 and 8:06 (8:02 is not counted; 8:08 and 8:10
+# would be the 4th and 5th); z2..z5 and B keep their one visit.
+KEPT_3_A_ZONE = [_visit("z1", "A", _t(8, m)) for m in (0, 4, 6)] + [
+    _visit(f"z{i}", "A", _t(12)) for i in range(2, 6)] + [_visit("z1", "B", _t(9))]
+
+
+def test_bound_days_keeps_the_earliest_counted_visits_of_each_zone(spark):
+    kept = bound_days(spark.createDataFrame(DAY_VISITS, VISITS_SCHEMA), 5, 3)  # room for all five zones
+    assert_same_rows(kept, spark.createDataFrame(KEPT_3_A_ZONE, VISITS_SCHEMA))
+
+
+def test_bound_days_keeps_at_most_max_zones_per_subscriber(spark):
+    # max_zones = 4 of A's 5: the 4 with the smallest hash of (pseudo_id, zone), each with the
+    # visits it keeps when there is room for all zones (above); B's one zone stays
+    zones = {zone for _, zone in _smallest_hashes(spark, [("A", f"z{i}") for i in range(1, 6)], 4)}
+    expected = [v for v in KEPT_3_A_ZONE if v[2] == "B" or v[1] in zones]
+    kept = bound_days(spark.createDataFrame(DAY_VISITS, VISITS_SCHEMA), 4, 3)
+    assert_same_rows(kept, spark.createDataFrame(expected, VISITS_SCHEMA))
 
 
 # --- noise ------------------------------------------------------------------------------------
@@ -149,7 +171,7 @@ TRUE_VISITORS = 1000  # far from 0: clamping never touches these (P ~ e^-16)
 
 def _exact_totals(spark, n: int, visitors: int, visits: int):
     """n zone_hourly_total cells with known exact counts and non-NULL dwell metrics."""
-    rows = [("ut_dp", f"z{i}", DAY, _t(8), 10, 120, visitors, visits, 3, 12.0, 13.0, 1, 2, 3, 4) for i in range(n)]
+    rows = [(ZONE_SET, f"z{i}", DAY, _t(8), 10, 120, visitors, visits, 3, 12.0, 13.0, 1, 2, 3, 4) for i in range(n)]
     return spark.createDataFrame(rows, [c for c in ZONE_HOURLY_TOTAL.names if c != C.STATUS])
 
 
@@ -223,19 +245,20 @@ def test_add_noise_needs_a_release_for_each_noisy_metric(spark):
 
 def _total_row(visitors: int | None, status: str) -> tuple:
     metrics = (visitors, 1, None, None, None, None, None, None, None)
-    return ("ut_dp", "z1", DAY, _t(8), 10, 120, *metrics, status)
+    return (ZONE_SET, "z1", DAY, _t(8), 10, 120, *metrics, status)
 
 
-def test_floor_constraint_admits_small_noisy_counts_and_still_rejects_small_exact_ones(spark):
+def test_floor_constraint_admits_small_noisy_counts_and_still_rejects_small_exact_ones(spark, claim):
+    claim(days=[DAY], zone_sets=[ZONE_SET])
     ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
-    keys = {C.EVENT_DATE: DAY, C.ZONE_SET: "ut_dp"}
+    keys = {C.EVENT_DATE: DAY, C.ZONE_SET: ZONE_SET}
     replace_partition(spark.createDataFrame([_total_row(3, STATUS_DP)], ZONE_HOURLY_TOTAL.struct),
                       ZONE_HOURLY_TOTAL, keys)
     mine = spark.table(ZONE_HOURLY_TOTAL.name).where(
-        (F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == "ut_dp")
+        (F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == ZONE_SET)
     )
     assert [(r[C.VISITORS], r[C.STATUS]) for r in mine.collect()] == [(3, STATUS_DP)]
-    with pytest.raises(Exception, match=r"(?i)CHECK constraint.*visitors_at_least_floor"):
+    with raises_check_violation("visitors_at_least_floor"):
         replace_partition(spark.createDataFrame([_total_row(3, STATUS_PUBLISHED)], ZONE_HOURLY_TOTAL.struct),
                           ZONE_HOURLY_TOTAL, keys)
     assert [(r[C.VISITORS], r[C.STATUS]) for r in mine.collect()] == [(3, STATUS_DP)]  # nothing changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -11,8 +12,11 @@ from footfall.observe import format_step_line, parse_step_line, step
 
 def test_step_logs_one_parseable_line_with_counts_and_time(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="footfall.step")
+    t0 = time.monotonic()
     with step("ingest", "validate", zone_set="districts") as s:
         s.record(rows_in=1000, rows_out=990)
+        time.sleep(0.2)
+    wall = time.monotonic() - t0
     lines = [r.getMessage() for r in caplog.records if r.name == "footfall.step"]
     assert len(lines) == 1
     assert lines[0].startswith("footfall-step job=ingest step=validate zone_set=districts rows_in=1000 rows_out=990 ")
@@ -22,7 +26,8 @@ def test_step_logs_one_parseable_line_with_counts_and_time(caplog: pytest.LogCap
         "job": "ingest", "step": "validate", "zone_set": "districts", "rows_in": "1000", "rows_out": "990",
         "status": "ok",
     }
-    assert float(fields["seconds"]) >= 0
+    # the step's time: the 0.2 s it slept at least, at most the wall time around it (3 decimals)
+    assert 0.2 <= float(fields["seconds"]) <= round(wall, 3) + 0.0005
 
 
 def test_failed_step_logs_status_and_error_type_then_reraises(caplog: pytest.LogCaptureFixture) -> None:

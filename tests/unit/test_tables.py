@@ -1,17 +1,23 @@
 import datetime as dt
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
+from support import raises_check_violation
 
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C
 from footfall.tables import ensure_tables, replace_partition
 
 
-def _row(day: dt.date, visitors: int | None, status: str):
-    hour = dt.datetime(2026, 3, 14, 9, 0)
+def _row(day: dt.date, visitors: int | None, status: str, zone_set: str):
+    hour = dt.datetime.combine(day, dt.time(9, 0))
     metrics = (visitors, 1, 0, 12.0, 12.0, 0, 1, 0, 0) if visitors is not None else (None,) * 9
-    return ("districts", "01", day, hour, 10, 60, *metrics, status)
+    return (zone_set, "01", day, hour, 10, 60, *metrics, status)
+
+
+def _days(spark, *days: dt.date):
+    return spark.table(ZONE_HOURLY_TOTAL.name).where(F.col(C.EVENT_DATE).isin(*days))
 
 
 def test_published_tables_have_comments_on_every_column(spark):
@@ -24,33 +30,49 @@ def test_published_tables_have_comments_on_every_column(spark):
         assert all(r["comment"] for r in columns[: len(table.columns)]), table.name
 
 
-def test_check_constraint_rejects_a_visitor_count_below_the_floor(spark):
+def test_check_constraint_rejects_a_visitor_count_below_the_floor(spark, claim):
+    day, zone_set = dt.date(2026, 1, 5), "ut_tables_check"
+    claim(days=[day], zone_sets=[zone_set])
     ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
     ensure_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: the constraint is added once
-    day = dt.date(2026, 3, 14)
-    ok = spark.createDataFrame([_row(day, 16, "published"), _row(day, None, "suppressed_primary")],
+    # the floor is 16 (footfall.config.K_FLOOR): 16 published and a suppressed NULL pass
+    ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed_primary", zone_set)],
                                ZONE_HOURLY_TOTAL.struct)
     replace_partition(ok, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
-    bad = spark.createDataFrame([_row(day, 15, "published")], ZONE_HOURLY_TOTAL.struct)
-    with pytest.raises(Exception, match=r"(?i)CHECK constraint.*visitors_at_least_floor"):
+    bad = spark.createDataFrame([_row(day, 15, "published", zone_set)], ZONE_HOURLY_TOTAL.struct)
+    with raises_check_violation("visitors_at_least_floor"):
         replace_partition(bad, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
     # the failed write changed nothing
-    assert spark.table(ZONE_HOURLY_TOTAL.name).where(f"{C.EVENT_DATE} = DATE'2026-03-14'").count() == 2
+    assert_df_equality(_days(spark, day), ok, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_replace_partition_touches_only_its_day(spark):
+def test_replace_partition_touches_only_its_day(spark, claim):
+    d1, d2, zone_set = dt.date(2026, 1, 6), dt.date(2026, 1, 7), "ut_tables_replace"
+    claim(days=[d1, d2], zone_sets=[zone_set])
     ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
-    d1, d2 = dt.date(2026, 3, 20), dt.date(2026, 3, 21)
-    both = spark.createDataFrame([_row(d1, 20, "published"), _row(d2, 30, "published")], ZONE_HOURLY_TOTAL.struct)
-    replace_partition(both.where(f"{C.EVENT_DATE} = DATE'2026-03-20'"), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
-    replace_partition(both.where(f"{C.EVENT_DATE} = DATE'2026-03-21'"), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d2})
-    again = spark.createDataFrame([_row(d1, 25, "published")], ZONE_HOURLY_TOTAL.struct)
+    both = spark.createDataFrame([_row(d1, 20, "published", zone_set), _row(d2, 30, "published", zone_set)],
+                                 ZONE_HOURLY_TOTAL.struct)
+    replace_partition(both.where(F.col(C.EVENT_DATE) == F.lit(d1)), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
+    replace_partition(both.where(F.col(C.EVENT_DATE) == F.lit(d2)), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d2})
+    again = spark.createDataFrame([_row(d1, 25, "published", zone_set)], ZONE_HOURLY_TOTAL.struct)
     replace_partition(again, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
-    got = {
-        (r[C.EVENT_DATE], r[C.VISITORS])
-        # The catalog is shared with other tests: read only this test's two days.
-        for r in spark.table(ZONE_HOURLY_TOTAL.name).where(F.col(C.EVENT_DATE).isin(d1, d2)).collect()
-    }
-    assert got == {(d1, 25), (d2, 30)}
-    with pytest.raises(AnalysisException):
+    expected = spark.createDataFrame([_row(d1, 25, "published", zone_set), _row(d2, 30, "published", zone_set)],
+                                     ZONE_HOURLY_TOTAL.struct)
+    assert_df_equality(_days(spark, d1, d2), expected, ignore_row_order=True, ignore_nullable=True)
+    with pytest.raises(AnalysisException, match=r"UNRESOLVED_COLUMN.*no_such_column"):
         spark.sql("SELECT no_such_column FROM footfall.zone_hourly_total").collect()
+
+
+
+def test_replace_partition_refuses_rows_outside_its_keys(spark, claim):
+    """The write replaces exactly its keys: one row of another day fails the whole write."""
+    d1, d2, zone_set = dt.date(2026, 1, 8), dt.date(2026, 1, 9), "ut_tables_stray"
+    claim(days=[d1, d2], zone_sets=[zone_set])
+    ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
+    first = spark.createDataFrame([_row(d1, 20, "published", zone_set)], ZONE_HOURLY_TOTAL.struct)
+    replace_partition(first, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
+    stray = spark.createDataFrame([_row(d1, 21, "published", zone_set), _row(d2, 30, "published", zone_set)],
+                                  ZONE_HOURLY_TOTAL.struct)
+    with pytest.raises(AnalysisException, match=r"DELTA_REPLACE_WHERE_MISMATCH"):
+        replace_partition(stray, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
+    assert_df_equality(_days(spark, d1, d2), first, ignore_row_order=True, ignore_nullable=True)

@@ -38,7 +38,7 @@ from footfall.observe import step
 from footfall.privacy.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
 from footfall.schemas import CELLS, SUBSCRIBERS, ZONES, C, cols
 from footfall.session import build_session
-from footfall.tables import ensure_tables, replace_partition
+from footfall.tables import ensure_tables, replace_all, replace_partition
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
 from footfall.zones.relations import near_duplicates
 
@@ -93,7 +93,7 @@ def load_cells(spark: SparkSession, cfg: Config) -> int:
     cells = read_landing_csv(spark, landing_file(cfg, "cells", "cells.csv"), CELL_COLUMNS).transform(
         cells_from_landing).cache()
     check_cells(cells)
-    cells.write.format("delta").mode("overwrite").saveAsTable(CELLS.name)
+    replace_all(cells, CELLS)
     n = cells.count()
     cells.unpersist()
     return n

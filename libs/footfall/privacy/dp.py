@@ -51,7 +51,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from pipeline_dp import dp_computations
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -145,6 +144,10 @@ def plan_budget(epsilon_day: float, zone_sets: int, bounds: Bounds) -> list[Rele
         (ZONE_DAILY.name, C.VISITORS): (bounds.max_zones, 1),
         (ZONE_DAILY.name, C.VISITS): (bounds.max_zones, bounds.max_visits_per_zone_day),
     }
+    # Imported here, not at the top: pipeline-dp (with scipy.stats) takes seconds to import and
+    # only privacy.mode dp needs it, so compute in suppression mode does not pay for it.
+    from pipeline_dp import dp_computations
+
     releases = []
     for table, metric, share in BUDGET_SHARES:
         l0, linf = contributions[(table.name, metric)]
@@ -220,6 +223,8 @@ def add_noise(cells: DataFrame, table: Table, releases: Sequence[Release]) -> Da
     longs = {f.name for f in table.struct.fields if f.dataType.simpleString() == "bigint"}
 
     def apply(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pipeline_dp import dp_computations  # see plan_budget
+
         mechanisms = {
             metric: dp_computations.LaplaceMechanism.create_from_epsilon(eps, l1)
             for metric, (eps, l1) in noisy.items()

@@ -1,0 +1,66 @@
+"""The tests' own attacker (tests/attacker.py) on hand-made cells, with the intervals derived by
+hand: it must find what a subtraction or a linear argument finds, so that a clean audit of a
+published day (tests/integration/test_disclosure_attack.py) means something."""
+
+import math
+
+import pandas as pd
+from attacker import leaks
+
+K = 20
+H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
+P, S = "published", "suppressed_primary"
+
+
+def _tables(hourly, total, daily=()):
+    def frame(rows, columns):
+        return pd.DataFrame([("z1", *r[:-2], math.nan if r[-1] != P else float(r[-2]), r[-1]) for r in rows],
+                            columns=["zone_id", *columns, "visitors", "status"])
+
+    return (frame(hourly, ["hour_start", "age_band", "gender"]), frame(total, ["hour_start"]),
+            frame(daily, ["age_band", "gender"]))
+
+
+def _found(found):
+    return {(leak.cell, leak.low, leak.high) for leak in found}
+
+
+def test_a_single_suppressed_cell_under_a_published_total_is_pinned():
+    # 30 - 25 = 5
+    hourly, total, _ = _tables([(H1, "25-34", "F", 25, P), (H1, "35-44", "M", 5, S)], [(H1, 30, P)])
+    assert _found(leaks(hourly, total, None, K)) == {(("hourly", H1, "35-44", "M"), 5.0, 5.0)}
+
+
+def test_two_suppressed_cells_are_bounded_by_their_sum_and_a_known_zero_is_no_leak():
+    # H1: the two suppressed cells add up to 30 - 25 = 5: each in [0, 5]. H2: 22 - 22 = 0: the
+    # suppressed cell is pinned to nobody, which discloses no one.
+    hourly, total, _ = _tables(
+        [(H1, "25-34", "F", 25, P), (H1, "35-44", "M", 5, S), (H1, "45-54", "M", 0, S),
+         (H2, "25-34", "F", 22, P), (H2, "35-44", "M", 0, S)],
+        [(H1, 30, P), (H2, 22, P)])
+    assert _found(leaks(hourly, total, None, K)) == {
+        (("hourly", H1, "35-44", "M"), 0.0, 5.0), (("hourly", H1, "45-54", "M"), 0.0, 5.0)}
+
+
+def test_cells_whose_suppressed_sum_is_at_least_k_are_safe():
+    # the two suppressed cells add up to 50 - 25 = 25: each anywhere in [0, 25], at least k wide
+    hourly, total, _ = _tables([(H1, "25-34", "F", 25, P), (H1, "35-44", "M", 15, S), (H1, "45-54", "M", 10, S)],
+                               [(H1, 50, P)])
+    assert leaks(hourly, total, None, K) == []
+
+
+def test_each_hour_alone_is_safe_but_daily_and_hourly_together_leak():
+    hourly, total, daily = _tables(
+        [(H1, "25-34", "F", 50, P), (H1, "35-44", "M", 30, P), (H1, "45-54", "M", 0, S),
+         (H2, "25-34", "F", 35, P), (H2, "35-44", "M", 12, S), (H2, "45-54", "M", 13, S)],
+        [(H1, 80, P), (H2, 60, P)],
+        [("25-34", "F", 60, P), ("35-44", "M", 40, P), ("45-54", "M", 13, S)])
+    # H1: 80 - 50 - 30 = 0 pins 45-54/M to nobody; H2: x + y = 60 - 35 = 25: each [0, 25]
+    assert leaks(hourly, total, None, K) == []
+    # daily 35-44/M = 40 <= 30 (H1) + x, so x >= 10, and x <= 25; y = 25 - x in [0, 15];
+    # daily 45-54/M lies between max(0, y) and 0 + y: equal to y, [0, 15]
+    assert _found(leaks(hourly, total, daily, K)) == {
+        (("hourly", H2, "35-44", "M"), 10.0, 25.0),
+        (("hourly", H2, "45-54", "M"), 0.0, 15.0),
+        (("daily", "45-54", "M"), 0.0, 15.0),
+    }
