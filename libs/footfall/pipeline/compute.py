@@ -163,24 +163,20 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
 
     results = {}
     stays: stay_day.Day | None = None
-    try:
-        for zone_set in chosen:
-            broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
-            parameters = _parameters(cfg, zone_set, zone_counts, broadcast, republish, replaced.get(zone_set))
-            with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
-                rec.input_versions.update(versions)
-                if stays is None:  # built once, in the first zone set's run: its time and failure are recorded
-                    stays = stay_day.build(spark, events, zones_all, event_date, cfg.time_zone, cfg.visits)
-                rec.counts["events_in"] = events_in
-                rec.counts.update(stays.counts)
-                zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
-                rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, hours,
-                                                    broadcast, dp_run=(rec.run_id, len(zone_counts))))
-                log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
-                results[zone_set] = dict(rec.counts)
-    finally:
-        if stays is not None:
-            stays.unpersist()
+    for zone_set in chosen:
+        broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
+        parameters = _parameters(cfg, zone_set, zone_counts, broadcast, republish, replaced.get(zone_set))
+        with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
+            rec.input_versions.update(versions)
+            if stays is None:  # built once, in the first zone set's run: its time and failure are recorded
+                stays = stay_day.build(spark, events, zones_all, event_date, cfg.time_zone, cfg.visits)
+            rec.counts["events_in"] = events_in
+            rec.counts.update(stays.counts)
+            zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
+            rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, hours,
+                                                broadcast, dp_run=(rec.run_id, len(zone_counts))))
+            log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
+            results[zone_set] = dict(rec.counts)
     return results
 
 
@@ -202,33 +198,33 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
                       subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1)) -> dict[str, int]:
     """Visits and the four published grids of one zone set (suppressed, or noisy in dp mode);
-    returns the counts recorded in ops.runs."""
+    returns the counts recorded in ops.runs.
+
+    The plans stay short: the zone stays are checkpointed, and the grids are built from the
+    visits read back from restricted.visits, not from the stay model's lineage (a plan carrying
+    it ran the driver out of memory printing it, on 600 subscribers)."""
     p, spark = cfg.visits, zones.sparkSession
-    # Persisted: the duration priors, the visits and the dwell estimates all read the zone stays.
     with step("compute", "stay_visits", spark, zone_set=zone_set) as s:
+        # The duration priors, the visits and the dwell estimates all read the zone stays.
         zone_stays = stay_visits(stays.stay_points, zones, broadcast, p).transform(
-            dwell.with_detection, stays.precise_shares).persist(StorageLevel.MEMORY_AND_DISK)
+            dwell.with_detection, stays.precise_shares).localCheckpoint()
         s.record(rows_out=zone_stays.count())
-    try:
-        with step("compute", "dwell_priors", spark, zone_set=zone_set) as s:
-            category_priors = dwell.fit_category_priors(zone_stays, p)
-            s.record(categories=len(category_priors))
-        placed = dwell.place_in_small_zones(zone_stays, category_priors, p)
-        passbys = passby_visits(stays.travel_points, zones, broadcast, p)
-        # Persisted: the visits table, the missing-subscriber count and the aggregations read them.
-        visits = zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers).persist(
-            StorageLevel.MEMORY_AND_DISK)
-        try:
-            counts = _write_visits(visits, subscribers, event_date, zone_set)
-            bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
-            if cfg.privacy.mode == MODE_DP:
-                return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
-            estimates = dwell.zone_estimates(zone_stays, category_priors, p)
-            return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours)
-        finally:
-            visits.unpersist()
-    finally:
-        zone_stays.unpersist()
+    with step("compute", "dwell_priors", spark, zone_set=zone_set) as s:
+        category_priors = dwell.fit_category_priors(zone_stays, p)
+        s.record(categories=len(category_priors))
+    placed = dwell.place_in_small_zones(zone_stays, category_priors, p)
+    passbys = passby_visits(stays.travel_points, zones, broadcast, p)
+    keys = _partition(event_date, zone_set)
+    counts = _write_visits(zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers), keys)
+    visits = spark.table(VISITS.name).where(_matching(keys))
+    counts["subscribers_missing"] = _missing(visits, subscribers, event_date)
+    bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+    if cfg.privacy.mode == MODE_DP:
+        return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
+    with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
+        estimates = dwell.zone_estimates(zone_stays, category_priors, p).localCheckpoint()
+        s.record(rows_out=estimates.count())
+    return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours)
 
 
 def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
@@ -236,20 +232,32 @@ def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
     return {C.EVENT_DATE: event_date, C.ZONE_SET: zone_set}
 
 
-def _write_visits(visits: DataFrame, subscribers: DataFrame, event_date: dt.date, zone_set: str) -> dict[str, int]:
-    """Write restricted.visits; counts of visits, pass-bys, matched events and missing subscribers."""
+def _matching(keys: dict[str, object]) -> Column:
+    """The rows of a partition: every key column equal to its value."""
+    condition = F.lit(True)
+    for column, value in keys.items():
+        condition = condition & (F.col(column) == F.lit(value))
+    return condition
+
+
+def _write_visits(visits: DataFrame, keys: dict[str, object]) -> dict[str, int]:
+    """Write restricted.visits; counts of visits, pass-bys and matched events."""
     # Counts are observed while writing (Observation), not by extra passes over the data.
-    counts = _write_observed(visits, VISITS, _partition(event_date, zone_set), [
+    return _write_observed(visits, VISITS, keys, [
         F.count(F.lit(1)).alias("visits"),
         F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
         # The events supporting the visits: a stay's events count once per zone it is placed in.
         F.sum(C.N_EVENTS).alias("events_matched"),
     ])
-    counts["subscribers_missing"] = missing_subscribers(visits, subscribers).count()
-    if counts["subscribers_missing"]:
+
+
+def _missing(visits: DataFrame, subscribers: DataFrame, event_date: dt.date) -> int:
+    """The number of pseudo_ids with visits but no subscriber snapshot row, logged if any."""
+    missing = missing_subscribers(visits, subscribers).count()
+    if missing:
         log.warning("%d pseudo_ids with visits on %s have no subscriber snapshot row: counted as "
-                    "unknown/unknown (check footfall load-reference)", counts["subscribers_missing"], event_date)
-    return counts
+                    "unknown/unknown (check footfall load-reference)", missing, event_date)
+    return missing
 
 
 def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: dt.date, zone_set: str,
