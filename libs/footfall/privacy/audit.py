@@ -249,6 +249,14 @@ def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Le
     return ZoneModel(cells, cross_table).leaks(k)
 
 
+_DAY_KINDS = (DAILY, DAILY_TOTAL)
+
+
+def _is_day_cell(name: str) -> bool:
+    """Whether a cell's name (cell_name: its kind first) is a day-level cell."""
+    return name.split(" ", 1)[0] in _DAY_KINDS
+
+
 def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     """The published cells of one zone (rows of `cells`) to suppress so that the cross-table
     attacker finds no leak.
@@ -257,23 +265,53 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     is clean. Suppressing a published cell only removes knowledge, so no interval ever narrows:
     after the first round only the cells that leaked and the newly suppressed ones need checking.
     It ends, at worst with every cell related to a leak suppressed (nothing published, nothing
-    to narrow). Greedy is not the minimum loss; the loss it costs is reported per run.
+    to narrow). Then the cells chosen only for day cells' leaks are released again where the
+    audit stays clean without them (see _release_unneeded). Greedy is not the minimum loss; the
+    loss it costs is reported per run.
     """
     names = [cell_name(*row) for row in cells[[KIND, C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False)]
     status = cells[C.STATUS].to_numpy(copy=True)
     row_of = {name: i for i, name in enumerate(names)}
     suppressed: list[int] = []
+    for_days: list[int] = []  # chosen only for day cells' leaks in their round
     check: list[str] | None = None
     while True:
         model = ZoneModel(cells.assign(**{C.STATUS: status}))
         leaks = model.leaks(k, check)
         if not leaks:
-            return cells.iloc[sorted(suppressed)]
-        chosen = sorted({model.cheapest_partner(leak.cell) for leak in leaks})
+            break
+        partners = {leak.cell: model.cheapest_partner(leak.cell) for leak in leaks}
+        for_hours = {p for cell, p in partners.items() if not _is_day_cell(cell)}
+        chosen = sorted(set(partners.values()))
         for name in chosen:
             status[row_of[name]] = "suppressed"
             suppressed.append(row_of[name])
+            if name not in for_hours:
+                for_days.append(row_of[name])
         check = [leak.cell for leak in leaks] + chosen
+    released = _release_unneeded(cells, status, for_days, k)
+    return cells.iloc[sorted(set(suppressed) - released)]
+
+
+def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:
+    """Publish again each candidate row (largest first) whose release leaves the audit clean;
+    returns the rows released (`status` is updated).
+
+    A day cell is bounded by its hours, so its leak is often the hours' leak seen from above and
+    ends with the hours' own partners, chosen in the same round. A published day total relates
+    every cohort's daily cell to it, so the day cells' cheapest partner is then a daily cell,
+    withheld for nothing. Releasing adds knowledge, so each release is checked by a full audit.
+    """
+    released: set[int] = set()
+    original = cells[C.STATUS].to_numpy()
+    visitors = cells[C.VISITORS].to_numpy(float)
+    for row in sorted(candidates, key=lambda i: (-visitors[i], i)):
+        status[row] = original[row]
+        if ZoneModel(cells.assign(**{C.STATUS: status})).leaks(k):
+            status[row] = "suppressed"
+        else:
+            released.add(row)
+    return released
 
 
 def audit_cells(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Leak]:
