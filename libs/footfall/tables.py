@@ -42,8 +42,20 @@ def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -
         if table.partition_by:
             builder = builder.partitionedBy(*table.partition_by)
         builder.execute()
+        _add_missing_columns(spark, table)
         if table in PUBLISHED_TABLES:
             _ensure_floor_constraint(spark, table)
+
+
+def _add_missing_columns(spark: SparkSession, table: Table) -> None:
+    """A table created by an earlier version gets the columns added since (e.g. source_row of
+    ops.rejected_events), NULL in its old rows; createIfNotExists leaves an existing table alone."""
+    present = set(spark.table(table.name).columns)
+    missing = [c for c in table.columns if c.name not in present]
+    if missing:
+        spec = ", ".join(f"{c.name} {c.dtype.simpleString()} COMMENT '{c.comment.replace(chr(39), '')}'"
+                         for c in missing)
+        spark.sql(f"ALTER TABLE {table.name} ADD COLUMNS ({spec})")
 
 
 def _ensure_floor_constraint(spark: SparkSession, table: Table) -> None:

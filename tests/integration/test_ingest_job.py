@@ -21,6 +21,8 @@ KEY_ENV = "FOOTFALL_PSEUDONYM_KEY"
 HEADER = "msisdn,event_time,cell_id,event_type,lon,lat,accuracy_m"
 ZONE_SET = "it_ingest"
 NO_LANDING_DAY = dt.date(2026, 6, 21)  # ingest refuses it: no landing folder (a failed ops.runs row)
+IMSI = "262070000000001"
+EPOCH_MS = "1781946000000"  # 2026-06-20T09:00:00Z in epoch milliseconds: looks like an msisdn
 
 PART0 = """\
 491,2026-06-20T08:00:00Z,c1,attach,13.40,52.50,25
@@ -33,8 +35,12 @@ PART0 = """\
 491,2026-06-20T09:00:00Z,c1,attach,0.0,0.0,10
 491,2026-06-20T09:00:00Z,c1
 ,2026-06-20T09:00:00Z,c1,attach,,,
+262070000000001,491,2026-06-20T09:30:00Z,c1,attach,13.40,52.50,25
+491,1781946000000,c1,sms,,,
 """
+# The blank line is skipped by Spark's CSV reader: 495's NaN row is the 5th data row (line 7).
 PART1 = """\
+
 492,2026-06-20T10:00:00Z,c1,attach,,,
 493,2026-06-20T10:00:00Z,c1,attach,,,
 494,2026-06-20T10:00:00Z,c1,attach,,,
@@ -153,24 +159,27 @@ def test_events_rejects_and_counts_of_the_day(spark, loaded):
                        ignore_metadata=True)
     run_id = _latest_run(spark, "ingest")[C.RUN_ID]
     f0, f1 = "part-0.csv.gz", "part-1.csv.gz"
+    t9 = "2026-06-20T09:00:00Z"
     rejects = spark.createDataFrame(
-        [(DAY, "duplicate", p("491"), "2026-06-20T08:00:00Z", "c1", "attach", "13.40", "52.50", "25", f0, run_id),
-         (DAY, "outside_day", p("491"), "2026-06-20T22:00:00Z", "c1", "sms", None, None, None, f0, run_id),
-         (DAY, "bad_timestamp", p("491"), "not-a-time", "c1", "sms", None, None, None, f0, run_id),
-         (DAY, "unknown_cell", p("491"), "2026-06-20T09:00:00Z", "c9", "sms", None, None, None, f0, run_id),
-         (DAY, "missing_field", p("491"), "2026-06-20T09:00:00Z", "c1", None, None, None, None, f0, run_id),
-         (DAY, "bad_coordinates", p("491"), "2026-06-20T09:00:00Z", "c1", "attach", "0.0", "0.0", "10", f0, run_id),
-         (DAY, "malformed", p("491"), "2026-06-20T09:00:00Z", "c1", None, None, None, None, f0, run_id),
-         (DAY, "missing_field", None, "2026-06-20T09:00:00Z", "c1", "attach", None, None, None, f0, run_id),
-         (DAY, "bad_coordinates", p("495"), "2026-06-20T10:30:00Z", "c2", "detach", "13.45", "52.52", "NaN", f1,
+        [(DAY, "duplicate", p("491"), "2026-06-20T08:00:00Z", "c1", "attach", "13.40", "52.50", "25", f0, 3, run_id),
+         (DAY, "outside_day", p("491"), "2026-06-20T22:00:00Z", "c1", "sms", None, None, None, f0, 4, run_id),
+         (DAY, "bad_timestamp", p("491"), "not-a-time", "c1", "sms", None, None, None, f0, 5, run_id),
+         (DAY, "unknown_cell", p("491"), t9, "c9", "sms", None, None, None, f0, 6, run_id),
+         (DAY, "missing_field", p("491"), t9, "c1", None, None, None, None, f0, 7, run_id),
+         (DAY, "bad_coordinates", p("491"), t9, "c1", "attach", "0.0", "0.0", "10", f0, 8, run_id),
+         (DAY, "malformed", None, None, None, None, None, None, None, f0, 9, run_id),
+         (DAY, "missing_field", None, t9, "c1", "attach", None, None, None, f0, 10, run_id),
+         (DAY, "malformed", None, None, None, None, None, None, None, f0, 11, run_id),  # IMSI before the msisdn
+         (DAY, "bad_timestamp", p("491"), "<scrubbed>", "c1", "sms", None, None, None, f0, 12, run_id),
+         (DAY, "bad_coordinates", p("495"), "2026-06-20T10:30:00Z", "c2", "detach", "13.45", "52.52", "NaN", f1, 5,
           run_id)],
         REJECTED_EVENTS.struct,
     )
     assert_df_equality(_day(spark, REJECTED_EVENTS), rejects, ignore_row_order=True, ignore_nullable=True,
                        ignore_metadata=True)
     assert counts == {
-        "in": 17, "accepted": 4, "rejected": 9, "excluded": 4,
-        "rejected.malformed": 1, "rejected.missing_field": 2, "rejected.bad_timestamp": 1,
+        "in": 19, "accepted": 4, "rejected": 11, "excluded": 4,
+        "rejected.malformed": 2, "rejected.missing_field": 2, "rejected.bad_timestamp": 2,
         "rejected.outside_day": 1, "rejected.bad_coordinates": 2, "rejected.unknown_cell": 1, "rejected.duplicate": 1,
         "excluded.opted_out": 1, "excluded.m2m": 1, "excluded.under_18": 1, "excluded.unknown_subscriber": 1,
     }
@@ -180,10 +189,14 @@ def test_events_rejects_and_counts_of_the_day(spark, loaded):
 
 
 def test_no_raw_msisdn_lands_in_any_table(spark, loaded):
+    """No delivered identifier, as a field or inside one, and no pseudonym of the IMSI that a
+    shifted row carries where the msisdn belongs (issue 15, finding 5)."""
+    key = epoch_key(bytes.fromhex(MASTER), DAY, 30)
     for table, column in ((EVENTS, C.EVENT_DATE), (REJECTED_EVENTS, C.EVENT_DATE), (SUBSCRIBERS, C.SNAPSHOT_DATE)):
-        text = " ".join(str(v) for r in _day(spark, table, column).collect() for v in r)
-        for raw in ("491,", "4999", "+49 1", "00496"):
-            assert raw not in text, (table.name, raw)
+        values = {str(v) for r in _day(spark, table, column).collect() for v in r}
+        for raw in ("491", "4999", "+49 1", "00496", IMSI, EPOCH_MS, key.pseudonym(IMSI)):
+            assert not any(raw == v or (len(raw) > 5 and raw in v) for v in values), (table.name, raw)
+        assert not any(v.startswith("491,") for v in values), table.name
 
 
 def _snapshot(spark):

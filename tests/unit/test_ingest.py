@@ -1,4 +1,5 @@
 import datetime as dt
+import gzip
 
 import pytest
 from chispa import assert_df_equality
@@ -7,14 +8,19 @@ from footfall.errors import FootfallError
 from footfall.landing.events import (
     ACCEPTED,
     EXCLUDE_REASONS,
+    FIRST_ID,
     REJECT_REASONS,
+    ROWS_BEFORE,
     STATUS,
     accepted_events,
+    block_offsets,
     classify,
     rejected_rows,
+    scrubbed,
     summarise,
+    with_source_row,
 )
-from footfall.landing.files import CORRUPT, ROW_ID
+from footfall.landing.files import BLOCK_START, CORRUPT, EVENT_COLUMNS, ROW_ID, read_events
 from footfall.localtime import local_day_start_utc
 from footfall.schemas import CELLS, EVENTS, REJECTED_EVENTS, C
 
@@ -23,7 +29,12 @@ START, END = local_day_start_utc(DAY, "Europe/Berlin"), local_day_start_utc(DAY 
 AREA = (13.0, 52.3, 13.8, 52.7)
 T = "2026-03-14T08:00:00Z"
 RAW_SCHEMA = ("msisdn string, event_time string, cell_id string, event_type string, lon string, lat string, "
-              f"accuracy_m string, {CORRUPT} string, source_file string, {ROW_ID} long")
+              f"accuracy_m string, {CORRUPT} string, source_file string, {ROW_ID} long, {BLOCK_START} long")
+OFFSETS_SCHEMA = f"source_file string, {BLOCK_START} long, {FIRST_ID} long, {ROWS_BEFORE} long"
+IMSI, MSISDN = "262071234567890", "4917612345678"
+# A row with an IMSI before the msisdn, as Spark's CSV reader splits it (test below): flagged
+# corrupt, its fields shifted by one (the IMSI in msisdn, the msisdn in event_time, accuracy lost).
+SHIFTED = (IMSI, MSISDN, T, "c1", "attach", "13.4", "52.5", f"{IMSI},{MSISDN},{T},c1,attach,13.4,52.5,20")
 
 # (row id, msisdn, event_time, cell_id, event_type, lon, lat, accuracy_m, corrupt) -> expected status
 CASES = [
@@ -47,15 +58,17 @@ CASES = [
     (18, "493", T, "c1", "attach", None, None, None, None, "m2m"),
     (19, "494", T, "c1", "attach", None, None, None, None, "under_18"),
     (20, "499", T, "c1", "attach", None, None, None, None, "unknown_subscriber"),
+    (21, *SHIFTED, "malformed"),
+    (22, "491", T, "c1", "attach", MSISDN, "52.5", "20", None, "bad_coordinates"),  # an msisdn as lon
 ]
 
 
 @pytest.fixture(scope="module")
 def classified(spark):
-    raw = spark.createDataFrame([(*c[1:9], "a.csv.gz", c[0]) for c in CASES], RAW_SCHEMA)
+    raw = spark.createDataFrame([(*c[1:9], "a.csv.gz", c[0], 0) for c in CASES], RAW_SCHEMA)
     lookup = spark.createDataFrame(
         [("491", "p1", "k1", None, True), ("492", "p2", "k1", "opted_out", True), ("493", "p3", "k1", "m2m", True),
-         ("494", "p4", "k1", "under_18", True), ("499", "p9", "k1", None, False)],
+         ("494", "p4", "k1", "under_18", True), ("499", "p9", "k1", None, False), (IMSI, "p21", "k1", None, False)],
         "msisdn string, pseudo_id string, key_id string, excluded_reason string, _known_subscriber boolean",
     )
     cells = spark.createDataFrame(
@@ -83,23 +96,106 @@ def test_accepted_rows_become_events_with_measured_or_cell_position(spark, class
                        ignore_metadata=True)
 
 
-def test_rejected_rows_keep_delivered_fields_with_a_pseudonym(spark, classified):
-    rejects = rejected_rows(classified, DAY, "run1")
-    assert rejects.count() == 14  # every CASES row with a reject reason
-    picked = rejects.where(f"{C.REASON} IN ('duplicate', 'missing_field', 'malformed', 'bad_coordinates')"
-                           f" AND ({C.RAW_LON} IS NULL OR {C.RAW_LON} IN ('abc', '13.4'))")
+def test_rejected_rows_keep_scrubbed_fields_with_a_pseudonym_and_malformed_ones_none(spark, classified):
+    offsets = spark.createDataFrame([("a.csv.gz", 0, 1, 0)], OFFSETS_SCHEMA)
+    rejects = rejected_rows(classified.transform(with_source_row, offsets), DAY, "run1")
+    r = "run1"
     expected = spark.createDataFrame(
-        [(DAY, "duplicate", "p1", T, "c1", "attach", "13.4", "52.5", "20", "a.csv.gz", "run1"),
-         (DAY, "missing_field", "p1", T, "c1", None, "13.4", "52.5", "20", "a.csv.gz", "run1"),
-         (DAY, "missing_field", "p1", T, "c1", "attach", "13.4", None, None, "a.csv.gz", "run1"),
-         (DAY, "missing_field", None, T, "c1", "attach", None, None, None, "a.csv.gz", "run1"),
-         (DAY, "malformed", "p1", "x", "c1", None, None, None, None, "a.csv.gz", "run1"),
-         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "abc", "52.5", "20", "a.csv.gz", "run1"),
-         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "13.4", "52.5", "-5", "a.csv.gz", "run1")],
+        [(DAY, "duplicate", "p1", T, "c1", "attach", "13.4", "52.5", "20", "a.csv.gz", 3, r),
+         (DAY, "outside_day", "p1", "2026-03-14T23:00:00Z", "c1", "sms", None, None, None, "a.csv.gz", 4, r),
+         (DAY, "bad_timestamp", "p1", "2026-03-14 25:00", "c1", "sms", None, None, None, "a.csv.gz", 5, r),
+         (DAY, "bad_timestamp", "p1", "2026-03-14 25:00", "c1", "sms", None, None, None, "a.csv.gz", 6, r),
+         (DAY, "unknown_cell", "p1", T, "c9", "attach", "13.4", "52.5", "20", "a.csv.gz", 7, r),
+         (DAY, "unknown_cell", "p1", T, "c_old", "attach", None, None, None, "a.csv.gz", 8, r),
+         (DAY, "missing_field", "p1", T, "c1", None, "13.4", "52.5", "20", "a.csv.gz", 9, r),
+         (DAY, "missing_field", "p1", T, "c1", "attach", "13.4", None, None, "a.csv.gz", 10, r),
+         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "NaN", "52.5", "20", "a.csv.gz", 11, r),
+         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "2.35", "48.85", "20", "a.csv.gz", 12, r),
+         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "abc", "52.5", "20", "a.csv.gz", 13, r),
+         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "13.4", "52.5", "-5", "a.csv.gz", 14, r),
+         (DAY, "missing_field", None, T, "c1", "attach", None, None, None, "a.csv.gz", 15, r),
+         (DAY, "malformed", None, None, None, None, None, None, None, "a.csv.gz", 16, r),
+         (DAY, "malformed", None, None, None, None, None, None, None, "a.csv.gz", 21, r),  # the shifted row
+         (DAY, "bad_coordinates", "p1", T, "c1", "attach", "<scrubbed>", "52.5", "20", "a.csv.gz", 22, r)],
         REJECTED_EVENTS.struct,
     )
-    assert_df_equality(picked, expected, ignore_row_order=True, ignore_nullable=True,
-                       ignore_metadata=True)
+    assert_df_equality(rejects, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+
+
+def test_a_shifted_row_stores_no_identifier_and_no_pseudonym_of_its_imsi(spark, classified):
+    """The finding (issue 15, 5): the IMSI was hashed as if it were the msisdn (p21 here) and the
+    raw msisdn stored as raw_event_time."""
+    offsets = spark.createDataFrame([("a.csv.gz", 0, 1, 0)], OFFSETS_SCHEMA)
+    rejects = rejected_rows(classified.transform(with_source_row, offsets), DAY, "run1")
+    text = " ".join(str(v) for row in rejects.collect() for v in row)
+    assert MSISDN not in text and IMSI not in text and "p21" not in text
+
+
+def test_spark_flags_a_row_with_one_field_too_many_as_corrupt_and_splits_it_by_position(spark, tmp_path):
+    """Spark 4.0's CSV reader (PERMISSIVE, the all-string schema of read_events) on a row with an
+    IMSI before the msisdn: the row is corrupt (8 tokens, schema of 7) and its first 7 tokens are
+    still put into the columns by position; the blank line is skipped without a trace."""
+    day = tmp_path / "date=2026-03-14"
+    day.mkdir()
+    good = f"{MSISDN},{T},c1,attach,13.4,52.5,20"
+    shifted = f"{IMSI},{good}"
+    cut = f"{MSISDN},{T},c1"
+    body = "\n".join((",".join(EVENT_COLUMNS), good, shifted, "", cut)) + "\n"
+    (day / "part-0.csv.gz").write_bytes(gzip.compress(body.encode()))
+    read = read_events(spark, day)
+    expected = spark.createDataFrame(
+        [(MSISDN, T, "c1", "attach", "13.4", "52.5", "20", None, "part-0.csv.gz", 0, 0),
+         (IMSI, MSISDN, T, "c1", "attach", "13.4", "52.5", shifted, "part-0.csv.gz", 1, 0),
+         (MSISDN, T, "c1", None, None, None, None, cut, "part-0.csv.gz", 2, 0)],
+        RAW_SCHEMA,
+    )
+    assert_df_equality(read, expected, ignore_nullable=True, ignore_metadata=True)
+
+
+def test_source_row_counts_the_rows_of_earlier_blocks_of_the_same_file(spark):
+    """Rows of a file read in two blocks (splits) by two partitions, and of another file packed
+    into the first partition after it: row ids are partition << 33 + position in the partition."""
+    p1 = 1 << 33
+    rows = [("a.csv", 0, 0), ("a.csv", 0, 1), ("a.csv", 0, 2), ("b.csv.gz", 0, 3), ("b.csv.gz", 0, 4),
+            ("a.csv", 1000, p1), ("a.csv", 1000, p1 + 1)]
+    df = spark.createDataFrame(rows, f"source_file string, {BLOCK_START} long, {ROW_ID} long")
+    got = df.transform(with_source_row, block_offsets(df)).select(C.SOURCE_FILE, ROW_ID, C.SOURCE_ROW)
+    expected = spark.createDataFrame(
+        [("a.csv", 0, 1), ("a.csv", 1, 2), ("a.csv", 2, 3), ("b.csv.gz", 3, 1), ("b.csv.gz", 4, 2),
+         ("a.csv", p1, 4), ("a.csv", p1 + 1, 5)],
+        f"source_file string, {ROW_ID} long, source_row long",
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# Delivered values -> stored value. Legitimate values as the generator and operators write them
+# survive; digit runs that could be an MSISDN, IMSI or IMEI (10+ digits) do not.
+SCRUB_CASES = [
+    ("2026-03-14T07:03:12Z", "2026-03-14T07:03:12Z"),  # ISO-8601 UTC
+    ("2026-03-14T08:03:12.123+01:00", "2026-03-14T08:03:12.123+01:00"),
+    ("14.03.2026 08:13:22", "14.03.2026 08:13:22"),  # the generator's bad timestamps
+    ("2026-13-14T08:13:22Z", "2026-13-14T08:13:22Z"),
+    ("13.404954", "13.404954"),  # coordinates with the generator's 6 decimals
+    ("52.5200001234567", "52.5200001234567"),  # or many more: decimals are kept
+    ("NaN", "NaN"),
+    ("-5", "-5"),
+    ("262-07-1040001-11", "262-07-1040001-11"),  # ECGI cell id of the generator
+    ("data_session", "data_session"),
+    ("123456789", "123456789"),  # 9 digits: kept
+    ("4917612345678", "<scrubbed>"),  # MSISDN
+    ("+4917612345678", "<scrubbed>"),
+    ("+49 176 12345678", "<scrubbed>"),
+    ("tel:004917612345678;cell 7", "tel:<scrubbed>;cell 7"),
+    ("262071234567890", "<scrubbed>"),  # IMSI
+    ("35693803564380", "<scrubbed>"),  # IMEI without check digit
+    ("1773476002000", "<scrubbed>"),  # epoch milliseconds look like an msisdn: scrubbed too
+    ("13.4 4917612345678", "13.4 <scrubbed>"),
+]
+
+
+def test_scrub_keeps_timestamps_coordinates_and_cell_ids_and_removes_identifier_like_runs(spark):
+    df = spark.createDataFrame([(v,) for v, _ in SCRUB_CASES], "v string")
+    assert [r[0] for r in df.select(scrubbed("v")).collect()] == [w for _, w in SCRUB_CASES]
 
 
 def _observed(**overrides: int) -> dict[str, int]:

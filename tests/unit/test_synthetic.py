@@ -25,6 +25,7 @@ from footfall.synthetic.events import (
     chunk_output,
     event_times,
     format_chunk,
+    imsi,
     iso_utc,
     simulate_chunk,
 )
@@ -356,7 +357,13 @@ def test_every_row_fault_is_injected_once_and_counted(ref: Reference, plan: netw
     for name in ROW_FAULTS:
         assert counts[name] > 0, name
     # Structural checks that need no knowledge of the generator's internals.
-    assert sum(len(line.split(",")) != 7 for line in body) == counts["malformed"]
+    assert sum(len(line.split(",")) != 7 for line in body) == counts["malformed"] + counts["shifted_columns"]
+    # Shifted: an IMSI (262 07 + 10 digits) before a complete row of a CRM msisdn, the same IMSI per SIM.
+    shifted = [f for f in (line.split(",") for line in body)
+               if len(f) == 8 and re.fullmatch(r"26207[0-9]{10}", f[0]) and f[1] in set(subs["msisdn"].astype(str))]
+    assert len(shifted) == counts["shifted_columns"]
+    assert all(imsi(int(f[1])) == f[0] for f in shifted)
+    assert len({f[0] for f in shifted}) == len({f[1] for f in shifted})  # one IMSI per SIM
     seen: set[str] = set()
     repeats = 0
     for line in body:
@@ -388,6 +395,9 @@ def test_options_parse_and_bad_values_are_refused():
     assert p.row_faults()["duplicate"] == 0.01 and p.shares()["m2m"] == 0.05 and p.days == 2
     assert p.first_date == DEFAULT_DATE and p.seed == DEFAULT_SEED and p.subscribers is None
     assert GenerateParams(fmt="parquet").row_faults()["malformed"] == 0.0
+    assert GenerateParams(fmt="parquet").row_faults()["shifted_columns"] == 0.0
+    with pytest.raises(ConfigError, match="shifted_columns lines exist only with --format csv"):
+        _validate(GenerateParams(fmt="parquet", faults={"shifted_columns": 0.01}))
     with pytest.raises(ConfigError, match="unknown fault 'typo'"):
         _validate(GenerateParams(faults={"typo": 0.1}))
     with pytest.raises(ConfigError, match="csv"):

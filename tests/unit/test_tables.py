@@ -4,9 +4,10 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType
 from support import raises_check_violation
 
-from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C
+from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C, Column, Table
 from footfall.tables import ensure_tables, replace_partition
 
 
@@ -76,3 +77,19 @@ def test_replace_partition_refuses_rows_outside_its_keys(spark, claim):
     with pytest.raises(AnalysisException, match=r"DELTA_REPLACE_WHERE_MISMATCH"):
         replace_partition(stray, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: d1})
     assert_df_equality(_days(spark, d1, d2), first, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_table_of_an_earlier_version_gets_the_new_columns(spark):
+    """ops.rejected_events gained source_row: an existing table gets it (NULL in old rows)."""
+    old = Table("ops.ut_tables_migrate", (Column(C.REASON, StringType(), "Reason"),), "an older version")
+    new = Table(old.name, (*old.columns, Column(C.SOURCE_ROW, LongType(), "n-th data row (1 = first)")), old.comment)
+    try:
+        ensure_tables(spark, (old,))
+        spark.createDataFrame([("malformed",)], old.struct).writeTo(old.name).append()
+        ensure_tables(spark, (new,))
+        ensure_tables(spark, (new,))  # idempotent
+        assert [(f.name, f.metadata.get("comment")) for f in spark.table(new.name).schema] == [
+            (C.REASON, "Reason"), (C.SOURCE_ROW, "n-th data row (1 = first)")]
+        assert [tuple(r) for r in spark.table(new.name).collect()] == [("malformed", None)]
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {old.name}")

@@ -1,9 +1,9 @@
 """Validating and classifying delivered event rows, as Spark SQL expressions in one pass.
 
 Every delivered row ends in exactly one of three places: accepted (restricted.events), rejected
-with a reason code (ops.rejected_events, pseudonymised) or excluded (counted, never stored). The
-only Python is the HMAC per distinct msisdn (footfall.privacy.pseudonym). Reason codes and
-rules: docs/ingest.md.
+with a reason code (ops.rejected_events, pseudonymised, raw fields scrubbed; a malformed row keeps
+no field at all) or excluded (counted, never stored). The only Python is the HMAC per distinct
+msisdn (footfall.privacy.pseudonym). Reason codes and rules: docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from footfall.errors import FootfallError
 from footfall.landing.cells import CELL_LAT, CELL_LON, CELL_OK, CELL_RANGE, cells_valid_on, with_cell
-from footfall.landing.files import CORRUPT, EVENT_COLUMNS, ROW_ID, parse_timestamp
+from footfall.landing.files import BLOCK_START, CORRUPT, EVENT_COLUMNS, ROW_ID, parse_timestamp
 from footfall.privacy.pseudonym import normalised_msisdn
 from footfall.schemas import (
     EVENTS,
@@ -33,6 +33,7 @@ STATUS = "_status"
 COPY_RANK = "_copy_rank"
 KNOWN = "_known_subscriber"
 TS, X, Y, ACC = "_ts", "_x", "_y", "_acc"
+FIRST_ID, ROWS_BEFORE, BLOCK_ROWS = "_first_id", "_rows_before", "_block_rows"
 
 ACCEPTED = "accepted"
 MALFORMED = "malformed"
@@ -47,6 +48,13 @@ EXCLUDE_REASONS = (EXCLUDED_OPTED_OUT, EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_UN
 
 BBox = tuple[float, float, float, float]
 
+# A digit run that could be an MSISDN, IMSI or IMEI: 10 or more digits, optionally with a leading
+# `+` and single spaces between digits (`+49 176 12345678`), not glued to a digit before it and not
+# the decimals of a number (a digit, a point, then the run: `52.5200001234567` is kept). ISO
+# timestamps, decimal coordinates and ECGI cell ids (`262-07-1040001-11`) have no such run;
+# epoch seconds or milliseconds do, and are scrubbed too (docs/ingest.md).
+IDENTIFIER_LIKE = r"(?<![0-9])(?<![0-9]\.)\+?[0-9](?: ?[0-9]){9,}"
+SCRUBBED = "<scrubbed>"
 
 
 def _blank_to_null(column: str) -> Column:
@@ -66,7 +74,7 @@ def with_copy_rank(df: DataFrame) -> DataFrame:
     name, then position. The rows are hash-partitioned by msisdn first: that one shuffle also
     serves the window (its partition keys include msisdn) and the join with the per-msisdn
     lookup in `with_subscriber`, so the events are shuffled once, not three times."""
-    copies = Window.partitionBy(C.MSISDN, *EVENT_COLUMNS[1:]).orderBy(C.SOURCE_FILE, ROW_ID)
+    copies = Window.partitionBy(C.MSISDN, *EVENT_COLUMNS[1:]).orderBy(C.SOURCE_FILE, BLOCK_START, ROW_ID)
     return df.repartition(C.MSISDN).withColumn(COPY_RANK, F.row_number().over(copies))
 
 
@@ -177,12 +185,55 @@ def accepted_events(df: DataFrame, day: dt.date) -> DataFrame:
     ).select(*cols(EVENTS))
 
 
+def block_offsets(df: DataFrame) -> DataFrame:
+    """Read rows -> one row per file block: its first row id and the file's rows in earlier blocks.
+
+    A block's rows are read one after the other in one partition, so their row ids are
+    consecutive; a gzip file is one block, a large plain CSV or Parquet file may be several."""
+    earlier = Window.partitionBy(C.SOURCE_FILE).orderBy(BLOCK_START).rowsBetween(Window.unboundedPreceding, -1)
+    return (
+        df.groupBy(C.SOURCE_FILE, BLOCK_START)
+        .agg(F.min(ROW_ID).alias(FIRST_ID), F.count(F.lit(1)).alias(BLOCK_ROWS))
+        .withColumn(ROWS_BEFORE, F.coalesce(F.sum(BLOCK_ROWS).over(earlier), F.lit(0)))
+        .select(C.SOURCE_FILE, BLOCK_START, FIRST_ID, ROWS_BEFORE)
+    )
+
+
+def with_source_row(df: DataFrame, offsets: DataFrame) -> DataFrame:
+    """The row's position in its file (`source_row`): 1 = the first data row after the header.
+    Spark's CSV reader skips blank lines without a trace, so they are not counted: in a file
+    without blank lines the row is on line source_row + 1."""
+    joined = df.alias("r").join(
+        F.broadcast(offsets).alias("o"),
+        (F.col(f"r.{C.SOURCE_FILE}") == F.col(f"o.{C.SOURCE_FILE}"))
+        & (F.col(f"r.{BLOCK_START}") == F.col(f"o.{BLOCK_START}")),
+        how="left",
+    )
+    position = F.col(f"o.{ROWS_BEFORE}") + F.col(f"r.{ROW_ID}") - F.col(f"o.{FIRST_ID}") + 1
+    return joined.select("r.*", position.alias(C.SOURCE_ROW))
+
+
+def scrubbed(column: str) -> Column:
+    """A delivered text field with every identifier-like digit run replaced by `<scrubbed>`."""
+    return F.regexp_replace(F.col(column), IDENTIFIER_LIKE, SCRUBBED)
+
+
 def rejected_rows(df: DataFrame, day: dt.date, run_id: str) -> DataFrame:
+    """Classified rows with their `source_row` (`with_source_row`) -> ops.rejected_events. A
+    malformed row keeps neither fields nor pseudonym: its fields are split by position, so its
+    msisdn field may hold an IMSI and any other field the msisdn. Other rows keep their fields,
+    scrubbed of identifier-like digit runs; their msisdn field is the msisdn, stored as pseudonym."""
+    keep = F.col(STATUS) != MALFORMED
+
+    def raw(column: str) -> Column:
+        return F.when(keep, scrubbed(column))
+
     return df.where(F.col(STATUS).isin(*REJECT_REASONS)).select(
-        F.lit(day).alias(C.EVENT_DATE), F.col(STATUS).alias(C.REASON), C.PSEUDO_ID,
-        F.col(C.EVENT_TIME).alias(C.RAW_EVENT_TIME), C.CELL_ID, C.EVENT_TYPE, F.col(C.LON).alias(C.RAW_LON),
-        F.col(C.LAT).alias(C.RAW_LAT), F.col(C.ACCURACY_M).alias(C.RAW_ACCURACY_M), C.SOURCE_FILE,
-        F.lit(run_id).alias(C.RUN_ID),
+        F.lit(day).alias(C.EVENT_DATE), F.col(STATUS).alias(C.REASON),
+        F.when(keep, F.col(C.PSEUDO_ID)).alias(C.PSEUDO_ID),
+        raw(C.EVENT_TIME).alias(C.RAW_EVENT_TIME), raw(C.CELL_ID).alias(C.CELL_ID),
+        raw(C.EVENT_TYPE).alias(C.EVENT_TYPE), raw(C.LON).alias(C.RAW_LON), raw(C.LAT).alias(C.RAW_LAT),
+        raw(C.ACCURACY_M).alias(C.RAW_ACCURACY_M), C.SOURCE_FILE, C.SOURCE_ROW, F.lit(run_id).alias(C.RUN_ID),
     ).select(*cols(REJECTED_EVENTS))
 
 

@@ -27,9 +27,14 @@ from footfall.schemas import C
 
 ISO_UTC = "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX"
 EVENT_COLUMNS = (C.MSISDN, C.EVENT_TIME, C.CELL_ID, C.EVENT_TYPE, C.LON, C.LAT, C.ACCURACY_M)
-# Added to every delivered event row by read_events: the CSV parser's corrupt-record text and a row id.
+# Added to every delivered event row by read_events: the CSV parser's corrupt-record text, a row id
+# (Spark's monotonically increasing id: partition << 33 + position in the read partition) and the
+# byte offset of the file block (split) the row was read from. A block's rows are read one after
+# the other in one partition, so row id and block start give the row's position in its file
+# (footfall.landing.events.with_source_row).
 CORRUPT = "_corrupt_record"
 ROW_ID = "_row_id"
+BLOCK_START = "_block_start"
 
 
 def check_header(path: Path, expected: Sequence[str]) -> None:
@@ -87,7 +92,8 @@ def landing_files(folder: Path) -> tuple[str, list[Path]]:
 
 
 def read_events(spark: SparkSession, folder: Path) -> DataFrame:
-    """Delivered rows as strings, plus the corrupt-record text (CSV), the file name and a row id."""
+    """Delivered rows as strings, plus the corrupt-record text (CSV), the file name, a row id and the
+    start of the file block the row was read from."""
     fmt, files = landing_files(folder)
     if fmt == "csv":
         for path in files:
@@ -104,7 +110,8 @@ def read_events(spark: SparkSession, folder: Path) -> DataFrame:
         raw = spark.read.parquet(*[str(p) for p in files]).select(
             *[F.col(c).cast("string").alias(c) for c in EVENT_COLUMNS], F.lit(None).cast("string").alias(CORRUPT))
     return raw.select(*EVENT_COLUMNS, CORRUPT, F.col("_metadata.file_name").alias(C.SOURCE_FILE),
-                      F.monotonically_increasing_id().alias(ROW_ID))
+                      F.monotonically_increasing_id().alias(ROW_ID),
+                      F.col("_metadata.file_block_start").alias(BLOCK_START))
 
 
 @contextmanager

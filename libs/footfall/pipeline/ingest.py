@@ -1,10 +1,10 @@
 """`footfall ingest --date D`: one local day of landing events into restricted.events.
 
 Every delivered row ends in exactly one of three places: accepted (restricted.events), rejected
-with a reason code (ops.rejected_events, pseudonymised) or excluded (counted, never stored). The
-rows are read by footfall.landing.files and classified by footfall.landing.events; this module
-runs them against the day's reference data and writes both tables. Reason codes and rules:
-docs/ingest.md.
+with a reason code (ops.rejected_events, pseudonymised and scrubbed) or excluded (counted, never
+stored). The rows are read by footfall.landing.files and classified by footfall.landing.events;
+this module runs them against the day's reference data and writes both tables. Reason codes and
+rules: docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from footfall.landing.events import (
     ACCEPTED,
     BBox,
     accepted_events,
+    block_offsets,
     classify_staged,
     rejected_rows,
     stage_rows,
     status_counts,
     subscriber_lookup,
     summarise,
+    with_source_row,
 )
 from footfall.landing.files import landing_read_errors, read_events
 from footfall.localtime import local_day_start_utc
@@ -110,7 +112,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
         lookup = subscriber_lookup(pseudonym_map(staged, bc, key.key_id), subscribers).cache()
         try:
             classified = staged.transform(classify_staged, lookup, cells, day, day_start, day_end, area)
-            observed, rejected_written = _write_rows(spark, classified, day, rec.run_id)
+            observed, rejected_written = _write_rows(spark, classified, block_offsets(staged), day, rec.run_id)
         finally:
             lookup.unpersist()
             staged.unpersist()
@@ -121,16 +123,18 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
         return rec.counts
 
 
-def _write_rows(spark: SparkSession, classified: DataFrame, day: dt.date, run_id: str) -> tuple[dict[str, int], int]:
-    """Accepted rows to restricted.events, rejected ones to ops.rejected_events (each replacing the
-    day); returns the rows per status observed on the way and the rejected rows written."""
+def _write_rows(spark: SparkSession, classified: DataFrame, offsets: DataFrame, day: dt.date,
+                run_id: str) -> tuple[dict[str, int], int]:
+    """Accepted rows to restricted.events, rejected ones with their position in the file
+    (`offsets`: block_offsets of the read rows) to ops.rejected_events (each replacing the day);
+    returns the rows per status observed on the way and the rejected rows written."""
     observed, written = Observation("ingest"), Observation("rejected")
     with step("ingest", "events", spark) as s, landing_read_errors():
         replace_partition(accepted_events(classified.observe(observed, *status_counts()), day),
                           EVENTS, {C.EVENT_DATE: day})
         s.record(rows_in=observed.get["in"], rows_out=observed.get[ACCEPTED])
     with step("ingest", "rejected_events", spark) as s, landing_read_errors():
-        rejects = rejected_rows(classified, day, run_id)
+        rejects = rejected_rows(classified.transform(with_source_row, offsets), day, run_id)
         replace_partition(rejects.observe(written, F.count(F.lit(1)).alias("n")), REJECTED_EVENTS,
                           {C.EVENT_DATE: day})
         s.record(rows_in=observed.get["in"], rows_out=written.get["n"])

@@ -73,6 +73,7 @@ class C:
     # rejects
     REASON = "reason"
     SOURCE_FILE = "source_file"
+    SOURCE_ROW = "source_row"
     RAW_EVENT_TIME = "raw_event_time"
     RAW_LON = "raw_lon"
     RAW_LAT = "raw_lat"
@@ -280,22 +281,26 @@ EVENTS = Table(
     "Validated, pseudonymised network events (restricted; retention-limited)",
     partition_by=(C.EVENT_DATE,),
 )
+# A rejected row's delivered field: identifier-like digit runs scrubbed (docs/ingest.md); a malformed row keeps none.
+_RAW = "{} as delivered, identifier-like digits scrubbed; NULL when malformed"
 REJECTED_EVENTS = Table(
     "ops.rejected_events",
     (
         _col(C.EVENT_DATE, DateType(), "Delivered local date (landing folder)", False),
         _col(C.REASON, StringType(), "Reason code, see docs/tables.md", False),
-        _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym (NULL when the msisdn is missing)"),
-        _col(C.RAW_EVENT_TIME, StringType(), "event_time as delivered"),
-        _col(C.CELL_ID, StringType(), "cell_id as delivered"),
-        _col(C.EVENT_TYPE, StringType(), "event_type as delivered"),
-        _col(C.RAW_LON, StringType(), "lon as delivered"),
-        _col(C.RAW_LAT, StringType(), "lat as delivered"),
-        _col(C.RAW_ACCURACY_M, StringType(), "accuracy_m as delivered"),
+        _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym (NULL when the msisdn is missing or the row malformed)"),
+        _col(C.RAW_EVENT_TIME, StringType(), _RAW.format("event_time")),
+        _col(C.CELL_ID, StringType(), _RAW.format("cell_id")),
+        _col(C.EVENT_TYPE, StringType(), _RAW.format("event_type")),
+        _col(C.RAW_LON, StringType(), _RAW.format("lon")),
+        _col(C.RAW_LAT, StringType(), _RAW.format("lat")),
+        _col(C.RAW_ACCURACY_M, StringType(), _RAW.format("accuracy_m")),
         _col(C.SOURCE_FILE, StringType(), "Landing file the row came from"),
+        _col(C.SOURCE_ROW, LongType(), "n-th data row of the landing file (1 = first after the header; "
+                                       "blank lines not counted)"),
         _col(C.RUN_ID, StringType(), "Run that rejected the row", False),
     ),
-    "Rejected landing rows with a reason, pseudonymised (never a raw msisdn)",
+    "Rejected landing rows with a reason, pseudonymised, raw fields scrubbed (never an identifier)",
     partition_by=(C.EVENT_DATE,),
 )
 VISITS = Table(

@@ -119,7 +119,7 @@ class Rows:
     order: np.ndarray  # row indices in file order (duplicates repeated)
     fault: np.ndarray  # per generated row: index into ROW_FAULTS or -1
     category: np.ndarray  # per generated row: index into CLASSIFICATION_ORDER
-    replaced_lines: dict[int, str]  # row -> replacement line (malformed rows, CSV only)
+    replaced_lines: dict[int, str]  # row -> replacement line (malformed and shifted rows, CSV only)
 
 
 def _fmt_float(x: np.ndarray, digits: int, valid: np.ndarray) -> pa.Array:
@@ -190,9 +190,30 @@ def format_chunk(w: World, day: Day, ev: ChunkEvents) -> Rows:
     return Rows(fields, order, fault, category, replaced)
 
 
+def imsi(msisdn: int) -> str:
+    """The SIM's IMSI (MCC 262, MNC 07, 10-digit MSIN), derived from its msisdn: the same SIM
+    always has the same IMSI, for a given seed."""
+    return f"26207{(msisdn * 2_654_435_761 + 40_503) % 10**10:010d}"
+
+
+def _broken_line(kind: str, rec: dict[str, str | None], v6: float, v7: float, sim_imsi: str) -> str:
+    """The line of a malformed row (cut, `;`-separated or an extra field, by v6) or of a shifted
+    one (the SIM's IMSI first: every field one to the right)."""
+    line = ",".join("" if rec[k] is None else str(rec[k]) for k in EVENT_COLUMNS)
+    if kind == "shifted_columns":
+        return f"{sim_imsi},{line}"
+    if v6 < 0.4:  # cut: at most 5 fields
+        commas = [i for i, ch in enumerate(line) if ch == ","]
+        return line[: max(5, int(commas[4] * (0.3 + 0.7 * v7)))]
+    if v6 < 0.7:
+        return line.replace(",", ";")
+    return line + ",extra"
+
+
 def _inject(w: World, day: Day, ev: ChunkEvents, fields: dict[str, pa.Array], fault: np.ndarray,
             measured: np.ndarray, abs_t: np.ndarray) -> dict[int, str]:
-    """Apply the row faults in place (Python on the few faulty rows); returns malformed lines."""
+    """Apply the row faults in place (Python on the few faulty rows); returns the replacement lines
+    of malformed and shifted rows."""
     rows = np.flatnonzero(fault >= 0)
     if len(rows) == 0:
         return {}
@@ -204,17 +225,8 @@ def _inject(w: World, day: Day, ev: ChunkEvents, fields: dict[str, pa.Array], fa
         kind = names[fault[r]]
         v6, v7 = float(u[j, 6]), float(u[j, 7])
         rec = {k: vals[k][j] for k in EVENT_COLUMNS}
-        if kind == "malformed":
-            line = ",".join("" if rec[k] is None else str(rec[k]) for k in EVENT_COLUMNS)
-            if v6 < 0.4:  # cut: at most 5 fields
-                commas = [i for i, ch in enumerate(line) if ch == ","]
-                cut = commas[4]
-                line = line[: max(5, int(cut * (0.3 + 0.7 * v7)))]
-            elif v6 < 0.7:
-                line = line.replace(",", ";")
-            else:
-                line = line + ",extra"
-            malformed[int(r)] = line
+        if kind in ("malformed", "shifted_columns"):
+            malformed[int(r)] = _broken_line(kind, rec, v6, v7, imsi(int(w.msisdn[ev.sub[r]])))
         elif kind == "missing_field":
             opts = ["msisdn", "event_time", "cell_id", "event_type"]
             if measured[r]:

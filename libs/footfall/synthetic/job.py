@@ -31,6 +31,7 @@ from footfall.synthetic.reference import Reference, load_reference
 from footfall.synthetic.vocabulary import (
     BERLIN_BBOX,
     CLASSIFICATION_ORDER,
+    CSV_ONLY_FAULTS,
     DEFAULT_BUFFER_M,
     DEFAULT_DATE,
     DEFAULT_EVENTS,
@@ -83,7 +84,7 @@ class GenerateParams:
     def row_faults(self) -> dict[str, float]:
         rates = {k: float(self.faults.get(k, v)) for k, v in ROW_FAULTS.items()}
         if self.fmt == "parquet":
-            rates["malformed"] = 0.0  # a Parquet file has no lines to break
+            rates.update(dict.fromkeys(CSV_ONLY_FAULTS, 0.0))  # a Parquet file has no lines to break
         return rates
 
     def shares(self) -> dict[str, float]:
@@ -102,8 +103,8 @@ def _validate(p: GenerateParams) -> None:
         raise ConfigError("the row fault rates add up to more than 0.5: lower them")
     if p.fmt not in ("csv", "parquet"):
         raise ConfigError(f"--format {p.fmt!r}: use csv or parquet")
-    if p.fmt == "parquet" and (p.truncated_gzip or p.faults.get("malformed", 0) > 0):
-        raise ConfigError("--truncated-gzip and malformed lines exist only with --format csv")
+    if p.fmt == "parquet" and (p.truncated_gzip or any(p.faults.get(f, 0) > 0 for f in CSV_ONLY_FAULTS)):
+        raise ConfigError("--truncated-gzip, malformed and shifted_columns lines exist only with --format csv")
     if p.days < 1 or (p.subscribers is not None and p.subscribers < 1) or p.events_per_subscriber <= 0:
         raise ConfigError("--days, --subscribers and --events-per-subscriber must be positive")
     if not 0 < p.market_share <= 1:
@@ -216,6 +217,8 @@ def _report(params: GenerateParams, n: int, days: list[Day], subs: pd.DataFrame,
             "unknown_cell": "cell_id not in cells/cells.csv",
             "duplicate": "the line repeats an earlier line of the same day exactly",
             "unknown_msisdn": "msisdn not in subscribers/subscribers.csv",
+            "shifted_columns": "8 fields: an IMSI (15 digits, 26207...) before a row that is clean otherwise; "
+                               "ingest rejects it as malformed",
             "opted_out": "msisdn in optouts/optouts.csv",
             "m2m": "contract_type m2m",
             "under_18": "CRM birth date gives an age under 18 on the folder's date",

@@ -37,7 +37,10 @@ ROW_FAULTS: dict[str, float] = {
     "unknown_cell": 0.0005,  # a well-formed ECGI that is not in cells.csv
     "duplicate": 0.002,  # the row is written twice (exact duplicate, next line)
     "unknown_msisdn": 0.001,  # msisdn replaced by one that is not in the CRM
+    "shifted_columns": 0.0005,  # an extra leading field, the SIM's IMSI, before a complete row (8 fields)
 }
+# Faults that break a CSV line: a Parquet file has no lines to break.
+CSV_ONLY_FAULTS = ("malformed", "shifted_columns")
 # Subscriber-level shares, also settable with --fault NAME=SHARE.
 SUBSCRIBER_SHARES: dict[str, float] = {"m2m": 0.03, "opted_out": 0.02}
 # How each landing row is classified (first match wins); the report counts every category.
