@@ -116,3 +116,21 @@ BENCH_ARGS ?=
 bench: setup ## benchmarks side by side: make bench SIZE=XS|S|M|L (200k, 10M, 30M, 100M events)
 	$(PY) -m bench.run --size $(SIZE) $(BENCH_ARGS)
 	$(PY) -m bench.report
+
+# Accuracy (docs/accuracy.md): restricted.visits of the stay model against the generator's ground
+# truth. The day is generated once under .data/accuracy/<SUBSCRIBERS> and reused; every call runs
+# the pipeline on it again (the code under test may have changed) with the demo key, then
+# measures. Results in $(ACCURACY_OUT); the table of criteria is printed.
+SUBSCRIBERS  ?= 30000
+ACCURACY_DIR  = $(DATA)/accuracy/$(SUBSCRIBERS)
+ACCURACY_OUT ?= bench/results/accuracy.json
+.PHONY: accuracy
+
+$(ACCURACY_DIR)/landing/.generated-$(DATE): | $(VENV)/.installed $(JARS)/.resolved
+	$(BIN)/footfall generate --date $(DATE) --subscribers $(SUBSCRIBERS) --set paths.data_dir=$(ACCURACY_DIR)
+	touch $@
+
+accuracy: setup $(DATA)/demo.key $(ACCURACY_DIR)/landing/.generated-$(DATE) ## stay model vs ground truth: make accuracy SUBSCRIBERS=30000
+	# --republish: the generated day is deterministic, so the target may run it again.
+	$(BIN)/footfall run --date $(DATE) --republish --set paths.data_dir=$(ACCURACY_DIR) --set privacy.key_file=$(DATA)/demo.key
+	$(PY) -m bench.accuracy --data-dir $(ACCURACY_DIR) --date $(DATE) --key-file $(DATA)/demo.key --out $(ACCURACY_OUT)
