@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,27 @@ def run_footfall(data_dir: Path, log: Path, key: str, *args: str) -> None:
         done = subprocess.run(footfall_command(data_dir, *args), cwd=ROOT, env=footfall_env(key), stdout=out,
                               stderr=subprocess.STDOUT, timeout=3600)
     assert done.returncode == 0, log.read_text()[-3000:]
+
+
+# The slow tier's generated day: generated and run once per session in a data folder of its own
+# (fixture `generated_day`, tests/integration/conftest.py), read by test_disclosure_attack.py and
+# test_accuracy_floors.py.
+GENERATED_DATE = dt.date(2026, 5, 16)  # a Saturday in CEST (UTC+2): local midnight is 22:00 UTC the day before
+GENERATED_ZONE_SETS = ("districts",)  # the zone sets `footfall run` computes on it
+
+
+@dataclass(frozen=True)
+class GeneratedDay:
+    """A day `footfall generate` wrote (landing/ and truth/) and `footfall run` computed, both as
+    subprocesses with everything below `data`: their own metastore and warehouse, nothing in the
+    session's shared catalog (so nothing to claim, tests/claims.py)."""
+
+    data: Path  # paths.data_dir of both commands
+    log: Path  # the output of both commands
+    key: str  # the master key (hex) both ran with, as FOOTFALL_PSEUDONYM_KEY
+    day: dt.date
+    subscribers: int
+    zone_sets: tuple[str, ...]  # the zone sets `footfall run` computed
 
 
 def table_location(data_dir: Path, table: Table) -> Path:

@@ -1,4 +1,5 @@
-"""Attacks on a published, generated day (footfall generate + footfall run, as subprocesses).
+"""Attacks on a published, generated day (footfall generate + footfall run, as subprocesses: the
+session's `generated_day`, tests/integration/conftest.py).
 
 - The attacker (tests/attacker.py: a linear program written for the tests, not footfall's own
   auditor footfall.privacy.audit) sees every published number of a zone (hourly cells, hourly
@@ -14,7 +15,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from attacker import leaks
 from pyspark.sql import functions as F
-from support import read_table, run_footfall
+from support import GENERATED_DATE, read_table
 
 from footfall.schemas import (
     ALL_TABLES,
@@ -38,29 +38,26 @@ from footfall.schemas import (
 
 pytestmark = pytest.mark.slow
 
-DAY = dt.date(2026, 5, 16)  # a Saturday in CEST (UTC+2): local midnight is 22:00 UTC the day before
+DAY = GENERATED_DATE  # 2026-05-16, a Saturday in CEST (UTC+2): local midnight is 22:00 UTC the day before
 HOURS = [pd.Timestamp(2026, 5, 15, 22) + pd.Timedelta(hours=h) for h in range(24)]
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")  # docs/definitions.md
 GENDERS = ("F", "M", "unknown")
 # Districts only: with a few thousand subscribers they have both many published and many
 # suppressed cells (smaller zones would have almost nothing published, nothing to attack with).
+# (The day may compute more zone sets: the `published` fixture checks these are among them.)
 ZONE_SETS = ("districts",)
 K = 20
-MASTER = "cd" * 32
 # Raw identifiers: a German MSISDN (49 + 10-11 digits), an IMSI or IMEI (15 digits), standing alone
 # (not the digits after a decimal point, e.g. of a coordinate in ops.runs parameters).
 IDENTIFIER = r"(^|[^0-9A-Za-z.])(49[0-9]{10,11}|[0-9]{15})([^0-9A-Za-z]|$)"
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """The day generated and run in its own data folder (its own catalog: nothing to claim)."""
-    data = tmp_path_factory.mktemp("attack")
-    log = data / "run.log"
-    run_footfall(data, log, MASTER, "generate", "--date", DAY.isoformat(), "--subscribers", "6000", "--seed", "5")
-    zone_sets = [arg for zone_set in ZONE_SETS for arg in ("--zone-set", zone_set)]
-    run_footfall(data, log, MASTER, "run", "--date", DAY.isoformat(), *zone_sets)
-    return data, log
+def published(generated_day):
+    """The generated day (6,000 subscribers), run in its own data folder (its own catalog: nothing
+    to claim): its data folder and the log of generate + run."""
+    assert generated_day.day == DAY and set(ZONE_SETS) <= set(generated_day.zone_sets)
+    return generated_day.data, generated_day.log
 
 
 def _day(spark, data, table, zone_set) -> pd.DataFrame:
