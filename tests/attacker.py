@@ -6,6 +6,8 @@ published cells of one zone and day:
 
 - per hour, the 21 cohort cells of zone_hourly add up to the hour's zone_hourly_total;
 - a cohort's zone_daily visitors are at least its visitors in any hour, and at most their sum;
+- the day's zone_daily_total is the sum of the 21 cohorts' zone_daily cells (each subscriber has
+  one cohort), at least any hour's zone_hourly_total and at most their sum;
 - every count is non-negative.
 
 Every suppressed cell is an unknown of a linear program over those relations, with the published
@@ -37,12 +39,13 @@ COHORT = ("age_band", "gender")
 @dataclass(frozen=True)
 class Leak:
     zone_id: str
-    cell: tuple  # ("hourly", hour, age, gender) | ("total", hour) | ("daily", age, gender)
+    cell: tuple  # ("hourly", hour, age, gender) | ("total", hour) | ("daily", age, gender) | ("day_total",)
     low: float
     high: float
 
 
-def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None) -> dict[tuple, float | None]:
+def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
+           day_total: pd.DataFrame | None = None) -> dict[tuple, float | None]:
     """One zone's cells by name -> published visitors, or None when suppressed (status not
     published)."""
     cells: dict[tuple, float | None] = {}
@@ -57,6 +60,9 @@ def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None
     if daily is not None:
         for row in daily.itertuples(index=False):
             cells[("daily", row.age_band, row.gender)] = value(row)
+    if day_total is not None:
+        for row in day_total.itertuples(index=False):
+            cells[("day_total",)] = value(row)
     return cells
 
 
@@ -77,6 +83,14 @@ def _relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float
         if day in cells:
             inequalities += [{name: 1.0, day: -1.0} for name in names]
             inequalities.append({**dict.fromkeys(names, -1.0), day: 1.0})
+    if ("day_total",) in cells:
+        days = [name for name in cells if name[0] == "daily"]
+        totals = [name for name in cells if name[0] == "total"]
+        if days:
+            equalities.append({**dict.fromkeys(days, 1.0), ("day_total",): -1.0})
+        inequalities += [{name: 1.0, ("day_total",): -1.0} for name in totals]
+        if totals:
+            inequalities.append({**dict.fromkeys(totals, -1.0), ("day_total",): 1.0})
     return equalities, inequalities
 
 
@@ -133,13 +147,18 @@ def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int) -> list[L
     return leaks
 
 
-def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None, k: int) -> list[Leak]:
-    """The leaks of one day and zone set: every zone's cells of the three published tables
-    (columns zone_id, hour_start, age_band, gender, visitors, status as in footfall.zone_*), or
-    of hourly and totals alone when `daily` is None."""
+def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None, k: int,
+          day_total: pd.DataFrame | None = None) -> list[Leak]:
+    """The leaks of one day and zone set: every zone's cells of the published tables (columns
+    zone_id, hour_start, age_band, gender, visitors, status as in footfall.zone_*); `daily` and
+    `day_total` (zone_daily, zone_daily_total) may be left out (None)."""
     found = []
+
+    def of(frame: pd.DataFrame | None, zone_id: str) -> pd.DataFrame | None:
+        return None if frame is None else frame[frame["zone_id"] == zone_id]
+
     for zone_id in sorted(set(hourly["zone_id"]) | set(total["zone_id"])):
         cells = _cells(hourly[hourly["zone_id"] == zone_id], total[total["zone_id"] == zone_id],
-                       None if daily is None else daily[daily["zone_id"] == zone_id])
+                       of(daily, zone_id), of(day_total, zone_id))
         found += zone_leaks(zone_id, cells, k)
     return found

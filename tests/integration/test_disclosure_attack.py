@@ -30,6 +30,7 @@ from footfall.schemas import (
     RUNS,
     VISITS,
     ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     ZONES,
@@ -65,12 +66,12 @@ def _day(spark, data, table, zone_set) -> pd.DataFrame:
     return df.where((F.col(C.EVENT_DATE) == F.lit(DAY)) & (F.col(C.ZONE_SET) == zone_set)).toPandas()
 
 
-def _published(spark, data, zone_set) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return tuple(_day(spark, data, t, zone_set) for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY))
+def _published(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
+    return tuple(_day(spark, data, t, zone_set) for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL))
 
 
-def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The day's three full grids (every zone x hour x cohort) counted from restricted.visits,
+def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
+    """The day's four full grids (every zone x hour x cohort, ...) counted from restricted.visits,
     with primary suppression only: visitors < k -> suppressed_primary, else published."""
     visits = _day(spark, data, VISITS, zone_set)
     zones = sorted(read_table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
@@ -90,6 +91,7 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
          pd.MultiIndex.from_tuples([(z, h) for z in zones for h in HOURS], names=[C.ZONE_ID, C.HOUR_START])),
         (visits.groupby([C.ZONE_ID, *cohort])[C.PSEUDO_ID].nunique(),
          pd.MultiIndex.from_tuples([(z, a, g) for z in zones for a, g in cohorts], names=[C.ZONE_ID, *cohort])),
+        (visits.groupby(C.ZONE_ID)[C.PSEUDO_ID].nunique(), pd.Index(zones, name=C.ZONE_ID)),
     )
     out = []
     for counts, grid in grids:
@@ -114,15 +116,15 @@ def _latest_compute_counts(spark, data, zone_set) -> dict:
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
 def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(spark, published, zone_set):
     data, _ = published
-    hourly, total, daily = _published(spark, data, zone_set)
+    hourly, total, daily, day_total = _published(spark, data, zone_set)
     statuses = pd.concat([hourly[C.STATUS], total[C.STATUS], daily[C.STATUS]])
     assert (statuses == "published").sum() > 100  # there is something to attack with
     assert (statuses != "published").sum() > 100  # and something to find
-    assert leaks(hourly, total, daily, K) == []
+    assert leaks(hourly, total, daily, K, day_total) == []
 
 
 def test_negative_control_primary_suppression_alone_leaks(counted):
-    hourly, total, daily = counted["districts"]
+    hourly, total, daily, _ = counted["districts"]
     found = leaks(hourly, total, daily, K)
     assert len(found) > 0
     assert all(leak.high - leak.low < K for leak in found)
@@ -137,8 +139,9 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
     run = _published(spark, data, zone_set)
     counted = counted[zone_set]
     keys = ([C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER], [C.ZONE_ID, C.HOUR_START],
-            [C.ZONE_ID, C.AGE_BAND, C.GENDER])
-    for table, mine, theirs, key in zip((ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY), counted, run, keys, strict=True):
+            [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID])
+    tables = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
+    for table, mine, theirs, key in zip(tables, counted, run, keys, strict=True):
         both = mine.merge(theirs[[*key, C.VISITORS, C.STATUS]], on=key, how="outer", suffixes=("", "_run"),
                           indicator=True)
         assert (both["_merge"] == "both").all(), table.name  # the same full grid

@@ -1,9 +1,11 @@
 """footfall compute in differential privacy mode on a hand-built day.
 
 2026-06-06 is a Saturday in CEST (UTC+2). Zone set `it_dp` holds a shop
-and a zone nobody visits. 30 subscribers (25-34, F) stay in the shop 10:00-10:12 local; H1
-(45-54, M) is there all day long, one visit overlapping all 24 hours, which the L0 bound cuts to
-12 zone-hours.
+and a zone nobody visits. 30 subscribers (25-34, F) are seen at home (outside both zones) at 09:00
+and 11:00 local and in the shop 10:00-10:12, so the stay model puts each in the shop for at most
+the hours 09 to 10 (its start and end lie between the home observations and the shop ones);
+H1 (45-54, M) is seen in the shop all day long, one visit overlapping all 24 hours, which the L0
+bound cuts to 12 zone-hours.
 
 The day is computed with suppression, then twice in dp mode, then with suppression again: after
 each run every cell of the three tables of (date, zone set) has the status of that run's mode,
@@ -42,6 +44,7 @@ from footfall.tables import ensure_tables, replace_partition
 DAY = dt.date(2026, 6, 6)
 ZONE_SET = "it_dp"
 SHOP = (13.40, 52.52)
+HOME = (13.30, 52.45)
 GRIDS = {ZONE_HOURLY: 2 * 24 * 21, ZONE_HOURLY_TOTAL: 2 * 24, ZONE_DAILY: 2 * 21}  # both zones, full grid
 NOT_NOISED = (C.PASSERSBY, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60,
               C.DWELL_60PLUS)
@@ -55,7 +58,9 @@ def local(hour: int, minute: int) -> dt.datetime:
 def _events() -> list[tuple]:
     visits = [(f"F{i}", [local(10, m) for m in range(0, 13, 2)]) for i in range(1, 31)]
     visits.append(("H1", [local(h, m) for h in range(24) for m in range(0, 60, 10)]))
-    return [(DAY, pid, "k1", t, "c1", "attach", *SHOP, 20.0, "measured") for pid, times in visits for t in times]
+    at_home = [(f"F{i}", t) for i in range(1, 31) for t in (local(9, 0), local(11, 0))]
+    return ([(DAY, pid, "k1", t, "c1", "attach", *SHOP, 20.0, "measured") for pid, times in visits for t in times]
+            + [(DAY, pid, "k1", t, "c1", "attach", *HOME, 20.0, "measured") for pid, t in at_home])
 
 
 def _subscribers() -> list[tuple]:
@@ -64,9 +69,12 @@ def _subscribers() -> list[tuple]:
 
 
 def _zones() -> list[tuple]:
+    # area_m2 as load-reference computes it (it bounds the sigma of a point placed in the zone):
+    # 0.001 deg of longitude at 52.52 N is 67.8 m, of latitude 111.3 m; 0.01 deg: 100 times that.
     shop = shapely.box(13.3995, 52.5195, 13.4005, 52.5205)
     far = shapely.box(13.60, 52.60, 13.61, 52.61)
-    return [(ZONE_SET, z, z, "test", shapely.to_wkb(g), 100.0) for z, g in (("shop", shop), ("far", far))]
+    return [(ZONE_SET, z, z, "test", shapely.to_wkb(g), area)
+            for z, g, area in (("shop", shop, 7_546.0), ("far", far, 754_600.0))]
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +135,7 @@ def test_suppression_run_publishes_no_dp_cell(runs):
     for name in ("suppress", "suppress_again"):
         statuses = steps[name]["statuses"]
         assert all(s <= {STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY} for s in statuses.values()), name
-        # exact values are shown (hour 10 has 31 visitors in total), and every grid has rows
+        # exact values are shown (hour 10 has 31 visitors in total: 30 F and H1), and every grid has rows
         assert STATUS_PUBLISHED in statuses[ZONE_HOURLY_TOTAL.name] and all(statuses.values()), name
     assert steps["suppress"]["ledger"] == []  # suppression spends no budget
 
@@ -140,9 +148,9 @@ def test_dp_run_replaces_every_cell_with_a_noisy_one(runs):
     for table, n in GRIDS.items():
         assert len(rows[table.name]) == n, table.name  # the full public grid, empty cells included
         assert all(all(r[c] is None for c in NOT_NOISED) for r in rows[table.name]), table.name
-        # Nearly every cell is truly empty: the far zone's, and in the shop all but hour 10's
-        # 25-34/F and H1's at most 12 sampled hours (hourly: >= 1008 - 13; totals: >= 48 - 12;
-        # daily: 42 - 2). A true 0 is published as max(0, round(0 + Laplace noise)), which is 0
+        # Nearly every cell is truly empty: the far zone's, and in the shop all but the 25-34/F
+        # cells of hours 09 and 10 and H1's at most 12 sampled hours (hourly: >= 1008 - 14;
+        # totals: >= 48 - 13; daily: 42 - 2). A true 0 is published as max(0, round(0 + Laplace noise)), which is 0
         # with probability >= 1/2 and never negative: each table's smallest count is exactly 0
         # (all positive: P <= 2^-36), whereas unclamped noise would go below 0.
         for metric in (C.VISITORS, C.VISITS):
@@ -158,7 +166,7 @@ def test_run_counts_and_manifest_record_the_dp_mode(runs):
         "cells": 1008, "cells_dp": 1008, "total_cells": 48, "total_cells_dp": 48, "daily_cells": 42,
         "daily_cells_dp": 42,
     }
-    assert counts["visits"] == 31 and counts["events_in"] == 30 * 7 + 24 * 6
+    assert counts["visits"] == 31 and counts["events_in"] == 30 * (7 + 2) + 24 * 6  # home is in no zone
     run = steps["dp1"]["run"]
     assert run[C.STATUS] == "ok"
     assert '"privacy_mode": "dp"' in run[C.PARAMETERS] and '"epsilon_day": 1.0' in run[C.PARAMETERS]

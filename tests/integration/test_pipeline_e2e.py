@@ -31,6 +31,7 @@ from footfall.schemas import (
     SUBSCRIBERS,
     VISITS,
     ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -103,10 +104,11 @@ def test_published_cells_have_at_least_k_visitors(spark, day_run):
         assert day.where((F.col(C.STATUS) != "published") & F.col(C.VISITORS).isNotNull()).count() == 0
 
 
-def test_no_suppressed_cell_can_be_narrowed_below_k_by_hourly_and_daily_together(spark, day_run):
+def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_four_tables_together(spark, day_run):
     cfg, _ = day_run
-    hourly, total, daily = (_day(spark, t).toPandas() for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY))
-    assert leaks(hourly, total, daily, cfg.privacy.k) == []
+    hourly, total, daily, day_total = (_day(spark, t).toPandas()
+                                       for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL))
+    assert leaks(hourly, total, daily, cfg.privacy.k, day_total) == []
 
 
 STAY = [C.PSEUDO_ID, C.ZONE_ID, "start", "end"]
@@ -119,12 +121,13 @@ def _overlapped(stays: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     return pairs[STAY].drop_duplicates()
 
 
-def test_every_true_stay_with_an_event_inside_it_is_recovered(spark, day_run):
-    """By the definitions (docs/definitions.md): an event whose position intersects a zone
-    belongs to a visit of its subscriber in that zone that starts at or before the event and ends
-    at or after it. So a true district stay of an included subscriber during which an accepted
-    event of that subscriber lies in the district overlaps a recovered visit, whatever the
-    generator's noise and burstiness did to the other events: every such stay is recovered."""
+def test_true_stays_with_an_event_inside_them_are_recovered(spark, day_run):
+    """A true district stay of an included subscriber during which an accepted event of that
+    subscriber lies in the district was observed there; the stay model (docs/definitions.md)
+    places the stay by the centroid of its bursts, so a stay seen only near a district's edge may
+    land in the neighbour: not every such stay is recovered by definition, but nearly every one
+    of 15 minutes or more is (docs/accuracy.md measures the rates on a larger day; the floor here
+    is a regression floor)."""
     cfg, _ = day_run
     truth = pd.read_parquet(Path(cfg.path("truth_dir")) / "visits")
     truth = truth[(truth["zone_set"] == "districts") & (pd.to_datetime(truth["event_date"]).dt.date == DAY)]
@@ -144,9 +147,10 @@ def test_every_true_stay_with_an_event_inside_it_is_recovered(spark, day_run):
     seen = seen[(seen[C.EVENT_TIME] >= seen["start"]) & (seen[C.EVENT_TIME] <= seen["end"])]
     observable = seen[STAY].drop_duplicates()
     visits = _day(spark, VISITS).select(C.PSEUDO_ID, C.ZONE_ID, C.VISIT_START, C.VISIT_END).toPandas()
-    found = _overlapped(observable, visits)
-    assert len(found) == len(observable), observable.merge(found, how="left", indicator=True).query(
-        "_merge == 'left_only'").head(20)
+    found = observable.merge(_overlapped(observable, visits), how="left", indicator=True)
+    long = ((found["end"] - found["start"]).dt.total_seconds() >= 15 * 60).to_numpy()
+    share = found["_merge"].eq("both").to_numpy()[long].mean()
+    assert share >= 0.95, (share, found[long & found["_merge"].eq("left_only").to_numpy()].head(20))
     # Something to find: every subscriber's day starts with hours at home, with ~80 events a
     # day, so at least half of the included subscribers have an observable stay.
     included = spark.table(SUBSCRIBERS.name).where(

@@ -7,8 +7,14 @@ The day: 2026-09-09 (CEST, UTC+2), one zone `it_steps`, one cell, three subscrib
   and one row with an unparseable time -> rejected (bad_timestamp).
 - 492 (M, 45-54): one event at 11:00 inside the zone -> one visit (a pass-by).
 - 493 (m2m): one event -> excluded (never stored).
-So ingest reads 6 rows: 4 accepted, 1 rejected, 1 excluded; compute reads the 4 events and writes
-2 visits and the full grids: 1 zone x 24 hours x 21 cohorts (hourly), 24 (totals), 21 (daily).
+So ingest reads 6 rows: 4 accepted, 1 rejected, 1 excluded. compute reads the 4 events (4
+observations, each its own burst: 5 minutes apart is more than burst_gap_s = 120 s); no burst
+moves (no handover, one event each: no scatter), so there are no travel points; 491's three
+bursts at one place are one stay, 492's burst another, and each is its subscriber's only place,
+so the night place adds no virtual stay: 2 stays, 2 stay points, both in the zone (2 stay visits,
+2 visits), one zone category (`test`) for the duration priors, no zone with enough stay visits
+for a dwell estimate (dwell_est_min_visits), and the full grids: 1 zone x 24 hours x 21 cohorts
+(hourly), 24 (totals), 21 (daily), 1 (daily total).
 """
 
 from __future__ import annotations
@@ -61,10 +67,19 @@ EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jo
     ("ingest", "events", {}, "6", "4"),
     ("ingest", "rejected_events", {}, "6", "1"),
     ("compute", "read_events", {}, None, "4"),
+    ("compute", "observations", {}, None, "4"),
+    ("compute", "bursts", {}, "4", "4"),
+    ("compute", "travel_points", {}, "4", "0"),
+    ("compute", "stays", {}, "4", "2"),
+    ("compute", "stay_points", {}, "2", "2"),
+    ("compute", "stay_visits", {"zone_set": ZONE_SET}, None, "2"),
+    ("compute", "dwell_priors", {"zone_set": ZONE_SET, "categories": "1"}, None, None),
     ("compute", "restricted.visits", {"zone_set": ZONE_SET}, None, "2"),
+    ("compute", "dwell_estimates", {"zone_set": ZONE_SET}, None, "0"),
     ("compute", "footfall.zone_hourly", {"zone_set": ZONE_SET}, None, str(GRID)),
     ("compute", "footfall.zone_hourly_total", {"zone_set": ZONE_SET}, None, "24"),
     ("compute", "footfall.zone_daily", {"zone_set": ZONE_SET}, None, "21"),
+    ("compute", "footfall.zone_daily_total", {"zone_set": ZONE_SET}, None, "1"),
 ]
 
 

@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from footfall.schemas import (
     EVENTS,
+    PUBLISHED_TABLES,
     STATUS_PRIMARY,
     STATUS_PUBLISHED,
     STATUS_SECONDARY,
@@ -101,8 +102,9 @@ DAILY = [
 
 
 def write_handmade(spark: SparkSession) -> None:
-    """Create the tables and replace the day with the rows above (idempotent)."""
-    ensure_tables(spark, (ZONES, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, EVENTS))
+    """Create the tables (every published one: analysts see them all, zone_daily_total empty
+    here) and replace the day with the rows above (idempotent)."""
+    ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, EVENTS))
     for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
         replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})

@@ -64,3 +64,21 @@ def test_each_hour_alone_is_safe_but_daily_and_hourly_together_leak():
         (("hourly", H2, "45-54", "M"), 0.0, 15.0),
         (("daily", "45-54", "M"), 0.0, 15.0),
     }
+
+
+def test_a_published_day_total_pins_what_the_hours_leave_open():
+    # One hour whose total is withheld: the 35-44/M and 45-54/M cells are bounded by nothing (the
+    # total may be anything up to the cap). The day total 42 is the sum of the cohorts' daily
+    # cells (30 + B + C, so B + C = 12), at least the hour's total and at most the sum of the
+    # hours' totals (one hour: the total is 42). With one hour a daily cell equals its hourly
+    # cell, so the two withheld cohorts lie in [0, 12] in both tables, the total at exactly 42.
+    hourly, total, daily = _tables(
+        [(H1, "25-34", "F", 30, P), (H1, "35-44", "M", 8, S), (H1, "45-54", "M", 4, S)], [(H1, 42, S)],
+        [("25-34", "F", 30, P), ("35-44", "M", 8, S), ("45-54", "M", 4, S)])
+    assert leaks(hourly, total, daily, K) == []
+    day_total = pd.DataFrame([("z1", 42.0, P)], columns=["zone_id", "visitors", "status"])
+    assert _found(leaks(hourly, total, daily, K, day_total)) == {
+        (("hourly", H1, "35-44", "M"), 0.0, 12.0), (("hourly", H1, "45-54", "M"), 0.0, 12.0),
+        (("daily", "35-44", "M"), 0.0, 12.0), (("daily", "45-54", "M"), 0.0, 12.0),
+        (("total", H1), 42.0, 42.0),
+    }

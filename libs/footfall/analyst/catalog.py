@@ -298,10 +298,15 @@ def config_from_json(text: str) -> Config:
 
 def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
-    return cls(**{
-        key: _from_dict(hints[key], value) if dataclasses.is_dataclass(hints[key]) else value
-        for key, value in values.items()
-    })
+
+    def value_of(hint: Any, value: Any) -> Any:
+        if dataclasses.is_dataclass(hint):
+            return _from_dict(hint, value)
+        if typing.get_origin(hint) is tuple and isinstance(value, list):  # JSON has no tuples
+            return tuple(value)
+        return value
+
+    return cls(**{key: value_of(hints[key], value) for key, value in values.items()})
 
 
 def _run_helper(action: str, cfg: Config) -> None:
