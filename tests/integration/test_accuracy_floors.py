@@ -17,10 +17,11 @@ from footfall.privacy.pseudonym import epoch_key
 
 pytestmark = pytest.mark.slow
 
-# Regression floors, measured on this generated day (2026-05-16, 6,000 subscribers, seed 5): not
-# the targets, which are in docs/accuracy.md ("Targets") and are measured on the 30,000
-# subscriber day by `make accuracy`. A (lo, hi) pair is a range the value must lie in; a number
-# is a minimum, except phantom_share: a maximum (exclusive).
+# Regression floors on this generated day (2026-05-16, 6,000 subscribers, seed 5), which passed
+# all of them on 2026-12-02. They are set at the targets (docs/accuracy.md, "Targets")
+# where the 30,000-subscriber day of `make accuracy` meets them, the dwell ratio a range around its
+# measured 1.17 (15+ min stays take some of the unobserved time around them). A (lo, hi) pair is a
+# range the value must lie in; a number is a minimum, except phantom_share: a maximum (exclusive).
 FLOORS: dict[str, dict[str, float | tuple[float, float]]] = {
     "districts": {
         "set_sum_per_hour": (0.95, 1.05),  # sum over zones of visitors / of true present people, every hour
