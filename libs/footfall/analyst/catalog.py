@@ -300,7 +300,7 @@ def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
 
     def value_of(hint: Any, value: Any) -> Any:
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return _from_dict(hint, value)
         if typing.get_origin(hint) is tuple and isinstance(value, list):  # JSON has no tuples
             return tuple(value)
