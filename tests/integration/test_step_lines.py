@@ -3,9 +3,11 @@ the rows in and out derived by hand for a tiny landing folder written here (and 
 counts each job returns, which ops.runs records).
 
 The day: 2026-09-09 (CEST, UTC+2), one zone `it_steps`, one cell, three subscribers.
-- 491 (F, 35-44): events at 10:00, 10:05, 10:10 local inside the zone -> one visit of 10 min;
-  and one row with an unparseable time -> rejected (bad_timestamp).
-- 492 (M, 45-54): one event at 11:00 inside the zone -> one visit (a pass-by).
+- 491 (F, 35-44): events at 10:00, 10:05, 10:10 local inside the zone -> one stay, its only
+  place and so its night place, which the timeline carries from local midnight to midnight (one
+  visit of 24 h); and one row with an unparseable time -> rejected (bad_timestamp).
+- 492 (M, 45-54): one event at 11:00 inside the zone -> likewise one stay, one visit of 24 h
+  (not a pass-by).
 - 493 (m2m): one event -> excluded (never stored).
 So ingest reads 6 rows: 4 accepted, 1 rejected, 1 excluded. compute reads the 4 events (4
 observations, each its own burst: 5 minutes apart is more than burst_gap_s = 120 s); no burst

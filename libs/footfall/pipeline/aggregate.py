@@ -81,8 +81,8 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
     """One row per visit and local hour it overlaps, plus whether the visit starts in that hour.
 
     A visit [start, end] overlaps hour [h, h + 1h) when h <= end and h + 1h > start: a visit
-    whose last event is at 11:00:00 was seen in hour 11. Hours outside `hours` (another day)
-    are never produced.
+    whose (estimated) end is 11:00:00 is in hour 11. Hours outside `hours` (another day) are
+    never produced.
     """
     overlapping = F.filter(
         _hours_literal(hours),

@@ -184,7 +184,9 @@ def with_night_place(stays: DataFrame, bursts: DataFrame, day_start: float, day_
 
 
 def hour_index(t: Column, day_start: float, n_hours: int) -> Column:
-    """The local hour (0 .. n_hours) an instant falls in, counted from the day's start."""
+    """The hour (0 .. n_hours) an instant falls in, counted in whole hours since local midnight
+    (the day's start), so on a DST day not the wall-clock hour after the change (the
+    spring-forward day's index 2 is 03:00-04:00 local)."""
     return F.least(F.greatest(F.floor((t - day_start) / 3600), F.lit(0)), F.lit(n_hours)).cast("int")
 
 
@@ -209,8 +211,8 @@ def with_rates(stays: DataFrame, bursts: DataFrame, hour_shares: Sequence[float]
 
 
 def hour_shares(bursts: DataFrame, day_start: float, n_hours: int) -> list[float]:
-    """The share of the day's bursts starting in each local hour 0 .. n_hours (the last slot
-    catches the instant of the next midnight)."""
+    """The share of the day's bursts starting in each hour 0 .. n_hours since local midnight
+    (`hour_index`; the last slot catches the instant of the next midnight)."""
     counts = {r["h"]: r["n"] for r in bursts.groupBy(hour_index(F.col(D.FIRST_OBS), day_start, n_hours).alias("h"))
               .agg(F.count(F.lit(1)).alias("n")).collect()}
     total = sum(counts.values())

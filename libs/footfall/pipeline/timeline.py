@@ -15,9 +15,11 @@ interval-censored:
   w = E[tail_A] / (E[tail_A] + E[head_B]) (split posterior; 1/2 for split midpoint): A ends at
   l_A + w R, B starts tau later. E[tail] and E[head] are the stays' expected unobserved ends and
   beginnings under the day's duration prior (footfall.pipeline.durations), fitted on a sample of
-  the stays, separately at the night place and elsewhere (home_prior). A virtual stay takes all
-  of R. Next to a travel observation a stay ends (starts) the fastest trip's time before (after)
-  it. The first item starts at local midnight, the last ends at the next one.
+  the stays, separately at the night place and elsewhere (home_prior). A virtual stay counts
+  all of R as its expected tail (head), so next to a real stay it takes the share
+  R / (R + E[head_B]) (R / (E[tail_A] + R)). Next to a travel observation a stay ends (starts)
+  d / transit_speed before (after) it (at most the whole gap). The first item starts at local
+  midnight, the last ends at the next one.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def with_windows(timeline: DataFrame, day_start: float, day_end: float, p: Visit
     d_p, d_n, ps, ns = F.col("_d_prev"), F.col("_d_next"), F.col(_PREV_STAY), F.col(_NEXT_STAY)
     pl, nf = F.col(_PREV_L), F.col(_NEXT_F)
     # From or to a stay: a whole trip. From or to a travel observation: the rest of a trip under
-    # way, at the fastest speed for the point estimate (the mode is unknown).
+    # way, d / transit_speed_mps without the access time for the point estimate (the mode is
+    # unknown). Either way at most the gap between the two items.
     tau_prev = F.least(F.when(ps, travel_time(d_p, p)).otherwise(d_p / p.transit_speed_mps), f - pl)
     tau_next = F.least(F.when(ns, travel_time(d_n, p)).otherwise(d_n / p.transit_speed_mps), nf - last)
     fast_prev = F.when(ps, p.bound_travel_factor * travel_time(d_p, p)).otherwise(d_p / p.fast_speed_mps)
@@ -135,7 +138,7 @@ def cut(timeline: DataFrame, day_start: float, day_end: float, p: VisitsSection)
     gap_prev, gap_next, tau_prev, tau_next = (F.col(c) for c in (_GAP_PREV, _GAP_NEXT, _TAU_PREV, _TAU_NEXT))
     rest_next = F.coalesce(gap_next - tau_next, F.lit(0.0))  # the unobserved time before the next item
     if p.split == SPLIT_POSTERIOR:
-        # a virtual stay takes all of the gap it can; a stay at most the whole gap
+        # a virtual stay's expected tail (head) is the whole unobserved gap R, a real stay's at most R
         tail = F.when(F.col(D.VIRTUAL), rest_next).otherwise(F.least(F.col(TAIL), rest_next))
         next_head = F.when(F.lead(D.VIRTUAL).over(w), rest_next).otherwise(
             F.least(F.coalesce(F.lead(HEAD).over(w), F.lit(0.0)), rest_next))

@@ -4,8 +4,9 @@ Instead of threshold suppression, every cell of the three published grids of a (
 gets Laplace-noised `visitors` and `visits`, rounded and clamped at 0, with `status = 'dp'`; the
 other metrics (pass-bys, dwell bins, dwell median and mean) are NULL. The grids are public (every
 zone of the set x every local hour x every cohort, fixed before the data is read), so no private
-partition selection is needed and empty cells are noised like any other. docs/dp.md explains the
-method for a data-protection officer.
+partition selection is needed and empty cells are noised like any other. The fourth published
+table, zone_daily_total, gets no release: compute leaves it empty for the (date, zone set).
+docs/dp.md explains the method for a data-protection officer.
 
 Library: pipeline-dp 0.3.1 on python-dp (PyDP) 1.1.5. Its Spark backend (DPEngine on
 SparkRDDBackend) does run on PySpark 4.0.1 here (checked on local[2] before choosing), but footfall
