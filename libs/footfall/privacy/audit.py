@@ -312,25 +312,3 @@ def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[
         else:
             released.add(row)
     return released
-
-
-def audit_cells(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Leak]:
-    """Leaks over all zones of one day and zone set (LONG_COLUMNS, one row per published cell)."""
-    leaks: list[Leak] = []
-    for _, zone in cells.groupby(C.ZONE_ID):
-        leaks += audit_zone(zone, k, cross_table)
-    return leaks
-
-
-def to_long(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame,
-            daily_total: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The published tables of one day and zone set in the auditor's long format (zone_daily_total
-    when given)."""
-    parts: list[pd.DataFrame] = [
-        hourly.assign(**{KIND: HOURLY}),
-        total.assign(**{KIND: TOTAL, C.AGE_BAND: None, C.GENDER: None}),
-        daily.assign(**{KIND: DAILY, C.HOUR_START: None}),
-    ]
-    if daily_total is not None:
-        parts.append(daily_total.assign(**{KIND: DAILY_TOTAL, C.HOUR_START: None, C.AGE_BAND: None, C.GENDER: None}))
-    return pd.concat([p[LONG_COLUMNS].astype(object) for p in parts], ignore_index=True)
