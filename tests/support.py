@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # The Berlin reference data shipped with the repository.
 REFERENCE_DIR = ROOT / "data" / "berlin"
 CONF_DIR = ROOT / "conf"
+# Spark settings of every test run, in process and as a subprocess (docs/operations.md, "CI").
+# The test days are small, so most of a compute's time is fixed cost: adaptive execution
+# re-plans the query after each of the stay model's ~20 shuffles, and every shuffle partition
+# is a task of its own. Without both, a tiny compute's stays step takes a quarter of its time
+# and no result changes (the jobs' defaults stay as conf/ sets them). The session's hand-made
+# days need one shuffle partition; the subprocess runs on generated days get one per core, for
+# the secondary suppression's LPs (one zone per task).
+TEST_SHUFFLE_PARTITIONS = 1
+SUBPROCESS_SHUFFLE_PARTITIONS = 2
+TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"}
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:
@@ -29,8 +40,8 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "paths.reference_dir": str(REFERENCE_DIR),
         "spark.jars_dir": str(ROOT / ".jars"),
         "spark.master": "local[2]",
-        "spark.shuffle_partitions": 4,
-        "spark.conf": {"spark.ui.enabled": "false", "spark.driver.memory": "4g"},
+        "spark.shuffle_partitions": TEST_SHUFFLE_PARTITIONS,
+        "spark.conf": {**TEST_SPARK_CONF, "spark.driver.memory": "4g"},
         "privacy.key_file": None,
     }
     base.update(overrides)
@@ -43,7 +54,14 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
 def footfall_command(data_dir: Path, *args: str) -> list[str]:
     """`footfall <args>` with everything written below `data_dir` (its metastore included)."""
     return [sys.executable, "-m", "footfall.cli", *args, "--set", f"paths.data_dir={data_dir}",
-            "--set", "spark.shuffle_partitions=4"]
+            *spark_overrides()]
+
+
+def spark_overrides(partitions: int = SUBPROCESS_SHUFFLE_PARTITIONS, **conf: str) -> list[str]:
+    """`--set` arguments with the tests' Spark settings: `partitions` shuffle partitions and
+    TEST_SPARK_CONF plus `conf` (extra spark.* settings)."""
+    return ["--set", f"spark.shuffle_partitions={partitions}",
+            "--set", f"spark.conf={json.dumps({**TEST_SPARK_CONF, **conf})}"]
 
 
 def footfall_env(key: str) -> dict[str, str]:

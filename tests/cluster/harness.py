@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from support import spark_overrides
+
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
 CLUSTER_SH = ROOT / "conf" / "cluster.sh"
@@ -73,7 +75,8 @@ class Submitter:
             "--set", f"paths.data_dir={data_dir}",
             "--set", f"paths.reference_dir={REFERENCE_DIR}",
             "--set", f"spark.event_log_dir={self.event_log_dir}",
-            "--set", "spark.shuffle_partitions=4",
+            # the tests' Spark settings (tests/support.py): two shuffle partitions, one per executor
+            *spark_overrides(),
             # the test day's tables are tiny: Delta's 50 snapshot tasks per table read would be
             # most of each job's time (docs/operations.md, "Fixed cost per job")
             "--set", "spark.delta_snapshot_partitions=2",

@@ -37,6 +37,7 @@ from harness import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, FloatType
+from support import spark_overrides
 
 from footfall.cli import JOB_COMMANDS
 from footfall.observe import parse_step_line
@@ -86,7 +87,7 @@ def start_local(data_dir: Path, landing: Path, log: Path, *steps: tuple[str, ...
         "--env", "local", "--conf-dir", str(DIST / "conf"),
         "--set", f"paths.data_dir={data_dir}", "--set", f"paths.landing_dir={landing}",
         "--set", f"paths.reference_dir={REFERENCE_DIR}", "--set", f"spark.jars_dir={DIST / 'jars'}",
-        "--set", "spark.master=local[2]", "--set", "spark.shuffle_partitions=4", "--set", "privacy.key_file=",
+        "--set", "spark.master=local[2]", *spark_overrides(), "--set", "privacy.key_file=",
         *JOIN_SETTINGS,
     ]
     argvs = [[step[0], *common, *step[1:]] for step in steps]

@@ -4,7 +4,6 @@ folder; the test process holds only the footfall catalog's lock."""
 
 import csv
 import io
-import json
 import os
 import re
 import socket
@@ -12,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from support import CONF_DIR, ROOT
+from support import CONF_DIR, ROOT, spark_overrides
 
 from footfall.analyst.catalog import analyst_paths, lookup_table_paths, save_table_paths, spark_home
 from footfall.schemas import EVENTS, PUBLISHED_TABLES
@@ -32,11 +31,10 @@ def _footfall(cfg, *args: str, timeout: float = 400) -> subprocess.CompletedProc
         "paths.data_dir": cfg.paths.data_dir,
         "spark.jars_dir": cfg.spark.jars_dir,
         "spark.master": "local[1]",
-        "spark.shuffle_partitions": 2,
-        "spark.conf": json.dumps({"spark.ui.enabled": "false", "spark.driver.memory": "1g"}),
     }
     command, *rest = args
     overrides = [x for key, value in settings.items() for x in ("--set", f"{key}={value}")]
+    overrides += spark_overrides(**{"spark.driver.memory": "1g"})
     return subprocess.run(
         [sys.executable, "-m", "footfall.cli", command, "--conf-dir", str(CONF_DIR), *overrides, *rest],
         capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False,

@@ -31,7 +31,7 @@ from unit.test_analyst_data import DAY, TOTAL, _hour, _status
 from footfall.schemas import EVENTS, RUNS, ZONE_HOURLY_TOTAL, ZONES, C
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition
-spark = build_session(make_config(sys.argv[1], **{"spark.master": "local[1]", "spark.shuffle_partitions": 2}))
+spark = build_session(make_config(sys.argv[1], **{"spark.master": "local[1]"}))
 ensure_tables(spark, (ZONES, ZONE_HOURLY_TOTAL, RUNS, EVENTS))
 rows = [(zs, z, DAY, *_hour(h), *m, _status(m[0])) for zs, z, h, m in TOTAL]
 replace_partition(spark.createDataFrame(rows, ZONE_HOURLY_TOTAL.struct), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: DAY})
@@ -47,7 +47,7 @@ import json, os, sys
 from support import make_config
 from footfall.schemas import EVENTS, RUNS, ZONE_HOURLY_TOTAL, ZONES
 from footfall.session import build_session
-spark = build_session(make_config(sys.argv[1], **{"spark.master": "local[1]", "spark.shuffle_partitions": 2}))
+spark = build_session(make_config(sys.argv[1], **{"spark.master": "local[1]"}))
 out = {"pid": os.getpid(), "schemas": sorted(r[0] for r in spark.sql("SHOW SCHEMAS").collect()), "tables": {}}
 for table in (ZONES, ZONE_HOURLY_TOTAL, RUNS, EVENTS):
     rows = spark.sql(f"DESCRIBE TABLE EXTENDED {table.name}").collect()
