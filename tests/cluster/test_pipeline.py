@@ -236,12 +236,57 @@ def assert_history_is_clean(spark, table: Path, versions_before: int, new_versio
     assert len(versions) == versions_before + new_versions, versions
 
 
-def test_ingest_survives_losing_a_worker_mid_job(runs: Runs, submitter: Submitter, spark, tmp_path: Path) -> None:
-    """Worker 2 and its executor are killed (SIGKILL, by pid) once the executor has finished a
-    task of the rerun of ingest and before restricted.events is committed, so its cached blocks
-    and shuffle files are lost; the job finishes on worker 1 with the same tables."""
-    log = tmp_path / "ingest.log"
+@dataclass
+class KilledDriver:
+    """What a submitted ingest left when its driver was SIGKILLed mid-write."""
+
+    table: Path  # restricted.events of the cluster run
+    commits_before: set[str]  # the table's commit files before the killed run started
+    returncode: int | None  # the killed spark-submit's exit status
+    commits_after: set[str]  # the commit files once it was dead
+    orphans: set[Path]  # data files it wrote that no commit references
+
+
+@pytest.fixture(scope="module")
+def killed_driver(runs: Runs, submitter: Submitter, tmp_path_factory: pytest.TempPathFactory) -> KilledDriver:
+    """ingest of the day submitted again, its driver (spark-submit and its Python process)
+    killed once the first data files of restricted.events are written but not yet committed."""
     table = table_path(runs.on_cluster, "restricted.events")
+    commits_before = commits(table)
+    files_before = data_files(table)
+    log = tmp_path_factory.mktemp("killed-driver") / "ingest.log"
+    driver = submitter.start("ingest", runs.on_cluster, "--date", DAY, log=log)
+    try:
+        while driver.poll() is None:
+            if data_files(table) - files_before:
+                os.killpg(driver.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        driver.wait(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    return KilledDriver(table, commits_before, driver.returncode, commits(table), data_files(table) - files_before)
+
+
+def test_a_driver_killed_mid_write_commits_nothing(killed_driver: KilledDriver) -> None:
+    """Delta never sees the files of a write whose driver died before the commit."""
+    assert killed_driver.returncode == -signal.SIGKILL, "the run ended before it wrote restricted.events"
+    assert killed_driver.commits_after == killed_driver.commits_before, "the killed write must not have committed"
+    assert killed_driver.orphans, "the killed run left no partial files to ignore"
+    assert not list((killed_driver.table / "_delta_log").glob(".*.tmp")), "a half-written commit file is left"
+
+
+def test_the_rerun_survives_losing_a_worker_and_leaves_one_clean_run(
+    runs: Runs, submitter: Submitter, spark, killed_driver: KilledDriver, tmp_path: Path
+) -> None:
+    """The killed day is rerun (one submission serves both faults: each rerun of ingest costs
+    about 1.5 minutes here). Worker 2 and its executor are killed (SIGKILL, by pid) once the
+    executor has finished a task of the rerun and before restricted.events is committed, so its
+    cached blocks and shuffle files are lost; the job finishes on worker 1, commits once, reads
+    none of the killed driver's files and publishes exactly the local run's rows."""
+    log = tmp_path / "ingest.log"
+    table = killed_driver.table
     commits_before = commits(table)
     worker_2 = {worker_id for worker_id, port in alive_workers().items() if port == WORKER_2_PORT}
     assert len(worker_2) == 1, f"worker 2 (port {WORKER_2_PORT}) is not registered with the master"
@@ -271,38 +316,7 @@ def test_ingest_survives_losing_a_worker_mid_job(runs: Runs, submitter: Submitte
     assert commits_at_kill == commits_before, "the kill came after the job committed: not mid-job"
     text = log.read_text()
     assert "Lost executor" in text or "Executor lost" in text
-    assert len(commits(table) - commits_before) == 1  # the job committed once, after the loss
-    assert_same_tables(spark, runs, INGEST_TABLES)
-
-
-def test_rerun_after_the_driver_died_mid_write_leaves_a_clean_table(
-    runs: Runs, submitter: Submitter, spark, tmp_path: Path
-) -> None:
-    """The driver (spark-submit and its Python process) is killed once the first data files of
-    restricted.events are written but not yet committed; Delta never sees those files, and a
-    rerun of the day publishes exactly the local run's rows in one new version."""
-    table = table_path(runs.on_cluster, "restricted.events")
-    commits_before = commits(table)
-    files_before = data_files(table)
-    driver = submitter.start("ingest", runs.on_cluster, "--date", DAY, log=tmp_path / "killed.log")
-    try:
-        while driver.poll() is None:
-            if data_files(table) - files_before:
-                os.killpg(driver.pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
-        driver.wait(timeout=60)
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-    assert driver.returncode == -signal.SIGKILL, "the run ended before it wrote restricted.events"
-    assert commits(table) == commits_before, "the killed write must not have committed"
-    orphans = data_files(table) - files_before
-    assert orphans, "the killed run left no partial files to ignore"
-    assert not list((table / "_delta_log").glob(".*.tmp")), "a half-written commit file is left"
-
-    check(submitter.run("ingest", runs.on_cluster, "--date", DAY))
-    assert_history_is_clean(spark, table, len(commits_before), 1)
+    assert_history_is_clean(spark, table, len(killed_driver.commits_before), 1)  # the killed run: none
     live = {Path(uri).name for uri in spark.read.format("delta").load(str(table)).inputFiles()}
-    assert live and not {p.name for p in orphans} & live, "the table reads files of the killed write"
+    assert live and not {p.name for p in killed_driver.orphans} & live, "the table reads files of the killed write"
     assert_same_tables(spark, runs, INGEST_TABLES)
