@@ -98,6 +98,9 @@ def build_session(cfg: Config) -> SparkSession:
         # Python workers (mapInPandas, pandas UDFs) must run this interpreter, which has footfall,
         # pandas and pyarrow; PySpark's default is whatever `python3` is first on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # A local-mode driver serves only this machine: it binds to loopback, not to the address
+        # the host name resolves to (Spark's default, which can be a public interface).
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     if cfg.spark.master:  # on a cluster spark-submit decides; never override it there
         builder = builder.master(cfg.spark.master)
