@@ -13,11 +13,13 @@ import importlib
 import importlib.metadata
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+import footfall
 from footfall.config import Config, load_config, parse_override
 from footfall.errors import EXIT_OK, FootfallError
 
@@ -34,6 +36,13 @@ def configure_logging() -> None:
         stream=sys.stderr,
     )
     logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+def _where_footfall_loads(_rows: object) -> Iterator[tuple[str, str, str]]:
+    """Where a Python worker imports footfall from: (module file, python, working folder)."""
+    import footfall  # the worker's own import, not the driver's module
+
+    yield footfall.__file__ or "", sys.executable, os.getcwd()
 
 
 def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
@@ -56,6 +65,14 @@ def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
     print("jars:")
     for jar in jars:
         print("   ", jar)
+    print("footfall:  ", importlib.metadata.version("footfall"), "from", footfall.__file__)
+    # Two one-row tasks per core, spread over the executors registered by then: an executor whose
+    # Python cannot import footfall (a missing or stale --archives) fails here rather than mid-job.
+    tasks = 2 * spark.sparkContext.defaultParallelism
+    for module, python, cwd in sorted(set(
+        spark.sparkContext.parallelize(range(tasks), tasks).mapPartitions(_where_footfall_loads).collect()
+    )):
+        print("executor:   footfall from", module, "| python", python, "| cwd", cwd)
     print("config in effect (secrets are never in config):")
     print(json.dumps(cfg.masked(), indent=2, default=str))
     smoke = spark.sql(

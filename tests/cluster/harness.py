@@ -52,6 +52,17 @@ def wait_for_workers(count: int, gone: set[str], timeout: float = 240) -> dict[s
         time.sleep(2)
 
 
+def wait_until_idle(timeout: float = 120) -> None:
+    """Wait until the master runs no application. A driver killed by a test is dropped only once
+    the master notices it is gone; until then its executors hold the workers' cores, and the next
+    application would start with fewer executors than the test expects."""
+    deadline = time.monotonic() + timeout
+    while (apps := [app["id"] for app in master_state()["activeapps"]]):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"applications still running after {timeout} s: {apps}")
+        time.sleep(1)
+
+
 def cluster_sh(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CLUSTER_SH), *args], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, **env}, check=False)

@@ -3,7 +3,7 @@ publishes on the same landing data, also when a worker dies mid-job or the drive
 
 One generated day (300 subscribers, ~8k events) is shared by every test of the module: it is
 generated on the cluster once, and the local-mode run of the same jobs on it runs beside the
-cluster submissions. compute covers two zone sets: `districts` (12 zones, Sedona's broadcast
+cluster's `run`. compute covers two zone sets: `districts` (12 zones, Sedona's broadcast
 index join) and `localities` (96 zones; `spatial.broadcast_max_zones=50` sends it through the
 spatially partitioned join, so that join is shuffled across the executors). The generated store
 fronts are taken out of the landing folder before load-reference: their full grid is 2.4M rows
@@ -35,6 +35,7 @@ from harness import (
     children,
     cluster_sh,
     wait_for_workers,
+    wait_until_idle,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -74,8 +75,8 @@ class Runs:
     on_cluster: Path  # data_dir of the submitted runs; its landing folder is the input of both
     local: Path  # data_dir of the local-mode runs
     generated_rows: int  # event rows generate wrote (its summary line)
-    logs: dict[str, str]  # job -> the submitted driver's log (stdout of spark-submit)
-    wall: dict[str, float]  # job -> seconds spark-submit ran, measured around it
+    log: str  # the submitted driver's log (stdout of spark-submit)
+    wall: float  # seconds spark-submit ran, measured around it
 
 
 def start_local(data_dir: Path, landing: Path, log: Path, *steps: tuple[str, ...]) -> subprocess.Popen[bytes]:
@@ -146,30 +147,32 @@ def step_lines(log: str) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def runs(submitter: Submitter, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    assert missing_jobs("generate", "load-reference", "ingest", "compute") == []
+    """The day generated on the cluster, then `run` (load-reference, ingest and compute in one
+    application, as `make run` does) submitted once: every submission pays about 1.5 minutes of
+    start-up here (the driver and both executors unpack the package's Python, start Python and
+    register Sedona), which three separate submissions paid three times. The fault tests below
+    submit `ingest` on its own."""
+    assert missing_jobs("generate", "run", "ingest") == []
     base = tmp_path_factory.mktemp("pipeline")
     on_cluster, local = base / "cluster", base / "local"
     generated = check(submitter.run("generate", on_cluster, *GENERATE_ARGS))
     rows = next(line for line in generated.splitlines() if line.startswith("subscribers: "))
     generated_rows = int(rows.split("event rows: ")[1].split()[0].replace(",", ""))
     (on_cluster / "landing" / "zones" / "storefronts.geojson").unlink()  # not computed: not loaded either
-    # The local-mode reference run works beside the submissions (it only reads the landing folder).
+    # The local-mode reference run works beside the submission (it only reads the landing folder).
     local_log = base / "local.log"
     local_run = start_local(local, on_cluster / "landing", local_log, ("load-reference", "--date", DAY),
                             ("ingest", "--date", DAY), ("compute", *COMPUTE_ARGS))
-    logs, wall = {}, {}
     try:
-        for job, args in (("load-reference", ("--date", DAY)), ("ingest", ("--date", DAY)),
-                          ("compute", (*COMPUTE_ARGS, *JOIN_SETTINGS))):
-            t0 = time.monotonic()
-            logs[job] = check(submitter.run(job, on_cluster, *args))
-            wall[job] = time.monotonic() - t0
+        t0 = time.monotonic()
+        log = check(submitter.run("run", on_cluster, *COMPUTE_ARGS, *JOIN_SETTINGS))
+        wall = time.monotonic() - t0
         local_run.wait(timeout=1800)
     finally:
         if local_run.poll() is None:
             local_run.kill()
     assert local_run.returncode == 0, local_log.read_text(errors="replace")[-6000:]
-    return Runs(on_cluster, local, generated_rows, logs, wall)
+    return Runs(on_cluster, local, generated_rows, log, wall)
 
 
 def test_ingest_on_the_cluster_equals_local_mode(runs: Runs, spark) -> None:
@@ -184,32 +187,33 @@ def test_compute_on_the_cluster_equals_local_mode(runs: Runs, spark) -> None:
 
 
 def test_submitted_jobs_log_their_step_lines(runs: Runs, spark) -> None:
-    """The driver log of each submitted job holds one footfall-step line per stage, with the rows
-    of the tables it wrote."""
+    """The submitted driver's log holds one footfall-step line per stage of each job, with the
+    rows of the tables it wrote."""
     def rows(table: str, **where: str) -> str:
         df = spark.read.format("delta").load(str(table_path(runs.on_cluster, table)))
         for column, value in where.items():
             df = df.where(F.col(column) == value)
         return str(df.count())
 
-    reference = step_lines(runs.logs["load-reference"])
+    lines = step_lines(runs.log)
+    reference = {key: fields for key, fields in lines.items() if fields["job"] == "load-reference"}
     assert reference["load-reference zones"]["rows_out"] == rows("ref.zones")
     assert reference["load-reference cells"]["rows_out"] == rows("ref.cells")
     assert reference["load-reference subscribers"]["rows_out"] == rows("restricted.subscribers")
-    ingest = step_lines(runs.logs["ingest"])
+    ingest = {key: fields for key, fields in lines.items() if fields["job"] == "ingest"}
     assert ingest["ingest events"]["rows_in"] == str(runs.generated_rows)  # every delivered row was read
     assert ingest["ingest events"]["rows_out"] == rows("restricted.events")
     assert ingest["ingest rejected_events"]["rows_out"] == rows("ops.rejected_events")
-    compute = step_lines(runs.logs["compute"])
+    compute = {key: fields for key, fields in lines.items() if fields["job"] == "compute"}
     assert compute["compute read_events"]["rows_out"] == rows("restricted.events")
     for zone_set in ZONE_SETS:
         for table in COMPUTE_TABLES:
             assert compute[f"compute {table} {zone_set}"]["rows_out"] == rows(table, zone_set=zone_set), table
-    # Every step ran a Spark job or a write, one after another inside its job: each took time,
-    # together no longer than spark-submit ran.
-    for job, steps in (("load-reference", reference), ("ingest", ingest), ("compute", compute)):
-        assert all(f["status"] == "ok" and float(f["seconds"]) > 0 for f in steps.values()), steps
-        assert sum(float(f["seconds"]) for f in steps.values()) <= runs.wall[job], (job, runs.wall[job])
+    assert set(lines) == {*reference, *ingest, *compute}, "a step line of another job"
+    # Every step ran a Spark job or a write, one after another: each took time, together no
+    # longer than spark-submit ran.
+    assert all(f["status"] == "ok" and float(f["seconds"]) > 0 for f in lines.values()), lines
+    assert sum(float(f["seconds"]) for f in lines.values()) <= runs.wall, runs.wall
 
 
 # ------------------------------------------------------------------------------- fault tolerance
@@ -225,10 +229,18 @@ def data_files(table: Path) -> set[Path]:
     return {p for p in table.rglob("*.parquet") if "_delta_log" not in p.parts}
 
 
-def executor_log_of(worker: int, since: float) -> Path | None:
-    """stderr of the executor that worker `worker` started for the newest application after `since`."""
-    logs = [p for p in (CLUSTER_DIR / f"worker-{worker}" / "work").glob("app-*/*/stderr") if p.stat().st_mtime > since]
-    return max(logs, key=lambda p: p.stat().st_mtime) if logs else None
+def app_folders(worker: int) -> set[Path]:
+    """The work folders worker `worker` made for the applications it ran executors for."""
+    return set((CLUSTER_DIR / f"worker-{worker}" / "work").glob("app-*"))
+
+
+def new_executor_log(worker: int, known: set[Path]) -> Path | None:
+    """stderr of an executor that worker `worker` started for an application not in `known`. (An
+    executor of an earlier application can still be writing its log while it shuts down: picking
+    logs by time once picked the killed driver's executor, and the test killed a worker the new
+    application never used.)"""
+    logs = [log for app in app_folders(worker) - known for log in app.glob("*/stderr")]
+    return logs[0] if logs else None
 
 
 def assert_history_is_clean(spark, table: Path, versions_before: int, new_versions: int) -> None:
@@ -269,6 +281,7 @@ def killed_driver(runs: Runs, submitter: Submitter, tmp_path_factory: pytest.Tem
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
+    wait_until_idle()  # the dead driver's executors are gone: the rerun gets both workers
     return KilledDriver(table, commits_before, driver.returncode, commits(table), data_files(table) - files_before)
 
 
@@ -293,13 +306,13 @@ def test_the_rerun_survives_losing_a_worker_and_leaves_one_clean_run(
     commits_before = commits(table)
     worker_2 = {worker_id for worker_id, port in alive_workers().items() if port == WORKER_2_PORT}
     assert len(worker_2) == 1, f"worker 2 (port {WORKER_2_PORT}) is not registered with the master"
-    started = time.time()
+    apps_before = app_folders(2)
     driver = submitter.start("ingest", runs.on_cluster, "--date", DAY, log=log)
     killed: list[int] = []
     commits_at_kill: set[str] = set()
     try:
         while driver.poll() is None and not killed:
-            executor_log = executor_log_of(2, started)
+            executor_log = new_executor_log(2, apps_before)
             if executor_log is not None and "Finished task" in executor_log.read_text(errors="replace"):
                 worker = int(cluster_sh("worker-pid", "2").stdout)
                 killed = [*children(worker), worker]  # the executor JVM is the worker's child

@@ -1,5 +1,6 @@
 """spark-submit with the package against the standalone cluster: doctor, code from the package
-only, event logs, history server."""
+only (the doctor reports where the driver and each executor import footfall from), event logs,
+history server."""
 
 from __future__ import annotations
 
@@ -16,30 +17,29 @@ pytestmark = pytest.mark.cluster
 HISTORY_API = "http://127.0.0.1:18180/api/v1/applications"
 
 
-def test_doctor_runs_on_the_cluster(submitter: Submitter, tmp_path: Path) -> None:
+def test_doctor_runs_on_the_cluster_and_its_executors_import_footfall_from_the_package(
+    submitter: Submitter, tmp_path: Path
+) -> None:
     out = check(submitter.run("doctor", tmp_path / "data"))
     assert "smoke query: OK (Sedona ST_Contains true, Delta round trip 3 rows)" in out
     # jars came from spark-submit (--jars), not from a jars folder of the config
     assert '"jars_dir": null' in out and "sedona-spark-shaded-4.0_2.13-1.8.0.jar" in out
     stderr = (submitter.workdir / "doctor.stderr.log").read_text()
     assert "Connecting to master spark://127.0.0.1:7177" in stderr
-
-
-def test_driver_and_executors_import_footfall_from_the_package(submitter: Submitter, tmp_path: Path) -> None:
-    out = check(submitter.run(str(Path(__file__).with_name("probe_footfall.py")), tmp_path / "data"))
-    result = json.loads(next(line for line in out.splitlines() if line.startswith("probe-result "))[13:])
+    # The driver (client mode) runs the package's unpacked env, not the checkout's libs/.
     site = "/env/lib/python3.11/site-packages/footfall/__init__.py"
-    driver = result["driver"]
-    assert driver["footfall"] == str(ROOT / "dist") + site, driver
-    assert driver["cwd"] == str(submitter.workdir), driver
-    executors = result["executors"]
-    assert len(executors) == 4
-    for executor in executors:
-        # unpacked from footfall-env.tar.gz (--archives ...#env) in the executor's work folder
-        assert executor["footfall"].endswith(site), executor
-        assert "/worker-" in executor["cwd"] and executor["python"].endswith("env/bin/python"), executor
-        assert not executor["footfall"].startswith(str(ROOT / "libs"))
-    assert len({e["cwd"] for e in executors}) == 2, "both executors should have answered"
+    driver = next(line for line in out.splitlines() if line.startswith("footfall: "))
+    assert driver.endswith(" from " + str(ROOT / "dist") + site), driver
+    # Each executor runs the archive (--archives ...#env) unpacked in its own work folder on its
+    # worker: one line per executor, and both answered.
+    executors = [line.split(" | ") for line in out.splitlines() if line.startswith("executor: ")]
+    assert len(executors) == 2, executors
+    for module, python, cwd in executors:
+        assert module.endswith(site) and not module.removeprefix("executor:   footfall from ").startswith(
+            str(ROOT / "libs")), module
+        assert python.startswith("python ") and python.endswith("env/bin/python"), python
+        assert cwd.startswith("cwd ") and "/worker-" in cwd, cwd
+    assert len({cwd for _, _, cwd in executors}) == 2
 
 
 def test_event_logs_are_written_and_served_by_the_history_server(submitter: Submitter, tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_event_logs_are_written_and_served_by_the_history_server(submitter: Subm
         assert logs <= set(seen)
         # each application is named after its job (submit.sh --name footfall-<job>)
         names = {seen[app] for app in logs}
-        assert names <= {"footfall-doctor", "footfall-probe_footfall"} and "footfall-doctor" in names, names
+        assert names == {"footfall-doctor"}, names
     finally:
         cluster_sh("history-down")
 
