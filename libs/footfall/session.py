@@ -56,6 +56,7 @@ def spark_settings(cfg: Config) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(cfg.spark.shuffle_partitions),
         "spark.databricks.delta.snapshotPartitions": str(cfg.spark.delta_snapshot_partitions),
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(cfg.spark.file_listing_parallelism),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": _absolute(cfg.path("warehouse_dir")),

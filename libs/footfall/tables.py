@@ -16,6 +16,7 @@ with Spark's placeholder columns, logging an ERROR with a stack trace on every w
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 from delta.tables import DeltaTable
@@ -31,8 +32,23 @@ FLOOR_CONSTRAINT = "visitors_at_least_floor"
 FLOOR_CHECK = f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}"
 
 
+# The tables each live Spark session has ensured. Every job and step ensures the tables it touches
+# (each must also work alone), so `footfall run` ensured ops.runs six times and the inputs three
+# times; each call is a metastore round trip, a Delta snapshot and the table's properties, about
+# half a second per table. A table that is dropped while a job's session runs is not recreated.
+_ENSURED: weakref.WeakKeyDictionary[SparkSession, set[Table]] = weakref.WeakKeyDictionary()
+
+
 def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -> None:
-    """Create the schemas and tables that do not exist yet (idempotent)."""
+    """create_tables for the tables this session has not ensured yet."""
+    ensured = _ENSURED.setdefault(spark, set())
+    create_tables(spark, tuple(t for t in tables if t not in ensured))
+    ensured.update(tables)
+
+
+def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
+    """Create the schemas and tables that do not exist yet, add the columns and the constraint
+    an existing table lacks (idempotent)."""
     for schema in sorted({t.name.split(".")[0] for t in tables}):
         spark.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in tables:

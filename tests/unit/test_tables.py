@@ -8,7 +8,7 @@ from pyspark.sql.types import LongType, StringType
 from support import raises_check_violation
 
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C, Column, Table
-from footfall.tables import ensure_tables, replace_partition
+from footfall.tables import create_tables, ensure_tables, replace_partition
 
 
 def _row(day: dt.date, visitors: int | None, status: str, zone_set: str):
@@ -34,8 +34,8 @@ def test_published_tables_have_comments_on_every_column(spark):
 def test_check_constraint_rejects_a_visitor_count_below_the_floor(spark, claim):
     day, zone_set = dt.date(2026, 1, 5), "ut_tables_check"
     claim(days=[day], zone_sets=[zone_set])
-    ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
-    ensure_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: the constraint is added once
+    create_tables(spark, (ZONE_HOURLY_TOTAL,))
+    create_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: the constraint is added once
     # the floor is 16 (footfall.config.K_FLOOR): 16 published and a suppressed NULL pass
     ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed_primary", zone_set)],
                                ZONE_HOURLY_TOTAL.struct)
@@ -84,12 +84,28 @@ def test_a_table_of_an_earlier_version_gets_the_new_columns(spark):
     old = Table("ops.ut_tables_migrate", (Column(C.REASON, StringType(), "Reason"),), "an older version")
     new = Table(old.name, (*old.columns, Column(C.SOURCE_ROW, LongType(), "n-th data row (1 = first)")), old.comment)
     try:
-        ensure_tables(spark, (old,))
+        create_tables(spark, (old,))
         spark.createDataFrame([("malformed",)], old.struct).writeTo(old.name).append()
-        ensure_tables(spark, (new,))
-        ensure_tables(spark, (new,))  # idempotent
+        create_tables(spark, (new,))
+        create_tables(spark, (new,))  # idempotent
         assert [(f.name, f.metadata.get("comment")) for f in spark.table(new.name).schema] == [
             (C.REASON, "Reason"), (C.SOURCE_ROW, "n-th data row (1 = first)")]
         assert [tuple(r) for r in spark.table(new.name).collect()] == [("malformed", None)]
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {old.name}")
+
+
+def test_ensure_tables_creates_a_table_once_per_session(spark):
+    """The second call for a table this session already ensured sends nothing to the catalog:
+    a table dropped in between stays dropped (jobs ensure their tables at every step)."""
+    table = Table("ops.ut_tables_once", (Column(C.REASON, StringType(), "Reason"),), "ensured once")
+    try:
+        ensure_tables(spark, (table,))
+        assert spark.catalog.tableExists(table.name)
+        spark.sql(f"DROP TABLE {table.name}")
+        ensure_tables(spark, (table,))
+        assert not spark.catalog.tableExists(table.name)
+        create_tables(spark, (table,))  # the uncached call creates it again
+        assert spark.catalog.tableExists(table.name)
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {table.name}")
