@@ -43,4 +43,10 @@ class PublishedDayError(FootfallError):
     exit_code = 73  # EX_CANTCREAT
 
 
+class ReleaseRefusedError(FootfallError):
+    """A release the privacy rules forbid: beyond the dp budget, or a day's second privacy mode."""
+
+    exit_code = 77  # EX_NOPERM: not permitted (as a missing key)
+
+
 EXIT_OK = 0

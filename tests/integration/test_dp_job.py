@@ -7,10 +7,10 @@ the hours 09 to 10 (its start and end lie between the home observations and the 
 H1 (45-54, M) is seen in the shop all day long, one visit overlapping all 24 hours, which the L0
 bound cuts to 12 zone-hours.
 
-The day is computed in dp mode, then with suppression, then in dp mode again: after each run
-every cell of the three tables of (date, zone set) has the status of that run's mode, so exact
-and noisy values never stand side by side (each mode replaces the other once), and the ledger
-has one row per release and dp run with the planned epsilon; the suppression run adds none.
+The day is computed in dp mode; then a republish with suppression and a republish in dp mode
+are both refused before any work (exit code 77): a day is released in one privacy mode, and a
+zone set's share of the day's epsilon is spent once. After each refusal the tables, the ledger
+and ops.runs hold exactly what the dp run left.
 """
 
 import dataclasses
@@ -22,6 +22,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from footfall.config import MODE_DP
+from footfall.errors import ReleaseRefusedError
 from footfall.pipeline import compute
 from footfall.privacy.dp import Bounds, plan_budget
 from footfall.schemas import (
@@ -29,9 +30,6 @@ from footfall.schemas import (
     PRIVACY_BUDGET,
     RUNS,
     STATUS_DP,
-    STATUS_PRIMARY,
-    STATUS_PUBLISHED,
-    STATUS_SECONDARY,
     SUBSCRIBERS,
     ZONE_DAILY,
     ZONE_HOURLY,
@@ -100,48 +98,42 @@ def _statuses(spark) -> dict[str, set[str]]:
     return {t.name: {r[C.STATUS] for r in _mine(spark, t).select(C.STATUS).distinct().collect()} for t in GRIDS}
 
 
-def _last_run(spark):
-    return (spark.table(RUNS.name)
-            .where((F.col(C.JOB) == "compute") & (F.col(C.ZONE_SET) == ZONE_SET) & (F.col(C.EVENT_DATE) == F.lit(DAY)))
-            .orderBy(F.col(C.STARTED_AT).desc()).first())
+def _compute_runs(spark):
+    return spark.table(RUNS.name).where(
+        (F.col(C.JOB) == "compute") & (F.col(C.ZONE_SET) == ZONE_SET) & (F.col(C.EVENT_DATE) == F.lit(DAY)))
 
 
 def _ledger(spark):
     return spark.table(PRIVACY_BUDGET.name).where(F.col(C.EVENT_DATE) == F.lit(DAY))
 
 
+def _state(spark) -> dict:
+    """What the day's grids, ledger and compute runs hold (the last run: the newest)."""
+    return {"statuses": _statuses(spark), "run": _compute_runs(spark).orderBy(F.col(C.STARTED_AT).desc()).first(),
+            "ledger": [r.asDict() for r in _ledger(spark).collect()],
+            "rows": {t.name: _mine(spark, t).collect() for t in GRIDS}, "compute_runs": _compute_runs(spark).count()}
+
+
 @pytest.fixture(scope="module")
 def runs(seeded, test_config, dp_config):
-    """dp -> suppress -> dp, with what the tables and ledger held after each step."""
+    """dp, then a suppression republish and a dp republish (both refused), with what the tables,
+    the ledger and ops.runs held after each step."""
     spark = seeded
     n_sets = spark.table(ZONES.name).select(C.ZONE_SET).distinct().count()
-    steps = {}
-    for name, cfg in (("dp1", dp_config), ("suppress", test_config), ("dp2", dp_config)):
-        # every run after the first replaces a published day: an explicit republish
-        counts = compute.run(spark, cfg, DAY, [ZONE_SET], republish=bool(steps))[ZONE_SET]
-        steps[name] = {
-            "counts": counts, "statuses": _statuses(spark), "run": _last_run(spark),
-            "ledger": [r.asDict() for r in _ledger(spark).collect()],
-            "rows": {t.name: _mine(spark, t).collect() for t in GRIDS} if name == "dp1" else None,
-        }
+    steps = {"dp": {"counts": compute.run(spark, dp_config, DAY, [ZONE_SET])[ZONE_SET], **_state(spark)}}
+    for name, cfg in (("suppress", test_config), ("dp_again", dp_config)):
+        with pytest.raises(ReleaseRefusedError) as refused:
+            compute.run(spark, cfg, DAY, [ZONE_SET], republish=True)
+        steps[name] = {"error": refused.value, **_state(spark)}
     yield steps, n_sets
     for table in (*GRIDS, PRIVACY_BUDGET):
         spark.sql(f"DELETE FROM {table.name} WHERE {C.EVENT_DATE} = DATE'{DAY.isoformat()}'")
 
 
-def test_suppression_run_publishes_no_dp_cell(runs):
+def test_dp_run_publishes_every_cell_noisy(runs):
     steps, _ = runs
-    statuses = steps["suppress"]["statuses"]
-    assert all(s <= {STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY} for s in statuses.values())
-    # exact values are shown (hour 10 has 31 visitors in total: 30 F and H1), and every grid has rows
-    assert STATUS_PUBLISHED in statuses[ZONE_HOURLY_TOTAL.name] and all(statuses.values())
-
-
-def test_dp_run_replaces_every_cell_with_a_noisy_one(runs):
-    steps, _ = runs
-    for name in ("dp1", "dp2"):
-        assert steps[name]["statuses"] == {t.name: {STATUS_DP} for t in GRIDS}, name
-    rows = steps["dp1"]["rows"]
+    assert steps["dp"]["statuses"] == {t.name: {STATUS_DP} for t in GRIDS}
+    rows = steps["dp"]["rows"]
     for table, n in GRIDS.items():
         assert len(rows[table.name]) == n, table.name  # the full public grid, empty cells included
         assert all(all(r[c] is None for c in NOT_NOISED) for r in rows[table.name]), table.name
@@ -157,42 +149,61 @@ def test_dp_run_replaces_every_cell_with_a_noisy_one(runs):
 
 def test_run_counts_and_manifest_record_the_dp_mode(runs):
     steps, n_sets = runs
-    counts = steps["dp1"]["counts"]
+    counts = steps["dp"]["counts"]
     assert {k: counts[k] for k in ("cells", "cells_dp", "total_cells", "total_cells_dp", "daily_cells",
                                    "daily_cells_dp")} == {
         "cells": 1008, "cells_dp": 1008, "total_cells": 48, "total_cells_dp": 48, "daily_cells": 42,
         "daily_cells_dp": 42,
     }
     assert counts["visits"] == 31 and counts["events_in"] == 30 * (7 + 2) + 24 * 6  # home is in no zone
-    run = steps["dp1"]["run"]
-    assert run[C.STATUS] == "ok"
+    run = steps["dp"]["run"]
+    assert run[C.STATUS] == "ok" and steps["dp"]["compute_runs"] == 1
     assert '"privacy_mode": "dp"' in run[C.PARAMETERS] and '"epsilon_day": 1.0' in run[C.PARAMETERS]
     assert f'"zone_sets_sharing_epsilon": {n_sets}' in run[C.PARAMETERS]
-    assert '"privacy_mode": "suppress"' in steps["suppress"]["run"][C.PARAMETERS]
 
 
-def test_ledger_records_each_release_of_each_run_with_the_planned_epsilon(spark, runs):
+def test_ledger_records_each_release_with_the_planned_epsilon(runs):
     steps, n_sets = runs
     plan = {(r.table.name, r.metric): r for r in plan_budget(1.0, n_sets, Bounds(max_visits_per_zone_hour=2))}
-    first, second = steps["dp1"]["run"][C.RUN_ID], steps["dp2"]["run"][C.RUN_ID]
-    assert first != second
-    ledger = steps["dp2"]["ledger"]
-    assert sorted({r[C.RUN_ID] for r in ledger}) == sorted({first, second})
-    for run_id, cumulative in ((first, 1.0 / n_sets), (second, 2.0 / n_sets)):
-        rows = [r for r in ledger if r[C.RUN_ID] == run_id]
-        assert {(r[C.TABLE_NAME], r[C.METRIC]) for r in rows} == set(plan) and len(rows) == len(plan)
-        for r in rows:
-            release = plan[(r[C.TABLE_NAME], r[C.METRIC])]
-            assert r[C.ZONE_SET] == ZONE_SET and r[C.DELTA] == 0.0 and r[C.MECHANISM].startswith("laplace")
-            assert r[C.EPSILON] == pytest.approx(release.epsilon)
-            assert r[C.L1_SENSITIVITY] == pytest.approx(release.l1_sensitivity)
-            assert r[C.NOISE_SCALE] == pytest.approx(release.scale)
-            assert r[C.EPSILON_DAY_CUMULATIVE] == pytest.approx(cumulative)  # a rerun spends again
-        assert sum(r[C.EPSILON] for r in rows) == pytest.approx(1.0 / n_sets)
-    # suppression spends no budget: the ledger after the suppression run is the first dp run's
-    def as_df(rows):
-        return spark.createDataFrame([tuple(r[c] for c in PRIVACY_BUDGET.names) for r in rows], PRIVACY_BUDGET.struct)
+    ledger = steps["dp"]["ledger"]
+    assert {r[C.RUN_ID] for r in ledger} == {steps["dp"]["run"][C.RUN_ID]}
+    assert {(r[C.TABLE_NAME], r[C.METRIC]) for r in ledger} == set(plan) and len(ledger) == len(plan)
+    for r in ledger:
+        release = plan[(r[C.TABLE_NAME], r[C.METRIC])]
+        assert r[C.ZONE_SET] == ZONE_SET and r[C.DELTA] == 0.0 and r[C.MECHANISM].startswith("laplace")
+        assert r[C.EPSILON] == pytest.approx(release.epsilon)
+        assert r[C.L1_SENSITIVITY] == pytest.approx(release.l1_sensitivity)
+        assert r[C.NOISE_SCALE] == pytest.approx(release.scale)
+        assert r[C.EPSILON_DAY_CUMULATIVE] == pytest.approx(1.0 / n_sets)  # the day's only spend
+    assert sum(r[C.EPSILON] for r in ledger) == pytest.approx(1.0 / n_sets)
 
-    assert len(steps["dp1"]["ledger"]) == len(plan)
-    assert_df_equality(as_df(steps["suppress"]["ledger"]), as_df(steps["dp1"]["ledger"]), ignore_row_order=True,
-                       ignore_nullable=True)
+
+def _assert_unchanged(spark, steps, name: str) -> None:
+    """After the refused run `name`: the grids, the ledger and ops.runs exactly as the dp run left them."""
+    after, before = steps[name], steps["dp"]
+    for table in GRIDS:
+        assert_df_equality(spark.createDataFrame(after["rows"][table.name], table.struct),
+                           spark.createDataFrame(before["rows"][table.name], table.struct),
+                           ignore_row_order=True, ignore_nullable=True)
+    ledgers = [spark.createDataFrame([tuple(r[c] for c in PRIVACY_BUDGET.names) for r in state["ledger"]],
+                                     PRIVACY_BUDGET.struct) for state in (after, before)]
+    assert_df_equality(*ledgers, ignore_row_order=True, ignore_nullable=True)
+    assert after["compute_runs"] == 1 and after["run"][C.RUN_ID] == before["run"][C.RUN_ID]
+
+
+def test_a_suppression_release_of_a_dp_day_is_refused_and_changes_nothing(spark, runs):
+    steps, _ = runs
+    error = steps["suppress"]["error"]
+    assert error.exit_code == 77
+    assert str(error).startswith(f"{DAY.isoformat()} is published in {ZONE_SET} (dp mode): a suppress release of "
+                                 "the same day would stand beside it")
+    _assert_unchanged(spark, steps, "suppress")
+
+
+def test_a_second_dp_release_is_refused_by_the_budget_and_changes_nothing(spark, runs):
+    """The dp run spent the zone set's whole share (1 / n_sets); a republish would spend it again."""
+    steps, _ = runs
+    error = steps["dp_again"]["error"]
+    assert error.exit_code == 77
+    assert str(error).startswith(f"privacy budget: {ZONE_SET} already released in dp mode on {DAY.isoformat()}")
+    _assert_unchanged(spark, steps, "dp_again")

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from support import raises_check_violation
 
 from footfall.config import EPSILON_MAX, MODE_DP, MODE_SUPPRESS, load_config
-from footfall.errors import ConfigError
+from footfall.errors import ConfigError, ReleaseRefusedError
 from footfall.privacy.dp import (
     BUDGET_SHARES,
     NOISY_METRICS,
@@ -24,11 +24,20 @@ from footfall.privacy.dp import (
     Release,
     add_noise,
     bound_days,
+    check_budget,
     plan_budget,
     sample_zone_hours,
 )
-from footfall.schemas import STATUS_DP, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
-from footfall.tables import ensure_tables, replace_partition
+from footfall.schemas import (
+    PRIVACY_BUDGET,
+    STATUS_DP,
+    STATUS_PUBLISHED,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+)
+from footfall.tables import append, ensure_tables, replace_partition
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 DAY = dt.date(2026, 6, 7)
@@ -264,3 +273,27 @@ def test_floor_constraint_admits_small_noisy_counts_and_still_rejects_small_exac
     assert [(r[C.VISITORS], r[C.STATUS]) for r in mine.collect()] == [(3, STATUS_DP)]  # nothing changed
     replace_partition(spark.createDataFrame([], ZONE_HOURLY_TOTAL.struct), ZONE_HOURLY_TOTAL, keys)
     assert mine.count() == 0
+
+
+# --- budget ledger ----------------------------------------------------------------------------
+
+def test_the_budget_refuses_a_second_release_of_a_zone_set_and_a_zone_set_beyond_the_day(spark, claim):
+    """On a day whose ledger holds 0.5 for each of two zone sets (privacy.epsilon 1.0 split over
+    two), a third zone set added to the catalogue would get 1/3: 0.5 + 0.5 + 1/3 = 1.333 > 1.0,
+    refused; with a budget of 1.5 it fits (1.333 <= 1.5). A zone set with a spend of its own is
+    refused whatever the budget left."""
+    day, sets = dt.date(2026, 6, 8), ["ut_dp_a", "ut_dp_b", "ut_dp_c"]
+    claim(days=[day], zone_sets=sets)
+    ensure_tables(spark, (PRIVACY_BUDGET,))
+    recorded = dt.datetime(2026, 6, 9, 3, 0)
+    append(spark.createDataFrame([
+        (f"run-{z}", day, z, ZONE_HOURLY.name, C.VISITORS, 0.5, 0.0, "laplace", 12.0, 24.0, "L0=12", 0.5 * (i + 1),
+         recorded) for i, z in enumerate(sets[:2])
+    ], PRIVACY_BUDGET.struct), PRIVACY_BUDGET)
+    with pytest.raises(ReleaseRefusedError, match=r"^privacy budget: 2026-06-08 has 1 of privacy.epsilon = 1 "
+                       r"spent; 1 zone set\(s\) at 0.3333 each would take it to 1.333\. Nothing was computed"):
+        check_budget(spark, day, ["ut_dp_c"], 1 / 3, 1.0)
+    check_budget(spark, day, ["ut_dp_c"], 1 / 3, 1.5)  # the negative control: within the budget
+    with pytest.raises(ReleaseRefusedError, match=r"^privacy budget: ut_dp_a already released in dp mode on "
+                       r"2026-06-08: a second release of the same cells spends its share again\."):
+        check_budget(spark, day, ["ut_dp_a", "ut_dp_c"], 0.25, 10.0)

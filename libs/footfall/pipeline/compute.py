@@ -20,8 +20,8 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from footfall.config import MODE_DP, Config
-from footfall.errors import EXIT_OK, BadInputError, PublishedDayError
+from footfall.config import MODE_DP, MODE_SUPPRESS, Config
+from footfall.errors import EXIT_OK, BadInputError, PublishedDayError, ReleaseRefusedError
 from footfall.localtime import LocalHour, day_hours
 from footfall.manifest import recorded_run
 from footfall.observe import step
@@ -111,23 +111,57 @@ def _chosen_zone_sets(known: dict[str, int], wanted: list[str] | None) -> list[s
     return list(dict.fromkeys(wanted)) if wanted else sorted(known)
 
 
+def check_release(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None,
+                  republish: bool, zone_counts: dict[str, int] | None = None) -> dict[str, str]:
+    """Refuse, before any work, a release of `event_date` the rules forbid: check_republish, and in
+    dp mode footfall.privacy.dp.check_budget with the zone sets of `zone_counts` (zone set ->
+    zones; None: ref.zones as it is now, skipped while it is empty). Returns check_republish's
+    published zone sets."""
+    published = check_republish(spark, event_date, zone_sets, republish, cfg.privacy.mode)
+    if cfg.privacy.mode == MODE_DP:
+        if zone_counts is None:
+            ensure_tables(spark, (ZONES,))
+            zone_counts = _zone_counts(spark.table(ZONES.name))
+        if zone_counts:
+            share = sum(r.epsilon for r in dp.plan_budget(cfg.privacy.epsilon, len(zone_counts),
+                                                            dp.Bounds.from_config(cfg)))
+            dp.check_budget(spark, event_date, _chosen_zone_sets(zone_counts, zone_sets), share,
+                            cfg.privacy.epsilon)
+    return published
+
+
 def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[str] | None,
-                    republish: bool) -> dict[str, str]:
+                    republish: bool, mode: str) -> dict[str, str]:
     """The zone sets (all when None) whose `event_date` is published, each with the run id of its
     last successful compute; PublishedDayError if there are any and `republish` is not set.
 
     A published day is immutable: analysts may have used its numbers, and the difference of two
     releases can disclose what each alone hides. A compute that crashed recorded no success, so
     its day stays open for a plain rerun.
+
+    A day is released in one privacy mode (privacy.mode `mode`), whatever the zone set:
+    ReleaseRefusedError if any zone set of the day was published in the other. Exact numbers
+    beside noisy ones of the same people would leave the noise protecting nothing, and a
+    subscriber is in every zone set.
     """
     ensure_tables(spark, (RUNS,))
-    ok = spark.table(RUNS.name).where(
+    rows = spark.table(RUNS.name).where(
         (F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(event_date)) & (F.col(C.STATUS) == "ok")
-    )
-    if zone_sets is not None:
-        ok = ok.where(F.col(C.ZONE_SET).isin(zone_sets))
-    last = ok.groupBy(C.ZONE_SET).agg(F.max_by(C.RUN_ID, C.STARTED_AT).alias(C.RUN_ID)).collect()
-    published = {r[C.ZONE_SET]: r[C.RUN_ID] for r in last}
+    ).groupBy(C.ZONE_SET).agg(
+        F.max_by(C.RUN_ID, C.STARTED_AT).alias(C.RUN_ID),
+        # runs recorded before dp mode existed have no privacy_mode: they were suppression runs
+        F.collect_set(F.coalesce(F.get_json_object(C.PARAMETERS, "$.privacy_mode"), F.lit(MODE_SUPPRESS)))
+        .alias("modes"),
+    ).collect()
+    other = sorted((m, r[C.ZONE_SET]) for r in rows for m in r["modes"] if m != mode)
+    if other:
+        released = ", ".join(f"{zone_set} ({m} mode)" for m, zone_set in other)
+        raise ReleaseRefusedError(
+            f"{event_date.isoformat()} is published in {released}: a {mode} release of the same day would "
+            "stand beside it, and exact and noisy numbers of the same people together leave the noise "
+            "protecting nothing. Nothing was computed or written. A day is released in one privacy mode "
+            "(docs/dp.md); compute it with privacy.mode as before")
+    published = {r[C.ZONE_SET]: r[C.RUN_ID] for r in rows if zone_sets is None or r[C.ZONE_SET] in zone_sets}
     if published and not republish:
         raise PublishedDayError(
             f"{event_date.isoformat()} is already published for {', '.join(sorted(published))} (compute run "
@@ -140,14 +174,15 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
 def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
         republish: bool = False) -> dict[str, dict[str, int]]:
     """Compute and publish local date `event_date` for the zone sets; returns the counts per set.
-    A zone set whose day is published is refused unless `republish` (see check_republish)."""
+    A zone set whose day is published is refused unless `republish`, and a release the privacy
+    rules forbid is refused in any case (see check_release)."""
     ensure_tables(spark, INPUTS + OUTPUTS)
     versions = {t.name: table_version(spark, t) for t in INPUTS}
     zones_all = _read(spark, ZONES, versions[ZONES.name])
     zone_counts = _zone_counts(zones_all)
     chosen = _chosen_zone_sets(zone_counts, zone_sets)
     day = event_date.isoformat()
-    replaced = check_republish(spark, event_date, chosen, republish)
+    replaced = check_release(spark, cfg, event_date, chosen, republish, zone_counts)
     subscribers = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name]).where(
         F.col(C.SNAPSHOT_DATE) == F.lit(event_date)
     )
@@ -267,7 +302,7 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
     bounds = dp.Bounds.from_config(cfg)
     releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)
     # The spend is recorded before any noisy value is written.
-    dp.record_spend(bounded.sparkSession, releases, dp_run[0], event_date, zone_set, cfg.privacy.epsilon)
+    dp.record_spend(bounded.sparkSession, releases, dp_run[0], event_date, zone_set)
     grids = dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds)
     keys = _partition(event_date, zone_set)
     counts: dict[str, int] = {}

@@ -41,7 +41,7 @@ def command(args: argparse.Namespace, cfg: Config) -> int:
 
 def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
         republish: bool = False) -> None:
-    compute.check_republish(spark, event_date, zone_sets, republish)  # refuse before any work
+    compute.check_release(spark, cfg, event_date, zone_sets, republish)  # refuse before any work
     reference.run(spark, cfg, event_date)
     ingest.run(spark, cfg, event_date)
     compute.run(spark, cfg, event_date, zone_sets, republish)

@@ -47,7 +47,6 @@ clamping are post-processing and cost nothing.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -56,6 +55,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from footfall.config import Config
+from footfall.errors import ReleaseRefusedError
 from footfall.localtime import LocalHour
 
 # The two private column names are footfall.pipeline.aggregate's markers of which visits count
@@ -70,8 +70,6 @@ from footfall.pipeline.aggregate import (
 )
 from footfall.schemas import PRIVACY_BUDGET, STATUS_DP, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table
 from footfall.tables import append, ensure_tables
-
-log = logging.getLogger(__name__)
 
 MECHANISM = "laplace (pipeline-dp 0.3.1 / python-dp 1.1.5)"
 NOISY_METRICS = (C.VISITORS, C.VISITS)
@@ -267,20 +265,45 @@ def cell_metrics(prefix: str) -> list[Column]:
     return [F.count(F.lit(1)).alias(prefix), F.count(F.when(F.col(C.STATUS) == STATUS_DP, 1)).alias(f"{prefix}_dp")]
 
 
-def record_spend(spark: SparkSession, releases: Sequence[Release], run_id: str, day: dt.date, zone_set: str,
-                 epsilon_day: float) -> float:
-    """Append one ops.privacy_budget row per release, before anything noisy is written (a run
-    that fails after this over-records, never under-records). Every run is recorded, reruns of
-    a day included: a rerun draws new noise, and two noisy releases of the same cells together
-    reveal more than one, so their epsilons add up although the table keeps only the last.
-    Returns the epsilon spent on `day` so far, this run included; warns when it exceeds
-    `epsilon_day` (privacy.epsilon)."""
+def _spent(spark: SparkSession, day: dt.date) -> dict[str, float]:
+    """Epsilon the ledger holds for `day`, per zone set."""
     ensure_tables(spark, (PRIVACY_BUDGET,))
-    before = spark.table(PRIVACY_BUDGET.name).where(F.col(C.EVENT_DATE) == F.lit(day)).agg(
-        F.sum(C.EPSILON).alias("spent")
-    ).first()
-    spent = float((before["spent"] if before is not None else None) or 0.0)
-    cumulative = spent + sum(r.epsilon for r in releases)
+    rows = (spark.table(PRIVACY_BUDGET.name).where(F.col(C.EVENT_DATE) == F.lit(day))
+            .groupBy(C.ZONE_SET).agg(F.sum(C.EPSILON).alias("spent")).collect())
+    return {r[C.ZONE_SET]: float(r["spent"]) for r in rows}
+
+
+def check_budget(spark: SparkSession, day: dt.date, zone_sets: Sequence[str], planned: float,
+                 epsilon_day: float) -> None:
+    """Refuse, before any work, a dp compute of `zone_sets` on `day` that would spend `planned`
+    (each zone set's share of the day's budget) beyond the budget: ReleaseRefusedError.
+
+    Each zone set's share can be spent once: a second release of the same cells (a republish)
+    draws new noise, and the two together reveal more than either, so their epsilons add up.
+    And the day's releases together must stay within `epsilon_day` (privacy.epsilon): a zone set
+    added to the catalogue after others were released shrinks every share, and the shares
+    already spent at the old size leave less than a new share for it.
+    """
+    spent = _spent(spark, day)
+    again = sorted(z for z in zone_sets if spent.get(z, 0.0) > 0.0)
+    total = sum(spent.values()) + planned * len(zone_sets)
+    if again or total > epsilon_day * (1 + 1e-9):
+        what = (f"{', '.join(again)} already released in dp mode on {day.isoformat()}: a second release "
+                f"of the same cells spends its share again" if again else
+                f"{day.isoformat()} has {sum(spent.values()):.4g} of privacy.epsilon = {epsilon_day:.4g} spent; "
+                f"{len(zone_sets)} zone set(s) at {planned:.4g} each would take it to {total:.4g}")
+        raise ReleaseRefusedError(
+            f"privacy budget: {what}. Nothing was computed or written; ops.privacy_budget holds the "
+            "day's spends. A dp day is released once per zone set, with the zone sets it was "
+            "planned for (docs/dp.md, \"Budget ledger\")")
+
+
+def record_spend(spark: SparkSession, releases: Sequence[Release], run_id: str, day: dt.date, zone_set: str) -> float:
+    """Append one ops.privacy_budget row per release, before anything noisy is written (a run
+    that fails after this over-records, never under-records). check_budget refused the run
+    before any work if these would exceed the budget. Returns the epsilon spent on `day` so far,
+    this run included."""
+    cumulative = sum(_spent(spark, day).values()) + sum(r.epsilon for r in releases)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
         (run_id, day, zone_set, r.table.name, r.metric, r.epsilon, 0.0, MECHANISM, r.l1_sensitivity, r.scale,
@@ -288,8 +311,4 @@ def record_spend(spark: SparkSession, releases: Sequence[Release], run_id: str, 
         for r in releases
     ]
     append(spark.createDataFrame(rows, PRIVACY_BUDGET.struct), PRIVACY_BUDGET)
-    if cumulative > epsilon_day * (1 + 1e-9):
-        log.warning("privacy budget of %s: %.4g spent in total, more than privacy.epsilon = %.4g per "
-                    "subscriber-day (a rerun or another zone set); see ops.privacy_budget", day, cumulative,
-                    epsilon_day)
     return cumulative
