@@ -19,7 +19,6 @@ from footfall.config import EPSILON_MAX, MODE_DP, MODE_SUPPRESS, load_config
 from footfall.errors import ConfigError, ReleaseRefusedError
 from footfall.privacy.dp import (
     BUDGET_SHARES,
-    NOISY_METRICS,
     Bounds,
     Release,
     add_noise,
@@ -29,6 +28,7 @@ from footfall.privacy.dp import (
     sample_zone_hours,
 )
 from footfall.schemas import (
+    NOISY_METRICS,
     PRIVACY_BUDGET,
     STATUS_DP,
     STATUS_PUBLISHED,

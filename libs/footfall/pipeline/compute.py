@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -37,16 +39,24 @@ from footfall.pipeline.aggregate import (
 )
 from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.privacy import dp
-from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
+from footfall.privacy.suppression import (
+    protect_linked,
+    public_status,
+    suppress_primary,
+    suppress_secondary,
+    withheld_cells,
+)
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,
     RUNS,
-    STATUS_PRIMARY,
     STATUS_PUBLISHED,
-    STATUS_SECONDARY,
     SUBSCRIBERS,
     VISITS,
+    WITHHELD_CELLS,
+    WITHHELD_LINKED,
+    WITHHELD_PRIMARY,
+    WITHHELD_SUBTRACTION,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
@@ -62,8 +72,9 @@ from footfall.zones.join import use_broadcast
 log = logging.getLogger(__name__)
 
 INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
-# The dp budget ledger exists from the first compute on (empty in suppression mode).
-OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET)
+# The dp budget ledger exists from the first compute on (empty in suppression mode), and so does
+# the record of why cells were withheld (empty in dp mode).
+OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS)
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
@@ -259,7 +270,8 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
         estimates = dwell.zone_estimates(zone_stays, category_priors, p).localCheckpoint()
         s.record(rows_out=estimates.count())
-    return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours)
+    return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours,
+                                        dp_run[0])
 
 
 def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
@@ -315,9 +327,10 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
 
 
 def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones: DataFrame, event_date: dt.date,
-                        zone_set: str, hours: list[LocalHour]) -> dict[str, int]:
+                        zone_set: str, hours: list[LocalHour], run_id: str) -> dict[str, int]:
     """The four grids after primary and secondary suppression (footfall.privacy.suppression),
-    written, with the visitors they withheld. `estimates`: the zones' dwell estimates."""
+    written with the one public status, with the visitors they withheld; why each cell was
+    withheld goes to ops.withheld_cells. `estimates`: the zones' dwell estimates."""
     visit_hours = bounded.transform(explode_visit_hours, hours)
     before = Observation("visitors_before_suppression")
     hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
@@ -339,7 +352,8 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         hourly, totals, daily, day_totals = protect_linked(hourly, totals, daily, day_totals, k)
         keys = _partition(event_date, zone_set)
         hourly_counts = _write_observed(
-            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
+            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)],
+            release=public_status,
         )
         counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
         published = hourly_counts.pop(PUBLISHED_VISITORS)
@@ -347,30 +361,37 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         # The information loss of secondary suppression alone (both passes), in visitor-hours.
         counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
         counts |= hourly_counts
-        counts |= _write_observed(totals, ZONE_HOURLY_TOTAL, keys, _cell_metrics("total_cells"))
-        counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))
-        counts |= _write_observed(day_totals, ZONE_DAILY_TOTAL, keys, _cell_metrics("daily_total_cells"))
+        grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
+        for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
+                              (ZONE_DAILY_TOTAL, "daily_total_cells")):
+            counts |= _write_observed(grids[table], table, keys, _cell_metrics(prefix), release=public_status)
+        withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
+        replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
         return counts
     finally:
         for df in persisted:
             df.unpersist()
 
 
-def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column]) -> dict[str, int]:
-    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the way."""
+def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column],
+                    release: Callable[[DataFrame], DataFrame] | None = None) -> dict[str, int]:
+    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the
+    way, before `release` (if given) turns `df` into the rows written."""
     observation = Observation(table.name)
     with step("compute", table.name, df.sparkSession, zone_set=str(keys[C.ZONE_SET])) as s:
-        replace_partition(df.observe(observation, *metrics), table, keys)
+        observed = df.observe(observation, *metrics)
+        replace_partition(observed if release is None else release(observed), table, keys)
         counts = {name: int(value or 0) for name, value in observation.get.items()}
         s.record(rows_out=next(iter(counts.values())))  # the first metric counts the rows written
     return counts
 
 
 def _cell_metrics(prefix: str) -> list[Column]:
-    """The number of cells, and of cells by status."""
+    """The number of cells, and of cells published, withheld as primary and as secondary (either
+    pass), counted before the public status hides why."""
     by_status = [
-        F.count(F.when(F.col(C.STATUS) == status, 1)).alias(f"{prefix}_{name}")
-        for name, status in (("published", STATUS_PUBLISHED), ("suppressed_primary", STATUS_PRIMARY),
-                             ("suppressed_secondary", STATUS_SECONDARY))
+        F.count(F.when(F.col(C.STATUS).isin(*statuses), 1)).alias(f"{prefix}_{name}")
+        for name, statuses in (("published", (STATUS_PUBLISHED,)), ("suppressed_primary", (WITHHELD_PRIMARY,)),
+                               ("suppressed_secondary", (WITHHELD_SUBTRACTION, WITHHELD_LINKED)))
     ]
     return [F.count(F.lit(1)).alias(prefix), *by_status]

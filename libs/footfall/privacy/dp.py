@@ -68,11 +68,19 @@ from footfall.pipeline.aggregate import (
     aggregate_hours,
     explode_visit_hours,
 )
-from footfall.schemas import PRIVACY_BUDGET, STATUS_DP, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table
+from footfall.schemas import (
+    NOISY_METRICS,
+    PRIVACY_BUDGET,
+    STATUS_DP,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+    Table,
+)
 from footfall.tables import append, ensure_tables
 
 MECHANISM = "laplace (pipeline-dp 0.3.1 / python-dp 1.1.5)"
-NOISY_METRICS = (C.VISITORS, C.VISITS)
 # Contribution bounds per subscriber-day and zone set (see the module docstring). More cells
 # per subscriber keep more of the heavy movers' presence but add proportionally more noise to
 # every cell: 12 zone-hours cover a subscriber seen in one zone for half the day.
