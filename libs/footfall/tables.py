@@ -159,6 +159,19 @@ def append(df: DataFrame, table: Table) -> None:
     df.select(*table.names).writeTo(table.name).append()
 
 
+def vacuum_now(spark: SparkSession, tables: tuple[Table, ...]) -> None:
+    """VACUUM with zero retention: the files no current version references are physically gone,
+    not only unlisted, so no time-travel read can reach them. Delta guards a retention under 7
+    days behind a switch because it breaks time travel and concurrent readers of the removed
+    versions: here that is the point (erasure, a replaced release)."""
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    try:
+        for table in tables:
+            DeltaTable.forName(spark, table.name).vacuum(0.0)
+    finally:
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
+
+
 def table_version(spark: SparkSession, table: Table) -> int:
     """Current Delta version of a table, recorded in the run manifest as an input version."""
     row = DeltaTable.forName(spark, table.name).history(1).select("version").first()

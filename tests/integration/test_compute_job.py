@@ -85,6 +85,7 @@ from footfall.schemas import (
     VISITS,
     WITHHELD_CELLS,
     WITHHELD_PRIMARY,
+    WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
@@ -417,3 +418,48 @@ def test_unknown_zone_set_and_missing_events_say_what_to_do(seeded, cfg):
 def test_command_line_arguments():
     args = build_parser("compute").parse_args(["compute", "--date", "2026-02-12", "--zone-set", "a", "--zone-set", "b"])
     assert args.date == DAY and args.zone_sets == ["a", "b"] and args.handler is compute.command
+
+
+def test_a_day_a_crashed_compute_wrote_to_counts_as_published(seeded, cfg):
+    """A compute that crashed after its first published write (zone_hourly) recorded no run, but
+    its rows are readable: the day counts as published."""
+    row = (ZONE_SET, "mall", NEXT, local(0, 0, day=NEXT), 0, 60, "25-34", "F", *NULLS, S)
+    keys = {C.EVENT_DATE: NEXT, C.ZONE_SET: ZONE_SET}
+    replace_partition(seeded.createDataFrame([row], ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+    try:
+        with pytest.raises(PublishedDayError, match=r"^2026-02-13 is already published for it_compute \(compute "
+                           r"run that did not finish\); published days are immutable. Rerun with --republish"):
+            compute.run(seeded, cfg, NEXT, [ZONE_SET])
+    finally:
+        replace_partition(seeded.createDataFrame([], ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+
+
+def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, first_run):
+    """Issue #15, finding 4. The release replaced had hour 10's (25-34, F) at 30 (the day's is 28):
+    published next to 28, the difference would count 2 people. It is withheld, and so is hour
+    14's (25-34, F), withheld in the replaced release; nothing else changes (hiding more only
+    widens what the LP attacker can say of the other cells). The replaced files are vacuumed: the
+    old version can no longer be read."""
+    keys = {C.EVENT_DATE: DAY, C.ZONE_SET: ZONE_SET}
+    hour_10 = (F.col(C.LOCAL_HOUR) == 10) & (F.col(C.AGE_BAND) == "25-34") & (F.col(C.GENDER) == "F")
+    old = _published(spark, ZONE_HOURLY).withColumn(C.VISITORS, F.when(hour_10, 30).otherwise(F.col(C.VISITORS)))
+    replace_partition(spark.createDataFrame(old.collect(), ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+    replaced_version = table_version(spark, ZONE_HOURLY)
+    counts = compute.run(spark, cfg, DAY, [ZONE_SET], republish=True)[ZONE_SET]
+    hourly = _published(spark, ZONE_HOURLY).groupBy(C.STATUS).agg(F.count(F.lit(1)), F.count(C.VISITORS))
+    assert [tuple(r) for r in hourly.collect()] == [(S, 2 * 24 * 21, 0)]
+    withheld = _published(spark, WITHHELD_CELLS).groupBy(C.TABLE_NAME, C.REASON).count()
+    assert {(r[C.TABLE_NAME], r[C.REASON]): r["count"] for r in withheld.collect()} == {
+        (ZONE_HOURLY.name, WITHHELD_PRIMARY): 2 * 24 * 21 - 2, (ZONE_HOURLY.name, WITHHELD_REPUBLISH): 2,
+        (ZONE_HOURLY_TOTAL.name, WITHHELD_PRIMARY): 2 * 24 - 2, (ZONE_DAILY.name, WITHHELD_PRIMARY): 2 * 21 - 1,
+        (ZONE_DAILY_TOTAL.name, WITHHELD_PRIMARY): 1,
+    }
+    assert counts == EXPECTED_COUNTS | {"cells_published": 0, "cells_suppressed_secondary": 2,
+                                        "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85}
+    for table, shown in ((ZONE_HOURLY_TOTAL, TOTALS_SHOWN), (ZONE_DAILY, DAILY_SHOWN)):
+        assert_df_equality(_published(spark, table).where(F.col(C.STATUS) == P),
+                           spark.createDataFrame(_rows(shown), table.struct),
+                           ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+    with pytest.raises(Exception, match="FILE_NOT_EXIST"):
+        spark.read.format("delta").option("versionAsOf", replaced_version).table(ZONE_HOURLY.name).where(
+            F.col(C.ZONE_SET) == ZONE_SET).collect()

@@ -14,6 +14,7 @@ from footfall.privacy.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
 from footfall.privacy.suppression import (
     protect_linked,
     public_status,
+    suppress_against_release,
     suppress_primary,
     suppress_secondary,
     withheld_cells,
@@ -24,6 +25,7 @@ from footfall.schemas import (
     WITHHELD_CELLS,
     WITHHELD_LINKED,
     WITHHELD_PRIMARY,
+    WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
@@ -255,3 +257,24 @@ def test_public_status_refuses_a_status_disclosure_control_does_not_make(spark, 
     with pytest.raises(SparkRuntimeException, match="disclosure control produced status dp: a bug, nothing is "
                                                     "published"):
         public_status(noisy).collect()
+
+
+def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
+    """Issue #15, finding 4: cells of hour 1 now (after primary suppression) against the release
+    they replace (as published)."""
+    now = {"a": 30, "b": 45, "c": 50, "d": 25, "e": 10}  # e < k: primary
+    before = {"a": (30, P), "b": (41, P), "c": (20, P), "d": (None, STATUS_SUPPRESSED), "e": (30, P)}
+    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()] + [_cell(2, "a", 22)],
+                                  _schema(ZONE_HOURLY, with_status=False))
+    previous = spark.createDataFrame([_cell(1, c, v, status) for c, (v, status) in before.items()],
+                                     _schema(ZONE_HOURLY, with_status=True))
+    got = suppress_against_release(suppress_primary(cells, K), previous, [*HOUR_KEYS, C.AGE_BAND, C.GENDER], K)
+    expected = spark.createDataFrame([
+        _cell(1, "a", 30, P),  # unchanged: the difference 0 tells nothing
+        _cell(1, "b", None, WITHHELD_REPUBLISH),  # 45 - 41 = 4 people, fewer than k
+        _cell(1, "c", 50, P),  # 50 - 20 = 30 >= k
+        _cell(1, "d", None, WITHHELD_REPUBLISH),  # withheld before: stays withheld
+        _cell(1, "e", None, S1),  # below k, as before the check
+        _cell(2, "a", 22, P),  # not in the replaced release
+    ], _schema(ZONE_HOURLY, with_status=True))
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)

@@ -36,6 +36,7 @@ from footfall.schemas import (
     WITHHELD_LINKED,
     WITHHELD_PRIMARY,
     WITHHELD_REASONS,
+    WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     C,
 )
@@ -45,6 +46,8 @@ _HIDDEN_SUM = "_hidden_sum"
 _N_SUPPRESSED = "_n_suppressed"
 _RANK = "_rank"
 _BEFORE = "_published_before"
+_OLD_STATUS = "_old_status"
+_OLD_VISITORS = "_old_visitors"
 
 
 def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
@@ -67,6 +70,24 @@ def suppress_primary(cells: DataFrame, k: int) -> DataFrame:
     """
     with_status = cells.withColumn(C.STATUS, F.lit(STATUS_PUBLISHED))
     return _suppressed(with_status, ~(F.col(C.VISITORS) >= k), WITHHELD_PRIMARY)
+
+
+def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
+    """A republish: the cells after primary suppression, against the release they replace.
+
+    `previous` holds the replaced release's rows of the same table, day and zone set; `keys`
+    identify a cell. A published cell is withheld (reason republish) if it was withheld before,
+    since two releases with different patterns of withheld cells together pin what each alone
+    hides; or if its visitors differ from the published old value by 1 to k - 1, a difference
+    that counts fewer than k people. A cell the old release lacks is unchanged. Secondary
+    suppression then protects these cells like any other.
+    """
+    old = previous.select(*keys, F.col(C.STATUS).alias(_OLD_STATUS), F.col(C.VISITORS).alias(_OLD_VISITORS))
+    difference = F.abs(F.col(C.VISITORS) - F.col(_OLD_VISITORS))
+    was_withheld = F.col(_OLD_STATUS).isNotNull() & (F.col(_OLD_STATUS) != STATUS_PUBLISHED)
+    hide = (F.col(C.STATUS) == STATUS_PUBLISHED) & (was_withheld | ((difference > 0) & (difference < k)))
+    joined = cells.join(old, list(keys), "left")
+    return _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH).select(*cells.columns)
 
 
 def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str], k: int) -> DataFrame:

@@ -140,9 +140,8 @@ class C:
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 GENDERS = ("F", "M", "unknown")
 
-# Cell status values of published tables. One status for every withheld cell: a status saying
-# why ("fewer than k" or "protects another cell", i.e. at least k) would narrow the hidden values
-# (docs/privacy.md, "One public status"); why goes to ops.withheld_cells for the DPO.
+# Cell status values of published tables: one for every withheld cell, since a status saying why
+# narrows the hidden values (docs/privacy.md, "One public status"); why is in ops.withheld_cells.
 STATUS_PUBLISHED = "published"
 STATUS_SUPPRESSED = "suppressed"
 STATUS_DP = "dp"  # differentially private noisy value (privacy.mode: dp); never next to an exact one
@@ -152,7 +151,8 @@ NOISY_METRICS = (C.VISITORS, C.VISITS)  # the metrics a dp cell carries; every o
 WITHHELD_PRIMARY = "primary"  # fewer than k distinct subscribers
 WITHHELD_SUBTRACTION = "subtraction"  # its hour's or day's total minus the published cells would pin another
 WITHHELD_LINKED = "linked"  # the LP over a zone's four grids together would narrow another below k
-WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_SUBTRACTION, WITHHELD_LINKED)
+WITHHELD_REPUBLISH = "republish"  # withheld in the release it replaces, or differs from it by 1 to k - 1
+WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)
 
 # Exclusion reasons (subscribers whose events are never stored).
 EXCLUDED_OPTED_OUT = "opted_out"
@@ -384,8 +384,9 @@ WITHHELD_CELLS = Table(
         _col(C.HOUR_START, TimestampType(), "Hour of the cell (NULL in the daily tables)"),
         _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
         _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
-        _col(C.REASON, StringType(), "primary (fewer than k) | subtraction (protects a cell of its hour or day "
-             "against its total) | linked (protects a cell against the zone's four grids together)", False),
+        _col(C.REASON, StringType(), "primary (fewer than k) | republish (withheld before, or 1 to k - 1 from "
+             "its value in the replaced release) | subtraction (protects a cell of its hour or day against its "
+             "total) | linked (protects a cell against the zone's four grids together)", False),
         _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
     ),
     "Why each published cell with status suppressed was withheld: for the privacy officer, never analysts",
