@@ -262,19 +262,19 @@ def test_public_status_refuses_a_status_disclosure_control_does_not_make(spark, 
 def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
     """Issue #15, finding 4: cells of hour 1 now (after primary suppression) against the release
     they replace (as published)."""
-    now = {"a": 30, "b": 45, "c": 50, "d": 25, "e": 10}  # e < k: primary
-    before = {"a": (30, P), "b": (41, P), "c": (20, P), "d": (None, STATUS_SUPPRESSED), "e": (30, P)}
-    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()] + [_cell(2, "a", 22)],
+    now = {"a": 30, "b": 45, "c": 50, "d": 25}
+    before = {"a": (30, P), "b": (41, P), "c": (20, P), "d": (None, STATUS_SUPPRESSED)}
+    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()] + [_cell(2, "a", 22), _cell(2, "b", 10)],
                                   _schema(ZONE_HOURLY, with_status=False))
-    previous = spark.createDataFrame([_cell(1, c, v, status) for c, (v, status) in before.items()],
-                                     _schema(ZONE_HOURLY, with_status=True))
+    previous = spark.createDataFrame([_cell(1, c, v, status) for c, (v, status) in before.items()]
+                                     + [_cell(2, "b", 30, P)], _schema(ZONE_HOURLY, with_status=True))
     got = suppress_against_release(suppress_primary(cells, K), previous, [*HOUR_KEYS, C.AGE_BAND, C.GENDER], K)
     expected = spark.createDataFrame([
         _cell(1, "a", 30, P),  # unchanged: the difference 0 tells nothing
         _cell(1, "b", None, WITHHELD_REPUBLISH),  # 45 - 41 = 4 people, fewer than k
         _cell(1, "c", 50, P),  # 50 - 20 = 30 >= k
         _cell(1, "d", None, WITHHELD_REPUBLISH),  # withheld before: stays withheld
-        _cell(1, "e", None, S1),  # below k, as before the check
         _cell(2, "a", 22, P),  # not in the replaced release
+        _cell(2, "b", None, S1),  # below k now: primary, as before the check
     ], _schema(ZONE_HOURLY, with_status=True))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
