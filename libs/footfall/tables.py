@@ -108,12 +108,16 @@ def _add_missing_columns(spark: SparkSession, table: Table) -> None:
 
 def add_guard(spark: SparkSession, table: Table) -> None:
     """Add the guard's constraints a published table lacks; one whose expression changed since
-    the table was created is replaced (Delta checks the existing rows on ADD CONSTRAINT)."""
+    the table was created is replaced (Delta checks the existing rows on ADD CONSTRAINT). A table
+    of an earlier version is migrated to the one public status first, and vacuumed."""
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
     prefix = "delta.constraints."
     if f"{prefix}status_known" not in properties:
         legacy = ", ".join(f"'{s}'" for s in _LEGACY_SUPPRESSED)
-        spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' WHERE {C.STATUS} IN ({legacy})")
+        updated = spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' "
+                            f"WHERE {C.STATUS} IN ({legacy})").first()
+        if updated is not None and updated[0]:  # num_affected_rows: older versions hold statuses that say why
+            vacuum_now(spark, (table,))
     for name, check in guard_constraints(table).items():
         current = properties.get(prefix + name)
         # Delta stores the expression re-spaced ("IN ( 'a' , 'b' )"): compared without spaces.
