@@ -8,7 +8,11 @@ published cells of one zone and day:
 - a cohort's zone_daily visitors are at least its visitors in any hour, and at most their sum;
 - the day's zone_daily_total is the sum of the 21 cohorts' zone_daily cells (each subscriber has
   one cohort), at least any hour's zone_hourly_total and at most their sum;
-- every count is non-negative.
+- every count is non-negative;
+- what a withheld cell's status says: footfall's earlier releases marked a cell withheld to
+  protect another one `suppressed_secondary`, chosen among cells that would have been published,
+  so such a cell holds at least k (STATUS_AT_LEAST_K). A release with one status for every
+  withheld cell gives the attacker nothing here.
 
 Every suppressed cell is an unknown of a linear program over those relations, with the published
 numbers as constants. For each unknown the attacker asks scipy's linprog (HiGHS) for its smallest
@@ -36,6 +40,10 @@ EPS = 1e-6
 COHORT = ("age_band", "gender")
 
 
+# Statuses that tell the attacker a withheld cell holds at least k people.
+STATUS_AT_LEAST_K = ("suppressed_secondary",)
+
+
 @dataclass(frozen=True)
 class Leak:
     zone_id: str
@@ -45,25 +53,20 @@ class Leak:
 
 
 def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
-           day_total: pd.DataFrame | None = None) -> dict[tuple, float | None]:
+           day_total: pd.DataFrame | None = None) -> tuple[dict[tuple, float | None], set[tuple]]:
     """One zone's cells by name -> published visitors, or None when suppressed (status not
-    published)."""
+    published); and the names of the suppressed cells whose status says they hold at least k."""
     cells: dict[tuple, float | None] = {}
-
-    def value(row) -> float | None:  # type: ignore[no-untyped-def]
-        return float(row.visitors) if row.status == "published" else None
-
-    for row in hourly.itertuples(index=False):
-        cells[("hourly", row.hour_start, row.age_band, row.gender)] = value(row)
-    for row in total.itertuples(index=False):
-        cells[("total", row.hour_start)] = value(row)
-    if daily is not None:
-        for row in daily.itertuples(index=False):
-            cells[("daily", row.age_band, row.gender)] = value(row)
-    if day_total is not None:
-        for row in day_total.itertuples(index=False):
-            cells[("day_total",)] = value(row)
-    return cells
+    at_least_k: set[tuple] = set()
+    named = (("hourly", hourly, ("hour_start", "age_band", "gender")), ("total", total, ("hour_start",)),
+             ("daily", daily, COHORT), ("day_total", day_total, ()))
+    for kind, frame, keys in named:
+        for row in () if frame is None else frame.to_dict("records"):
+            name = (kind, *(row[key] for key in keys))
+            cells[name] = float(row["visitors"]) if row["status"] == "published" else None
+            if row["status"] in STATUS_AT_LEAST_K:
+                at_least_k.add(name)
+    return cells, at_least_k
 
 
 def _relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float]], list[dict[tuple, float]]]:
@@ -108,7 +111,8 @@ def _matrix(relations: list[dict[tuple, float]], cells: dict[tuple, float | None
     return matrix, np.asarray(rhs, dtype=float)
 
 
-def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int) -> list[Leak]:
+def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int,
+               at_least_k: frozenset[tuple] | set[tuple] = frozenset()) -> list[Leak]:
     unknown = [name for name, v in cells.items() if v is None]
     if not unknown:
         return []
@@ -118,12 +122,13 @@ def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int) -> list[L
     a_ub, b_ub = _matrix(inequalities, cells, index)
     n = len(unknown)
     low_seen, high_seen = np.full(n, np.inf), np.full(n, -np.inf)
+    bounds = [(k if name in at_least_k else 0, CAP) for name in unknown]
 
     def optimum(objective: np.ndarray) -> float:
         """min objective . x over the feasible cells; the point widens the ranges seen."""
         result = linprog(objective, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
                          A_eq=a_eq if a_eq.shape[0] else None, b_eq=b_eq if a_eq.shape[0] else None,
-                         bounds=(0, CAP), method="highs")
+                         bounds=bounds, method="highs")
         if result.status != 0:  # the published numbers contradict the relations: a bug to report
             raise AssertionError(f"zone {zone_id}: {result.message}")
         np.minimum(low_seen, result.x, out=low_seen)
@@ -158,7 +163,7 @@ def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
         return None if frame is None else frame[frame["zone_id"] == zone_id]
 
     for zone_id in sorted(set(hourly["zone_id"]) | set(total["zone_id"])):
-        cells = _cells(hourly[hourly["zone_id"] == zone_id], total[total["zone_id"] == zone_id],
-                       of(daily, zone_id), of(day_total, zone_id))
-        found += zone_leaks(zone_id, cells, k)
+        cells, at_least_k = _cells(hourly[hourly["zone_id"] == zone_id], total[total["zone_id"] == zone_id],
+                                   of(daily, zone_id), of(day_total, zone_id))
+        found += zone_leaks(zone_id, cells, k, at_least_k)
     return found

@@ -133,6 +133,15 @@ class PrivacySection:
     # with epsilon per subscriber-day (split over the zone sets and releases). docs/dp.md.
     mode: str = MODE_SUPPRESS
     epsilon: float = 1.0
+    # dp mode: the budget per subscriber over any `period_days` consecutive days, all releases of
+    # those days together (the days' epsilons add up); None: period_days x epsilon, every day's
+    # budget spent once. docs/dp.md, "Budget ledger".
+    period_days: int = 7
+    epsilon_period: float | None = None
+
+    @property
+    def period_budget(self) -> float:
+        return self.epsilon_period if self.epsilon_period is not None else self.period_days * self.epsilon
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
     "privacy.mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
     "privacy.epsilon": (lambda v: 0 < v <= EPSILON_MAX, f"a number > 0 and <= {EPSILON_MAX:g}"),
+    "privacy.period_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
+    "privacy.epsilon_period": (lambda v: 0 < v <= 366 * EPSILON_MAX, f"a number > 0 and <= {366 * EPSILON_MAX:g}"),
     "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
     "ingest.service_area_margin_deg": (lambda v: 0 <= v <= 5, "degrees between 0 and 5"),
     "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),
@@ -357,4 +368,8 @@ def load_config(
         _merge(merged, layer, "command-line override", sources)
     merged["env"] = env
     config: Config = _build(Config, merged, sources, "")
+    if config.privacy.period_budget < config.privacy.epsilon:
+        raise ConfigError(f"privacy.epsilon_period ({config.privacy.epsilon_period:g}) is below privacy.epsilon "
+                          f"({config.privacy.epsilon:g}): not even one day could be released in dp mode; raise it "
+                          "or lower privacy.epsilon")
     return config

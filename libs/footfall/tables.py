@@ -1,8 +1,8 @@
 """Creating the catalog tables from footfall.schemas and writing them idempotently.
 
 Tables are created explicitly (DeltaTable.createIfNotExists) with a comment on every column and
-the published tables get a CHECK constraint on the visitor floor, so a code path that forgot the
-rule fails the write instead of publishing. Writes replace exactly one day (replaceWhere), so a
+the published tables get CHECK constraints, the table guard (`guard_constraints`), so a code path
+that forgot a disclosure rule fails the write instead of publishing. Writes replace exactly one day (replaceWhere), so a
 crashed or repeated run of a day leaves the table as one clean run would.
 
 Writes go through the DataSource V2 writer (`DataFrameWriterV2`: overwrite by condition, append)
@@ -16,6 +16,7 @@ with Spark's placeholder columns, logging an ERROR with a stack trace on every w
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping
 
@@ -24,12 +25,43 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from footfall.config import K_FLOOR
-from footfall.schemas import ALL_TABLES, PUBLISHED_TABLES, STATUS_DP, C, Table
+from footfall.schemas import (
+    ALL_TABLES,
+    NOISY_METRICS,
+    PUBLIC_STATUSES,
+    PUBLISHED_KEYS,
+    PUBLISHED_TABLES,
+    STATUS_DP,
+    STATUS_SUPPRESSED,
+    C,
+    Table,
+)
 
-FLOOR_CONSTRAINT = "visitors_at_least_floor"
-# Every non-NULL visitor count is at least the floor, except a differentially private noisy one
-# (status dp, privacy.mode: dp; docs/dp.md), which is no exact count of people and may be small.
-FLOOR_CHECK = f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}"
+# Statuses of published cells before the one public status (docs/privacy.md): a table of an
+# earlier version has them, and they are rewritten to it before the guard is added.
+_LEGACY_SUPPRESSED = ("suppressed_primary", "suppressed_secondary")
+
+
+def guard_constraints(table: Table) -> dict[str, str]:
+    """The CHECK constraints of a published table, by name (docs/privacy.md, "The table guard").
+
+    A CHECK sees one row, not the privacy mode of the run that wrote it: that a suppression run
+    writes no dp cell is enforced by footfall.privacy.suppression.public_status instead.
+    """
+    metrics = [c for c in table.names if c not in PUBLISHED_KEYS and c != C.STATUS]
+
+    def all_null(names: list[str]) -> str:
+        return " AND ".join(f"{c} IS NULL" for c in names)
+
+    statuses = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
+    return {
+        "status_known": f"{C.STATUS} IN ({statuses})",
+        # A dp count is noisy (docs/dp.md), no exact count of people: it may be small.
+        "visitors_at_least_floor": f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}",
+        "suppressed_has_no_metric": f"{C.STATUS} <> '{STATUS_SUPPRESSED}' OR ({all_null(metrics)})",
+        "dp_only_noisy_metrics": f"{C.STATUS} <> '{STATUS_DP}' OR "
+                                 f"({all_null([c for c in metrics if c not in NOISY_METRICS])})",
+    }
 
 
 # The tables each live Spark session has ensured. Every job and step ensures the tables it touches
@@ -47,7 +79,7 @@ def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -
 
 
 def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
-    """Create the schemas and tables that do not exist yet, add the columns and the constraint
+    """Create the schemas and tables that do not exist yet, add the columns and the constraints
     an existing table lacks (idempotent)."""
     for schema in sorted({t.name.split(".")[0] for t in tables}):
         spark.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -60,7 +92,7 @@ def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
         builder.execute()
         _add_missing_columns(spark, table)
         if table in PUBLISHED_TABLES:
-            _ensure_floor_constraint(spark, table)
+            add_guard(spark, table)
 
 
 def _add_missing_columns(spark: SparkSession, table: Table) -> None:
@@ -74,16 +106,30 @@ def _add_missing_columns(spark: SparkSession, table: Table) -> None:
         spark.sql(f"ALTER TABLE {table.name} ADD COLUMNS ({spec})")
 
 
-def _ensure_floor_constraint(spark: SparkSession, table: Table) -> None:
+def add_guard(spark: SparkSession, table: Table) -> None:
+    """Add the guard's constraints a published table lacks; one whose expression changed since
+    the table was created is replaced (Delta checks the existing rows on ADD CONSTRAINT). A table
+    of an earlier version is migrated to the one public status first, and vacuumed."""
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
-    current = properties.get(f"delta.constraints.{FLOOR_CONSTRAINT}")
-    if current is not None and current.strip().lower() != FLOOR_CHECK.lower():
-        # A table created before the dp status: its check (visitors IS NULL OR >= floor) is
-        # replaced by the one that also admits noisy dp counts; both reject a small exact count.
-        spark.sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {FLOOR_CONSTRAINT}")
-        current = None
-    if current is None:
-        spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {FLOOR_CONSTRAINT} CHECK ({FLOOR_CHECK})")
+    prefix = "delta.constraints."
+    if f"{prefix}status_known" not in properties:
+        legacy = ", ".join(f"'{s}'" for s in _LEGACY_SUPPRESSED)
+        updated = spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' "
+                            f"WHERE {C.STATUS} IN ({legacy})").first()
+        if updated is not None and updated[0]:  # num_affected_rows: older versions hold statuses that say why
+            vacuum_now(spark, (table,))
+    for name, check in guard_constraints(table).items():
+        current = properties.get(prefix + name)
+        # Delta stores the expression re-spaced ("IN ( 'a' , 'b' )"): compared without spaces.
+        if current is not None and _unspaced(current) != _unspaced(check):
+            spark.sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {name}")
+            current = None
+        if current is None:
+            spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} CHECK ({check})")
+
+
+def _unspaced(expression: str) -> str:
+    return re.sub(r"\s+", "", expression).lower()
 
 
 def _condition(keys: Mapping[str, object]) -> Column:
@@ -115,6 +161,19 @@ def replace_all(df: DataFrame, table: Table) -> None:
 
 def append(df: DataFrame, table: Table) -> None:
     df.select(*table.names).writeTo(table.name).append()
+
+
+def vacuum_now(spark: SparkSession, tables: tuple[Table, ...]) -> None:
+    """VACUUM with zero retention: the files no current version references are physically gone,
+    not only unlisted, so no time-travel read can reach them. Delta guards a retention under 7
+    days behind a switch because it breaks time travel and concurrent readers of the removed
+    versions: here that is the point (erasure, a replaced release)."""
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    try:
+        for table in tables:
+            DeltaTable.forName(spark, table.name).vacuum(0.0)
+    finally:
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
 
 
 def table_version(spark: SparkSession, table: Table) -> int:

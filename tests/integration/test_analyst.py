@@ -58,7 +58,7 @@ def test_sql_and_thrift_expose_only_published_tables(handmade_day, test_config):
     out = result.stdout
     assert out.startswith(
         "namespace\ndefault\nfootfall\nref\n"
-        "zone_id,visitors,status\n01,80,published\n01,60,published\n02,55,published\n02,,suppressed_primary\n"
+        "zone_id,visitors,status\n01,80,published\n01,60,published\n02,55,published\n02,,suppressed\n"
     ), result.stderr[-3000:]
     described = list(csv.reader(io.StringIO(out.split("col_name,data_type,comment\n", 1)[1])))
     zone_hourly = next(t for t in PUBLISHED_TABLES if t.name == "footfall.zone_hourly")

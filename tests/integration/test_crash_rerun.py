@@ -2,10 +2,13 @@
 table exactly as one clean run of the same day does.
 
 Two data folders get the same generated landing files, with the districts as the only zone set.
-In `clean` the day runs once. In `crashed` the run is killed as soon as compute has written
-restricted.visits (its step line is in the log) and before the published tables are complete;
-then the day is rerun without any flag: a crashed compute recorded no success, so the day is not
-yet published.
+In `clean` the day runs once. In `crashed` the run is killed as soon as compute has written its
+first published table, footfall.zone_hourly (its step line is in the log), and before the other
+published tables: the day is partly published, readable by analysts, though the compute recorded
+no run. A rerun without a flag is refused (issue #15, finding 4: it would replace a release no
+one chose to replace); `--republish` then leaves the tables as one clean run. Only why the
+replaced cells were withheld differs (ops.withheld_cells: `republish`, withheld in the release
+replaced), as the run ids do.
 
 The clean run and the rerun also show that a successful run logs no ERROR and no stack trace
 (issue #14), the rerun writing into tables that already exist: before the writes went through
@@ -28,13 +31,15 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from support import ROOT, footfall_command, footfall_env, read_table, run_footfall, table_location
 
-from footfall.schemas import ALL_TABLES, RUNS, VISITS, ZONE_DAILY, C
+from footfall.errors import PublishedDayError
+from footfall.schemas import ALL_TABLES, RUNS, WITHHELD_CELLS, ZONE_DAILY, ZONE_HOURLY, C
 
 pytestmark = pytest.mark.slow
 
 DAY = dt.date(2026, 8, 22)  # a Saturday (both runs have their own data folder and catalog)
 KEY = "ef" * 32
-# Columns that name the run that wrote a row: they differ between any two runs by design.
+# Columns that name the run that wrote a row: they differ between any two runs by design; and
+# why a cell was withheld, which is `republish` for a cell the replaced release withheld.
 RUN_COLUMNS = {C.RUN_ID}
 # A log4j or Python log line at level ERROR, and the lines a Java or Python trace consists of.
 ERROR = re.compile(r"\bERROR\b")
@@ -65,22 +70,33 @@ def folders(tmp_path_factory):
         (clean / "landing" / "zones" / f"{unused}.geojson").unlink()
     shutil.copytree(clean / "landing", crashed / "landing")
     run_footfall(clean, log, KEY, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
-    status = _run_and_kill_after(crashed, "footfall-step job=compute step=restricted.visits",
+    status = _run_and_kill_after(crashed, f"footfall-step job=compute step={ZONE_HOURLY.name} ",
                                  "run", "--date", DAY.isoformat(), "--zone-set", "districts")
     return clean, crashed, status
 
 
 @pytest.fixture(scope="module")
-def rerun(folders):
-    """The crashed day run again, without any flag; its log apart from the killed run's."""
+def refused(folders):
+    """The crashed day run again without a flag: the exit code and the output."""
+    _, crashed, _ = folders
+    done = subprocess.run(footfall_command(crashed, "run", "--date", DAY.isoformat(), "--zone-set", "districts"),
+                          cwd=ROOT, env=footfall_env(KEY), capture_output=True, text=True, timeout=3600)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def rerun(folders, refused):
+    """The crashed day republished; its log apart from the killed run's."""
     clean, crashed, _ = folders
-    run_footfall(crashed, crashed / "rerun.log", KEY, "run", "--date", DAY.isoformat(), "--zone-set", "districts")
+    run_footfall(crashed, crashed / "rerun.log", KEY, "run", "--date", DAY.isoformat(), "--zone-set", "districts",
+                 "--republish")
     return clean, crashed
 
 
 def _rows(spark, data: Path, table):
     df = read_table(spark, data, table)
-    return df.select(*[c for c in df.columns if c not in RUN_COLUMNS])
+    differ = RUN_COLUMNS | ({C.REASON} if table is WITHHELD_CELLS else set())
+    return df.select(*[c for c in df.columns if c not in differ])
 
 
 def _compute_runs(spark, data: Path):
@@ -96,9 +112,18 @@ def _day_rows(spark, data: Path, table) -> int:
 def test_the_kill_hit_compute_midway(spark, folders):
     _, crashed, status = folders
     assert status == -signal.SIGKILL
-    assert _compute_runs(spark, crashed).count() == 0  # killed: no manifest row, so not published
-    assert _day_rows(spark, crashed, VISITS) > 0  # restricted.visits was written
-    assert _day_rows(spark, crashed, ZONE_DAILY) == 0  # the last published table was not
+    assert _compute_runs(spark, crashed).count() == 0  # killed: no manifest row
+    assert _day_rows(spark, crashed, ZONE_HOURLY) == 24 * 12 * 21  # the first published table was written
+    assert _day_rows(spark, crashed, ZONE_DAILY) == 0  # the last one was not
+
+
+def test_a_partly_published_day_is_not_rerun_without_the_flag(spark, folders, refused):
+    _, crashed, _ = folders
+    code, output = refused
+    assert code == PublishedDayError.exit_code == 73, output[-3000:]
+    assert (f"{DAY.isoformat()} is already published for districts (compute run that did not finish); published "
+            "days are immutable. Rerun with --republish") in output
+    assert _compute_runs(spark, crashed).count() == 0  # refused before any work: no compute ran
 
 
 def test_the_rerun_leaves_every_table_as_one_clean_run(spark, rerun):

@@ -35,5 +35,5 @@ def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(handmad
         embedded = matplotlib.image.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert embedded.shape == image.shape
     # suppressed shares of the districts: zone_hourly 3 of 7 cells, zone_hourly_total 1 of 4, zone_daily 2 of 5
-    assert "<th>suppressed_primary</th>" in text
+    assert "<th>suppressed</th>" in text
     assert all(f"<td>{share}</td>" in text for share in ("42.9%", "25.0%", "40.0%"))

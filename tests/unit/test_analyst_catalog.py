@@ -21,7 +21,7 @@ from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
 COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]
 ROWS = [
     ("01", 14, 80, 14.0, "published", dt.datetime(2026, 3, 14, 13, 0)),
-    ("02", 15, None, None, "suppressed_primary", dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.UTC)),
+    ("02", 15, None, None, "suppressed", dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.UTC)),
 ]
 
 
@@ -46,10 +46,10 @@ def test_split_statements_drops_block_comments_and_keeps_hints_and_quoted_text()
 
 def test_render_table_aligns_numbers_right_and_spells_null():
     assert render(COLUMNS, ROWS, "table") == (
-        "zone_id | local_hour | visitors | dwell_median_min | status             | hour_start\n"
-        "--------+------------+----------+------------------+--------------------+--------------------\n"
-        "01      |         14 |       80 |             14.0 | published          | 2026-03-14 13:00:00\n"
-        "02      |         15 |     NULL |             NULL | suppressed_primary | 2026-03-14 14:00:00\n"
+        "zone_id | local_hour | visitors | dwell_median_min | status     | hour_start\n"
+        "--------+------------+----------+------------------+------------+--------------------\n"
+        "01      |         14 |       80 |             14.0 | published  | 2026-03-14 13:00:00\n"
+        "02      |         15 |     NULL |             NULL | suppressed | 2026-03-14 14:00:00\n"
         "(2 rows)\n"
     )
 
@@ -58,13 +58,13 @@ def test_render_csv_and_json_lines():
     assert render(COLUMNS, ROWS, "csv") == (
         "zone_id,local_hour,visitors,dwell_median_min,status,hour_start\n"
         "01,14,80,14.0,published,2026-03-14 13:00:00\n"
-        "02,15,,,suppressed_primary,2026-03-14 14:00:00\n"
+        "02,15,,,suppressed,2026-03-14 14:00:00\n"
     )
     assert render(COLUMNS, ROWS, "json") == (
         '{"zone_id": "01", "local_hour": 14, "visitors": 80, "dwell_median_min": 14.0, "status": "published", '
         '"hour_start": "2026-03-14 13:00:00"}\n'
         '{"zone_id": "02", "local_hour": 15, "visitors": null, "dwell_median_min": null, '
-        '"status": "suppressed_primary", "hour_start": "2026-03-14 14:00:00"}\n'
+        '"status": "suppressed", "hour_start": "2026-03-14 14:00:00"}\n'
     )
 
 
@@ -125,18 +125,18 @@ def test_every_published_column_has_a_comment_in_describe_extended(handmade):
 
 @pytest.mark.parametrize(("fmt", "expected"), [
     ("table",
-     "zone_id | local_hour | visitors | status             | hour_start\n"
-     "--------+------------+----------+--------------------+--------------------\n"
-     "01      |         14 |       80 | published          | 2026-03-14 13:00:00\n"
-     "02      |         15 |     NULL | suppressed_primary | 2026-03-14 14:00:00\n"
+     "zone_id | local_hour | visitors | status     | hour_start\n"
+     "--------+------------+----------+------------+--------------------\n"
+     "01      |         14 |       80 | published  | 2026-03-14 13:00:00\n"
+     "02      |         15 |     NULL | suppressed | 2026-03-14 14:00:00\n"
      "(2 rows)\n"),
     ("csv",
      "zone_id,local_hour,visitors,status,hour_start\n"
      "01,14,80,published,2026-03-14 13:00:00\n"
-     "02,15,,suppressed_primary,2026-03-14 14:00:00\n"),
+     "02,15,,suppressed,2026-03-14 14:00:00\n"),
     ("json",
      '{"zone_id": "01", "local_hour": 14, "visitors": 80, "status": "published", "hour_start": "2026-03-14 13:00:00"}\n'
-     '{"zone_id": "02", "local_hour": 15, "visitors": null, "status": "suppressed_primary", '
+     '{"zone_id": "02", "local_hour": 15, "visitors": null, "status": "suppressed", '
      '"hour_start": "2026-03-14 14:00:00"}\n'),
 ])
 def test_sql_output_formats_on_a_hand_made_table(handmade, fmt, expected):

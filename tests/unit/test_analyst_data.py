@@ -1,10 +1,10 @@
 """Hand-made published rows shared by the analyst and report tests (no tests in this module).
 
 One Saturday, k = 20. Two districts and two store fronts (a supermarket and an S-Bahn stop),
-with published, primary- and secondary-suppressed cells. Imported as `unit.test_analyst_data`
-(tests/ is on pytest's pythonpath). The tests read it through the session fixture `handmade_day`
-(tests/conftest.py), which claims the day and both zone sets in the shared catalog and writes
-them once.
+with published and suppressed cells (below k, or withheld to protect another cell). Imported as
+`unit.test_analyst_data` (tests/ is on pytest's pythonpath). The tests read it through the
+session fixture `handmade_day` (tests/conftest.py), which claims the day and both zone sets in
+the shared catalog and writes them once.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pyspark.sql import SparkSession
 from footfall.schemas import (
     EVENTS,
     PUBLISHED_TABLES,
-    STATUS_PRIMARY,
     STATUS_PUBLISHED,
-    STATUS_SECONDARY,
+    STATUS_SUPPRESSED,
     ZONE_DAILY,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -56,10 +55,8 @@ def _metrics(visitors: int | None, lt5: int = 0, b5: int = 0, b15: int = 0, b60:
     return (visitors, visits, lt5, median, None if median is None else median + 2.0, lt5, b5, b15, b60)
 
 
-def _status(visitors: int | None, secondary: bool = False) -> str:
-    if visitors is not None:
-        return STATUS_PUBLISHED
-    return STATUS_SECONDARY if secondary else STATUS_PRIMARY
+def _status(visitors: int | None) -> str:
+    return STATUS_PUBLISHED if visitors is not None else STATUS_SUPPRESSED
 
 
 def _hour(local_hour: int) -> tuple:
@@ -67,13 +64,13 @@ def _hour(local_hour: int) -> tuple:
     return (start, local_hour, OFFSET_MIN)
 
 
-# (zone_set, zone_id, local hour, age band, gender, metrics..., secondary?)
+# (zone_set, zone_id, local hour, age band, gender, metrics); suppressed where visitors is None
 HOURLY = [
     ("districts", "01", 14, "25-34", "F", _metrics(30, 10, 12, 9, 4, 14.0)),
     ("districts", "01", 15, "25-34", "F", _metrics(25, 8, 9, 8, 2, 12.5)),
     ("districts", "01", 14, "25-34", "M", _metrics(None)),
     ("districts", "01", 14, "35-44", "F", _metrics(22, 5, 9, 6, 3, 11.0)),
-    ("districts", "01", 15, "35-44", "F", _metrics(None), True),
+    ("districts", "01", 15, "35-44", "F", _metrics(None)),  # withheld to protect another cell
     ("districts", "02", 14, "25-34", "F", _metrics(41, 11, 14, 12, 6, 15.5)),
     ("districts", "02", 15, "25-34", "F", _metrics(None)),
     ("storefronts", "s1", 10, "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
@@ -94,7 +91,7 @@ DAILY = [
     ("districts", "01", "25-34", "M", _metrics(None)),
     ("districts", "01", "35-44", "F", _metrics(30, 7, 12, 9, 5, 11.5)),
     ("districts", "02", "25-34", "F", _metrics(45, 12, 16, 13, 7, 15.0)),
-    ("districts", "02", "65+", "F", _metrics(None), True),
+    ("districts", "02", "65+", "F", _metrics(None)),  # withheld to protect another cell
     ("storefronts", "s1", "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
     ("storefronts", "s1", "65+", "M", _metrics(24, 4, 12, 8, 0, 9.0)),
     ("storefronts", "s2", "25-34", "F", _metrics(70, 60, 7, 3, 0, 5.0)),
@@ -108,9 +105,9 @@ def write_handmade(spark: SparkSession) -> None:
     for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
         replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})
-    hourly = [(zs, z, DAY, *_hour(h), a, g, *m, _status(m[0], *rest)) for zs, z, h, a, g, m, *rest in HOURLY]
+    hourly = [(zs, z, DAY, *_hour(h), a, g, *m, _status(m[0])) for zs, z, h, a, g, m in HOURLY]
     total = [(zs, z, DAY, *_hour(h), *m, _status(m[0])) for zs, z, h, m in TOTAL]
-    daily = [(zs, z, DAY, a, g, *m, _status(m[0], *rest)) for zs, z, a, g, m, *rest in DAILY]
+    daily = [(zs, z, DAY, a, g, *m, _status(m[0])) for zs, z, a, g, m in DAILY]
     for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily)):
         replace_partition(spark.createDataFrame(rows, table.struct), table, {C.EVENT_DATE: DAY})
     # One restricted row, to show that analysts cannot reach it.

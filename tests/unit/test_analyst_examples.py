@@ -57,16 +57,16 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["local_hour", "days", "published_days", "visitors_mean", "visitors_max"],
         [(14, 1, 1, 80.0, 80), (15, 1, 1, 60.0, 60)],
     ),
-    # cells (primary, secondary): daily districts 5 (1, 1), storefronts 3; hourly districts 7
-    # (2, 1) = 3/7, storefronts 4 (1, 0); totals districts 4 (1, 0), storefronts 2
+    # cells (suppressed): daily districts 5 (2), storefronts 3 (0); hourly districts 7 (3) = 3/7,
+    # storefronts 4 (1); totals districts 4 (1), storefronts 2 (0)
     "06_suppression_rate": (
-        ["table_name", "zone_set", "cells", "suppressed_primary", "suppressed_secondary", "suppressed_share"],
-        [("footfall.zone_daily", "districts", 5, 1, 1, 0.4),
-         ("footfall.zone_daily", "storefronts", 3, 0, 0, 0.0),
-         ("footfall.zone_hourly", "districts", 7, 2, 1, 0.429),
-         ("footfall.zone_hourly", "storefronts", 4, 1, 0, 0.25),
-         ("footfall.zone_hourly_total", "districts", 4, 1, 0, 0.25),
-         ("footfall.zone_hourly_total", "storefronts", 2, 0, 0, 0.0)],
+        ["table_name", "zone_set", "cells", "suppressed", "suppressed_share"],
+        [("footfall.zone_daily", "districts", 5, 2, 0.4),
+         ("footfall.zone_daily", "storefronts", 3, 0, 0.0),
+         ("footfall.zone_hourly", "districts", 7, 3, 0.429),
+         ("footfall.zone_hourly", "storefronts", 4, 1, 0.25),
+         ("footfall.zone_hourly_total", "districts", 4, 1, 0.25),
+         ("footfall.zone_hourly_total", "storefronts", 2, 0, 0.0)],
     ),
     # Mitte's published daily cells: 40 and 30 of 70
     "07_cohort_mix_of_a_district": (

@@ -9,7 +9,7 @@ from attacker import leaks
 
 K = 20
 H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
-P, S = "published", "suppressed_primary"
+P, S = "published", "suppressed"
 
 
 def _tables(hourly, total, daily=()):
@@ -82,3 +82,15 @@ def test_a_published_day_total_pins_what_the_hours_leave_open():
         (("daily", "35-44", "M"), 0.0, 12.0), (("daily", "45-54", "M"), 0.0, 12.0),
         (("total", H1), 42.0, 42.0),
     }
+
+
+def test_a_status_that_says_why_narrows_the_withheld_cells():
+    # Issue #15, finding 1. Hour total 62; a = 25 withheld to protect c = 7, b = 30 published:
+    # a + c = 62 - 30 = 32. One status for both: each in [0, 32], at least k wide.
+    rows = [(H1, "18-24", "F", 25, S), (H1, "25-34", "F", 30, P), (H1, "35-44", "M", 7, S)]
+    hourly, total, _ = _tables(rows, [(H1, 62, P)])
+    assert leaks(hourly, total, None, K) == []
+    # A status saying a protects another cell (so a >= k): c = 32 - a in [0, 12], a in [20, 32].
+    hourly["status"] = ["suppressed_secondary", P, "suppressed_primary"]
+    assert _found(leaks(hourly, total, None, K)) == {
+        (("hourly", H1, "18-24", "F"), 20.0, 32.0), (("hourly", H1, "35-44", "M"), 0.0, 12.0)}

@@ -9,7 +9,7 @@ from footfall.schemas import C
 
 K = 20
 H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
-P, S1, S2 = "published", "suppressed_primary", "suppressed_secondary"
+P, S1, S2 = "published", "primary", "subtraction"  # the statuses inside disclosure control
 
 
 def _cells(rows):

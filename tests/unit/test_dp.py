@@ -19,7 +19,6 @@ from footfall.config import EPSILON_MAX, MODE_DP, MODE_SUPPRESS, load_config
 from footfall.errors import ConfigError, ReleaseRefusedError
 from footfall.privacy.dp import (
     BUDGET_SHARES,
-    NOISY_METRICS,
     Bounds,
     Release,
     add_noise,
@@ -29,6 +28,7 @@ from footfall.privacy.dp import (
     sample_zone_hours,
 )
 from footfall.schemas import (
+    NOISY_METRICS,
     PRIVACY_BUDGET,
     STATUS_DP,
     STATUS_PUBLISHED,
@@ -68,6 +68,17 @@ def test_privacy_mode_defaults_to_suppression_with_epsilon_1():
 def test_bad_privacy_mode_or_epsilon_is_refused(key, value, message):
     with pytest.raises(ConfigError, match=message):
         load_config("local", CONF, {key: value})
+
+
+def test_the_period_budget_defaults_to_every_day_spent_once_and_is_at_least_a_day():
+    assert load_config("local", CONF).privacy.period_budget == 7 * 1.0
+    assert load_config("local", CONF, {"privacy.period_days": 30, "privacy.epsilon": 0.5}).privacy.period_budget == 15
+    assert load_config("local", CONF, {"privacy.epsilon_period": 2.5}).privacy.period_budget == 2.5
+    with pytest.raises(ConfigError, match=r"^privacy.epsilon_period \(0.5\) is below privacy.epsilon \(1\): not even "
+                                          r"one day could be released in dp mode"):
+        load_config("local", CONF, {"privacy.epsilon_period": 0.5})
+    with pytest.raises(ConfigError, match=r"privacy\.period_days.*0.*days between 1 and 366"):
+        load_config("local", CONF, {"privacy.period_days": 0})
 
 
 # --- budget plan ------------------------------------------------------------------------------
@@ -297,3 +308,27 @@ def test_the_budget_refuses_a_second_release_of_a_zone_set_and_a_zone_set_beyond
     with pytest.raises(ReleaseRefusedError, match=r"^privacy budget: ut_dp_a already released in dp mode on "
                        r"2026-06-08: a second release of the same cells spends its share again\."):
         check_budget(spark, day, ["ut_dp_a", "ut_dp_c"], 0.25, 10.0)
+
+
+def test_the_budget_refuses_a_day_beyond_the_budget_of_its_period(spark, claim):
+    """A zone set spent 1.0 on each of the days D - 3, D - 1 and D + 2 (released out of order).
+    With 7-day periods and privacy.epsilon_period 3.5, releasing D at 1.0 puts 4.0 into the
+    periods starting D - 4 and D - 3 (both hold all three days), refused; the first is named.
+    With 4.0 it fits (the negative control); a period of 2 days holds at most D - 1 and D: 2.0."""
+    day, zone_set = dt.date(2026, 11, 18), "ut_dp_period"  # no other test writes a ledger near it
+    spent = [day + dt.timedelta(days=d) for d in (-3, -1, 2)]
+    claim(days=spent, zone_sets=[zone_set])
+    ensure_tables(spark, (PRIVACY_BUDGET,))
+    recorded = dt.datetime(2026, 11, 23, 3, 0)
+    append(spark.createDataFrame([
+        (f"run-{d}", d, zone_set, ZONE_HOURLY.name, C.VISITORS, 1.0, 0.0, "laplace", 12.0, 12.0, "L0=12", 1.0,
+         recorded) for d in spent
+    ], PRIVACY_BUDGET.struct), PRIVACY_BUDGET)
+    with pytest.raises(ReleaseRefusedError, match=r"^privacy budget: the 7 days 2026-11-14 to 2026-11-20 have 3 of "
+                       r"privacy.epsilon_period = 3.5 spent; 1 zone set\(s\) at 1 each on 2026-11-18 would take "
+                       r"them to 4\. Nothing was computed or written"):
+        check_budget(spark, day, [zone_set], 1.0, 1.0, 7, 3.5)
+    check_budget(spark, day, [zone_set], 1.0, 1.0, 7, 4.0)
+    check_budget(spark, day, [zone_set], 1.0, 1.0, 2, 2.0)
+    with pytest.raises(ReleaseRefusedError, match=r"the 2 days 2026-11-17 to 2026-11-18 have 1 of "):
+        check_budget(spark, day, [zone_set], 1.0, 1.0, 2, 1.5)

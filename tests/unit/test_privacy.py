@@ -1,17 +1,32 @@
-"""Primary and minimal secondary suppression, attacked by subtraction and by the LP auditor."""
+"""Primary and minimal secondary suppression, attacked by subtraction and by the LP auditor;
+the one public status, attacked by the tests' own attacker (tests/attacker.py)."""
 
 import datetime as dt
 
 import pandas as pd
 import pytest
+from attacker import leaks
 from chispa import assert_df_equality
+from pyspark.errors import SparkRuntimeException
+from pyspark.sql import functions as F
 
 from footfall.privacy.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
-from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
+from footfall.privacy.suppression import (
+    protect_linked,
+    public_status,
+    suppress_against_release,
+    suppress_primary,
+    suppress_secondary,
+    withheld_cells,
+)
 from footfall.schemas import (
-    STATUS_PRIMARY,
     STATUS_PUBLISHED,
-    STATUS_SECONDARY,
+    STATUS_SUPPRESSED,
+    WITHHELD_CELLS,
+    WITHHELD_LINKED,
+    WITHHELD_PRIMARY,
+    WITHHELD_REPUBLISH,
+    WITHHELD_SUBTRACTION,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
@@ -58,7 +73,8 @@ TRUE = {
     5: {"a": 20, "b": 21, "c": 19, "d": 1},  # S = 20 = k over two cells: already protected
     6: {"a": 25, "b": 25, "c": 5},  # tie on the smallest: 18-24 goes first (cohort order)
 }
-P, S1, S2 = STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY
+# Inside disclosure control a withheld cell's status is why; public_status makes it `suppressed`.
+P, S1, S2 = STATUS_PUBLISHED, WITHHELD_PRIMARY, WITHHELD_SUBTRACTION
 AFTER = {
     1: {"a": S2, "b": P, "c": S1},
     2: {"a": P, "b": S2, "c": S1, "d": S1},
@@ -175,7 +191,7 @@ def test_a_published_day_total_that_pins_a_cohort_is_protected_too(spark):
     # that relation nothing at day level needs more suppression (previous test).
     got = protect_linked(*_linked_grids(spark, _day_total(110, P)), K)
     day_level = [(r[C.AGE_BAND], r[C.STATUS]) for r in got[2].collect()] + [(None, got[3].first()[C.STATUS])]
-    assert any(status == S2 for _, status in day_level), day_level
+    assert any(status == WITHHELD_LINKED for _, status in day_level), day_level
     withheld = got[3].where(f"{C.STATUS} != '{P}'").collect()
     assert all(r[C.STAYS_EST] is None and r[C.VISITORS] is None for r in withheld)
 
@@ -188,10 +204,77 @@ def test_linked_protection_in_spark_suppresses_what_the_cross_table_attacker_nee
     hourly, totals, daily, day_total = _linked_grids(spark, _day_total(None, S1))
     got_hourly, got_totals, got_daily, got_day_total = protect_linked(hourly, totals, daily, day_total, K)
     expected = spark.createDataFrame([
-        _cell(1, "b", 50, P), _cell(1, "c", None, S2), _cell(1, "d", None, S1),
-        _cell(2, "b", None, S2), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
+        _cell(1, "b", 50, P), _cell(1, "c", None, WITHHELD_LINKED), _cell(1, "d", None, S1),
+        _cell(2, "b", None, WITHHELD_LINKED), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
     ], _schema(ZONE_HOURLY, with_status=True))
     assert_df_equality(got_hourly, expected, ignore_row_order=True, ignore_nullable=True)
     assert_df_equality(got_totals, totals, ignore_row_order=True, ignore_nullable=True)
     assert_df_equality(got_daily, daily, ignore_row_order=True, ignore_nullable=True)
     assert_df_equality(got_day_total, day_total, ignore_row_order=True, ignore_nullable=True)
+
+
+def _attacker_view(grid) -> pd.DataFrame:
+    """A published grid as the tests' attacker reads it."""
+    names = ["zone_id", "hour_start", "age_band", "gender", "visitors", "status"]
+    return grid.select(*[c for c in names if c in grid.columns]).toPandas()
+
+
+def test_the_public_status_hides_why_a_cell_was_withheld(spark, raw):
+    """Issue #15, finding 1: a status per reason tells the attacker a secondary cell holds at
+    least k, which pins its partners. Published with one status, nothing leaks."""
+    _, totals = raw
+    hourly, hour_totals = public_status(_secondary(raw)), public_status(suppress_primary(totals, K))
+    assert {r[C.STATUS] for r in hourly.collect() + hour_totals.collect()} == {P, STATUS_SUPPRESSED}
+    assert leaks(_attacker_view(hourly), _attacker_view(hour_totals), None, K) == []
+    # Negative control, the statuses of earlier releases: suppressed_secondary >= k.
+    legacy = _secondary(raw).withColumn(C.STATUS, F.when(F.col(C.STATUS) == S1, "suppressed_primary").when(
+        F.col(C.STATUS) == S2, "suppressed_secondary").otherwise(F.col(C.STATUS)))
+    at = {h: pd.Timestamp(hour(h).replace(tzinfo=None)) for h in (1, 2, 6)}
+    # hour 1: a + c = 62 - 30 = 32 with a >= 20; hour 2: b + c + d = 67 - 40 = 27 with b >= 20;
+    # hour 6: a + c = 55 - 25 = 30 with a >= 20
+    assert {(leak.cell, leak.low, leak.high) for leak in leaks(_attacker_view(legacy), _attacker_view(hour_totals),
+                                                                None, K)} == {
+        (("hourly", at[1], *COHORTS["a"]), 20.0, 32.0), (("hourly", at[1], *COHORTS["c"]), 0.0, 12.0),
+        (("hourly", at[2], *COHORTS["b"]), 20.0, 27.0), (("hourly", at[2], *COHORTS["c"]), 0.0, 7.0),
+        (("hourly", at[2], *COHORTS["d"]), 0.0, 7.0),
+        (("hourly", at[6], *COHORTS["a"]), 20.0, 30.0), (("hourly", at[6], *COHORTS["c"]), 0.0, 10.0),
+    }
+
+
+def test_withheld_cells_keep_why_for_the_privacy_officer(spark, raw):
+    got = withheld_cells(_secondary(raw), ZONE_HOURLY.name, "run-1")
+    expected = spark.createDataFrame([
+        ("s", "Z", DAY, ZONE_HOURLY.name, hour(h), *COHORTS[c], s, "run-1")
+        for h, statuses in {**AFTER, 7: {"a": S1}}.items() for c, s in statuses.items() if s != P
+    ], WITHHELD_CELLS.struct)
+    assert expected.count() == 14
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
+
+
+def test_public_status_refuses_a_status_disclosure_control_does_not_make(spark, raw):
+    cells, _ = raw
+    noisy = suppress_primary(cells, K).withColumn(C.STATUS, F.lit("dp"))
+    with pytest.raises(SparkRuntimeException, match="disclosure control produced status dp: a bug, nothing is "
+                                                    "published"):
+        public_status(noisy).collect()
+
+
+def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
+    """Issue #15, finding 4: cells of hour 1 now (after primary suppression) against the release
+    they replace (as published)."""
+    now = {"a": 30, "b": 45, "c": 50, "d": 25}
+    before = {"a": (30, P), "b": (41, P), "c": (20, P), "d": (None, STATUS_SUPPRESSED)}
+    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()] + [_cell(2, "a", 22), _cell(2, "b", 10)],
+                                  _schema(ZONE_HOURLY, with_status=False))
+    previous = spark.createDataFrame([_cell(1, c, v, status) for c, (v, status) in before.items()]
+                                     + [_cell(2, "b", 30, P)], _schema(ZONE_HOURLY, with_status=True))
+    got = suppress_against_release(suppress_primary(cells, K), previous, [*HOUR_KEYS, C.AGE_BAND, C.GENDER], K)
+    expected = spark.createDataFrame([
+        _cell(1, "a", 30, P),  # unchanged: the difference 0 tells nothing
+        _cell(1, "b", None, WITHHELD_REPUBLISH),  # 45 - 41 = 4 people, fewer than k
+        _cell(1, "c", 50, P),  # 50 - 20 = 30 >= k
+        _cell(1, "d", None, WITHHELD_REPUBLISH),  # withheld before: stays withheld
+        _cell(2, "a", 22, P),  # not in the replaced release
+        _cell(2, "b", None, S1),  # below k now: primary, as before the check
+    ], _schema(ZONE_HOURLY, with_status=True))
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)

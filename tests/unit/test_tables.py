@@ -2,13 +2,21 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType
 from support import raises_check_violation
 
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C, Column, Table
-from footfall.tables import create_tables, ensure_tables, replace_partition
+from footfall.tables import (
+    add_guard,
+    create_tables,
+    ensure_tables,
+    guard_constraints,
+    replace_partition,
+    table_version,
+)
 
 
 def _row(day: dt.date, visitors: int | None, status: str, zone_set: str):
@@ -31,20 +39,68 @@ def test_published_tables_have_comments_on_every_column(spark):
         assert all(r["comment"] for r in columns[: len(table.columns)]), table.name
 
 
-def test_check_constraint_rejects_a_visitor_count_below_the_floor(spark, claim):
-    day, zone_set = dt.date(2026, 1, 5), "ut_tables_check"
+def unspaced(expression: str) -> str:
+    """A CHECK expression as Delta stores it, without its spacing (Delta re-spaces it)."""
+    return "".join(expression.split())
+
+
+GUARD_DAY = dt.date(2026, 1, 5)
+# Per constraint of the table guard, a row that breaks it and no other.
+BREAKS = {
+    "status_known": (None, "suppressed_primary"),  # a status that says why: not public
+    "visitors_at_least_floor": (15, "published"),  # the floor is 16 (footfall.config.K_FLOOR)
+    "suppressed_has_no_metric": (20, "suppressed"),
+    "dp_only_noisy_metrics": (3, "dp"),  # a noisy count may be small, but only visitors and visits
+}
+
+
+@pytest.mark.parametrize("constraint", sorted(BREAKS))
+def test_the_table_guard_refuses_a_row_that_breaks_it(spark, claim, constraint):
+    day = GUARD_DAY + dt.timedelta(days=20 * sorted(BREAKS).index(constraint))
+    zone_set = f"ut_tables_{constraint}"
     claim(days=[day], zone_sets=[zone_set])
     create_tables(spark, (ZONE_HOURLY_TOTAL,))
-    create_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: the constraint is added once
-    # the floor is 16 (footfall.config.K_FLOOR): 16 published and a suppressed NULL pass
-    ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed_primary", zone_set)],
-                               ZONE_HOURLY_TOTAL.struct)
+    create_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: each constraint is added once
+    dp_row = (*_row(day, 3, "dp", zone_set)[:7], 1, *(None,) * 7, "dp")  # visitors 3, visits 1
+    ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed", zone_set),
+                                dp_row], ZONE_HOURLY_TOTAL.struct)
     replace_partition(ok, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
-    bad = spark.createDataFrame([_row(day, 15, "published", zone_set)], ZONE_HOURLY_TOTAL.struct)
-    with raises_check_violation("visitors_at_least_floor"):
+    bad = spark.createDataFrame([_row(day, *BREAKS[constraint], zone_set)], ZONE_HOURLY_TOTAL.struct)
+    with raises_check_violation(constraint):
         replace_partition(bad, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
     # the failed write changed nothing
     assert_df_equality(_days(spark, day), ok, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_table_of_an_earlier_version_gets_the_one_status_and_the_guard(spark):
+    """Rows with the statuses of earlier releases are rewritten to `suppressed`; the floor check
+    of earlier versions (no dp) is replaced, and the other three are added."""
+    legacy = Table("footfall.ut_tables_legacy", ZONE_HOURLY_TOTAL.columns, "an earlier version")
+    day, zone_set = dt.date(2026, 1, 4), "ut_tables_legacy"
+    try:
+        create_tables(spark, (legacy,))  # not a published table: created without the guard
+        spark.sql(f"ALTER TABLE {legacy.name} ADD CONSTRAINT visitors_at_least_floor CHECK "
+                  "(visitors IS NULL OR visitors >= 16)")
+        rows = [_row(day, 20, "published", zone_set), _row(day, None, "suppressed_primary", zone_set),
+                _row(day, None, "suppressed_secondary", zone_set)]
+        spark.createDataFrame(rows, legacy.struct).writeTo(legacy.name).append()
+        with_old_statuses = table_version(spark, legacy)
+        add_guard(spark, legacy)
+        add_guard(spark, legacy)  # idempotent
+        expected = spark.createDataFrame([rows[0], _row(day, None, "suppressed", zone_set),
+                                          _row(day, None, "suppressed", zone_set)], legacy.struct)
+        assert_df_equality(spark.table(legacy.name), expected, ignore_row_order=True, ignore_nullable=True,
+                           ignore_metadata=True)
+        properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {legacy.name}").collect()}
+        constraints = {k.removeprefix("delta.constraints."): unspaced(v) for k, v in properties.items()
+                       if k.startswith("delta.constraints.")}
+        assert constraints == {name: unspaced(check) for name, check in guard_constraints(legacy).items()}
+        assert constraints["visitors_at_least_floor"] == unspaced("status = 'dp' OR visitors IS NULL OR visitors >= 16")
+        # the version with the old statuses is vacuumed: unreadable (pyspark passes the failed read through)
+        with pytest.raises(Py4JJavaError, match=r"\[FAILED_READ_FILE.FILE_NOT_EXIST\]"):
+            spark.read.format("delta").option("versionAsOf", with_old_statuses).table(legacy.name).collect()
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {legacy.name}")
 
 
 def test_replace_partition_touches_only_its_day(spark, claim):

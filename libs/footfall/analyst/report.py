@@ -3,7 +3,7 @@
 A choropleth of the zones by visitors (polygons from ref.zones drawn with matplotlib, no web
 tiles), hourly profiles per cohort, the dwell-time distribution and the suppression rate. The
 PNGs are written next to the page and embedded in it as base64, so the page alone is enough.
-Suppressed cells are never drawn as zero: hatched grey, with a legend entry "suppressed (< k)".
+Suppressed cells are never drawn as zero: hatched grey, with a legend entry "suppressed (k = ...)".
 
 Reading goes through the footfall catalog with Spark; the charts are pure functions of small
 pandas frames.
@@ -38,9 +38,8 @@ from footfall.schemas import (
     AGE_BANDS,
     GENDERS,
     PUBLISHED_TABLES,
-    STATUS_PRIMARY,
     STATUS_PUBLISHED,
-    STATUS_SECONDARY,
+    STATUS_SUPPRESSED,
     ZONE_DAILY,
     ZONE_HOURLY,
     ZONES,
@@ -51,7 +50,6 @@ DEFAULT_ZONE_SET = "districts"
 DWELL_BUCKETS = ((C.DWELL_LT5, "< 5 min"), (C.DWELL_5_15, "5-15 min"), (C.DWELL_15_60, "15-60 min"),
                  (C.DWELL_60PLUS, "60+ min"))
 SUPPRESSED_STYLE: dict[str, Any] = {"facecolor": "#d9d9d9", "edgecolor": "#7f7f7f", "hatch": "///"}
-SECONDARY_STYLE: dict[str, Any] = {"facecolor": "#efefef", "edgecolor": "#7f7f7f", "hatch": "\\\\\\"}
 CHARTS = (
     ("map", "Visitors per zone"),
     ("hourly", "Hourly visitors per cohort"),
@@ -129,7 +127,8 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
 
 
 def _suppressed_label(k: int) -> str:
-    return f"suppressed (< k = {k})"
+    # Not "< k": a cell is also withheld to protect another one, and which it was is not public.
+    return f"suppressed (k = {k})"
 
 
 def _geometry_path(wkb: bytes) -> MplPath:
@@ -285,7 +284,7 @@ def suppression_rates(data: ReportData) -> pd.DataFrame:
     """Per published table: cells by status and the share suppressed."""
     wide = data.status.pivot_table(index="table_name", columns=C.STATUS, values="cells", aggfunc="sum")
     wide = wide.reindex(index=[t.name for t in PUBLISHED_TABLES],
-                        columns=[STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY]).fillna(0).astype(int)
+                        columns=[STATUS_PUBLISHED, STATUS_SUPPRESSED]).fillna(0).astype(int)
     wide["cells"] = wide.sum(axis=1)
     wide["suppressed_share"] = (1 - wide[STATUS_PUBLISHED] / wide["cells"].replace(0, np.nan)).fillna(0.0)
     return wide
@@ -299,8 +298,7 @@ def suppression_figure(data: ReportData) -> Figure:
     left = np.zeros(len(rates))
     styles: tuple[tuple[str, dict[str, Any], str], ...] = (
         (STATUS_PUBLISHED, {"color": "#3b75af"}, "published"),
-        (STATUS_PRIMARY, SUPPRESSED_STYLE, _suppressed_label(data.k)),
-        (STATUS_SECONDARY, SECONDARY_STYLE, "suppressed (secondary, protects another cell)"),
+        (STATUS_SUPPRESSED, SUPPRESSED_STYLE, _suppressed_label(data.k)),
     )
     for status, style, label in styles:
         share = (rates[status] / rates["cells"].replace(0, np.nan)).fillna(0).to_numpy()
@@ -312,7 +310,7 @@ def suppression_figure(data: ReportData) -> Figure:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of cells")
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2)
     ax.set_title(f"Suppression rate, {data.zone_set}, {data.day}", fontsize=11)
     fig.subplots_adjust(left=0.22, right=0.78, bottom=0.38)
     return fig
@@ -334,7 +332,7 @@ def _png(fig: Figure) -> bytes:
 def _suppression_html(data: ReportData) -> str:
     """Cells by status and the suppressed share of each published table, as an HTML table."""
     rates = suppression_rates(data)
-    counts = [STATUS_PUBLISHED, STATUS_PRIMARY, STATUS_SECONDARY]
+    counts = [STATUS_PUBLISHED, STATUS_SUPPRESSED]
     shown = rates[[*counts, "suppressed_share"]].rename(columns={"suppressed_share": "suppressed share"})
     # No index and no name over the columns (pivot_table named them "status"): one header row.
     return shown.rename_axis(index="table", columns=None).reset_index().to_html(

@@ -14,14 +14,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from footfall.config import MODE_DP, MODE_SUPPRESS, Config
-from footfall.errors import EXIT_OK, BadInputError, PublishedDayError, ReleaseRefusedError
+from footfall.config import MODE_DP, Config
+from footfall.errors import EXIT_OK, BadInputError
 from footfall.localtime import LocalHour, day_hours
 from footfall.manifest import recorded_run
 from footfall.observe import step
@@ -35,18 +37,29 @@ from footfall.pipeline.aggregate import (
     bound_contributions,
     explode_visit_hours,
 )
+from footfall.pipeline.release import check_release, chosen_zone_sets, zone_counts
 from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.privacy import dp
-from footfall.privacy.suppression import protect_linked, suppress_primary, suppress_secondary
+from footfall.privacy.suppression import (
+    protect_linked,
+    public_status,
+    suppress_against_release,
+    suppress_primary,
+    suppress_secondary,
+    withheld_cells,
+)
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,
-    RUNS,
-    STATUS_PRIMARY,
+    PUBLISHED_TABLES,
     STATUS_PUBLISHED,
-    STATUS_SECONDARY,
     SUBSCRIBERS,
     VISITS,
+    WITHHELD_CELLS,
+    WITHHELD_LINKED,
+    WITHHELD_PRIMARY,
+    WITHHELD_REPUBLISH,
+    WITHHELD_SUBTRACTION,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
@@ -56,14 +69,15 @@ from footfall.schemas import (
     Table,
 )
 from footfall.session import build_session
-from footfall.tables import ensure_tables, replace_partition, table_version
+from footfall.tables import ensure_tables, replace_partition, table_version, vacuum_now
 from footfall.zones.join import use_broadcast
 
 log = logging.getLogger(__name__)
 
 INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
-# The dp budget ledger exists from the first compute on (empty in suppression mode).
-OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET)
+# The dp budget ledger exists from the first compute on (empty in suppression mode), and so does
+# the record of why cells were withheld (empty in dp mode).
+OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS)
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
@@ -97,80 +111,6 @@ def _read(spark: SparkSession, table: Table, version: int) -> DataFrame:
     return spark.read.format("delta").option("versionAsOf", version).table(table.name)
 
 
-def _zone_counts(zones: DataFrame) -> dict[str, int]:
-    return {r[C.ZONE_SET]: int(r["n"]) for r in zones.groupBy(C.ZONE_SET).agg(F.count(F.lit(1)).alias("n")).collect()}
-
-
-def _chosen_zone_sets(known: dict[str, int], wanted: list[str] | None) -> list[str]:
-    if not known:
-        raise BadInputError("ref.zones is empty: run footfall load-reference first")
-    unknown = sorted(set(wanted or ()) - set(known))
-    if unknown:
-        raise BadInputError(f"unknown zone set(s) {', '.join(unknown)}: the zone sets in ref.zones are "
-                            f"{', '.join(sorted(known))}")
-    return list(dict.fromkeys(wanted)) if wanted else sorted(known)
-
-
-def check_release(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None,
-                  republish: bool, zone_counts: dict[str, int] | None = None) -> dict[str, str]:
-    """Refuse, before any work, a release of `event_date` the rules forbid: check_republish, and in
-    dp mode footfall.privacy.dp.check_budget with the zone sets of `zone_counts` (zone set ->
-    zones; None: ref.zones as it is now, skipped while it is empty). Returns check_republish's
-    published zone sets."""
-    published = check_republish(spark, event_date, zone_sets, republish, cfg.privacy.mode)
-    if cfg.privacy.mode == MODE_DP:
-        if zone_counts is None:
-            ensure_tables(spark, (ZONES,))
-            zone_counts = _zone_counts(spark.table(ZONES.name))
-        if zone_counts:
-            share = sum(r.epsilon for r in dp.plan_budget(cfg.privacy.epsilon, len(zone_counts),
-                                                            dp.Bounds.from_config(cfg)))
-            dp.check_budget(spark, event_date, _chosen_zone_sets(zone_counts, zone_sets), share,
-                            cfg.privacy.epsilon)
-    return published
-
-
-def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[str] | None,
-                    republish: bool, mode: str) -> dict[str, str]:
-    """The zone sets (all when None) whose `event_date` is published, each with the run id of its
-    last successful compute; PublishedDayError if there are any and `republish` is not set.
-
-    A published day is immutable: analysts may have used its numbers, and the difference of two
-    releases can disclose what each alone hides. A compute that crashed recorded no success, so
-    its day stays open for a plain rerun.
-
-    A day is released in one privacy mode (privacy.mode `mode`), whatever the zone set:
-    ReleaseRefusedError if any zone set of the day was published in the other. Exact numbers
-    beside noisy ones of the same people would leave the noise protecting nothing, and a
-    subscriber is in every zone set.
-    """
-    ensure_tables(spark, (RUNS,))
-    rows = spark.table(RUNS.name).where(
-        (F.col(C.JOB) == "compute") & (F.col(C.EVENT_DATE) == F.lit(event_date)) & (F.col(C.STATUS) == "ok")
-    ).groupBy(C.ZONE_SET).agg(
-        F.max_by(C.RUN_ID, C.STARTED_AT).alias(C.RUN_ID),
-        # runs recorded before dp mode existed have no privacy_mode: they were suppression runs
-        F.collect_set(F.coalesce(F.get_json_object(C.PARAMETERS, "$.privacy_mode"), F.lit(MODE_SUPPRESS)))
-        .alias("modes"),
-    ).collect()
-    other = sorted((m, r[C.ZONE_SET]) for r in rows for m in r["modes"] if m != mode)
-    if other:
-        released = ", ".join(f"{zone_set} ({m} mode)" for m, zone_set in other)
-        raise ReleaseRefusedError(
-            f"{event_date.isoformat()} is published in {released}: a {mode} release of the same day would "
-            "stand beside it, and exact and noisy numbers of the same people together leave the noise "
-            "protecting nothing. Nothing was computed or written. A day is released in one privacy mode "
-            "(docs/dp.md); compute it with privacy.mode as before")
-    published = {r[C.ZONE_SET]: r[C.RUN_ID] for r in rows if zone_sets is None or r[C.ZONE_SET] in zone_sets}
-    if published and not republish:
-        raise PublishedDayError(
-            f"{event_date.isoformat()} is already published for {', '.join(sorted(published))} (compute run "
-            f"{', '.join(published[z] for z in sorted(published))}); published days are immutable. "
-            "Rerun with --republish to replace it deliberately (recorded in ops.runs)"
-        )
-    return published
-
-
 def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
         republish: bool = False) -> dict[str, dict[str, int]]:
     """Compute and publish local date `event_date` for the zone sets; returns the counts per set.
@@ -179,10 +119,10 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
     ensure_tables(spark, INPUTS + OUTPUTS)
     versions = {t.name: table_version(spark, t) for t in INPUTS}
     zones_all = _read(spark, ZONES, versions[ZONES.name])
-    zone_counts = _zone_counts(zones_all)
-    chosen = _chosen_zone_sets(zone_counts, zone_sets)
+    zones_per_set = zone_counts(zones_all)
+    chosen = chosen_zone_sets(zones_per_set, zone_sets)
     day = event_date.isoformat()
-    replaced = check_release(spark, cfg, event_date, chosen, republish, zone_counts)
+    replaced = check_release(spark, cfg, event_date, chosen, republish, zones_per_set)
     subscribers = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name]).where(
         F.col(C.SNAPSHOT_DATE) == F.lit(event_date)
     )
@@ -199,8 +139,8 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
     results = {}
     stays: stay_day.Day | None = None
     for zone_set in chosen:
-        broadcast = use_broadcast(zone_counts[zone_set], cfg.spatial.broadcast_max_zones)
-        parameters = _parameters(cfg, zone_set, zone_counts, broadcast, republish, replaced.get(zone_set))
+        broadcast = use_broadcast(zones_per_set[zone_set], cfg.spatial.broadcast_max_zones)
+        parameters = _parameters(cfg, zone_set, zones_per_set, broadcast, republish, replaced.get(zone_set))
         with recorded_run(spark, cfg, "compute", event_date, zone_set, parameters) as rec:
             rec.input_versions.update(versions)
             if stays is None:  # built once, in the first zone set's run: its time and failure are recorded
@@ -209,7 +149,8 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             rec.counts.update(stays.counts)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
             rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, hours,
-                                                broadcast, dp_run=(rec.run_id, len(zone_counts))))
+                                                broadcast, dp_run=(rec.run_id, len(zones_per_set)),
+                                                republishing=zone_set in replaced))
             log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
             results[zone_set] = dict(rec.counts)
     return results
@@ -222,7 +163,7 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
         "time_zone": cfg.time_zone, "visits": dataclasses.asdict(cfg.visits), "zones": zone_counts[zone_set],
         "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
         "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
-        "republish": republish, "replaces_run": replaces, "privacy_mode": cfg.privacy.mode,
+        "republish": republish, "replaces_run": replaces or None, "privacy_mode": cfg.privacy.mode,
     }
     if cfg.privacy.mode == MODE_DP:  # footfall.privacy.dp: the day's epsilon is split over the zone sets
         parameters |= {"epsilon_day": cfg.privacy.epsilon, "zone_sets_sharing_epsilon": len(zone_counts)}
@@ -231,9 +172,10 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
 
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
                       subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
-                      dp_run: tuple[str, int] = ("", 1)) -> dict[str, int]:
+                      dp_run: tuple[str, int] = ("", 1), republishing: bool = False) -> dict[str, int]:
     """Visits and the four published grids of one zone set (suppressed, or noisy in dp mode);
-    returns the counts recorded in ops.runs.
+    returns the counts recorded in ops.runs. `republishing`: the day and zone set replace a
+    release (footfall.pipeline.release), whose files are vacuumed once replaced.
 
     The plans stay short: the zone stays are checkpointed, and the grids are built from the
     visits read back from restricted.visits, not from the stay model's lineage (a plan carrying
@@ -259,7 +201,15 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
         estimates = dwell.zone_estimates(zone_stays, category_priors, p).localCheckpoint()
         s.record(rows_out=estimates.count())
-    return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours)
+    keys = _partition(event_date, zone_set)
+    # The replaced release, as of now: read (and pinned to its version) before anything is written.
+    previous = {t: _read(spark, t, table_version(spark, t)).where(_matching(keys)) for t in PUBLISHED_TABLES
+                } if republishing else None
+    counts |= _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours,
+                                  dp_run[0], previous)
+    if republishing:
+        vacuum_now(spark, PUBLISHED_TABLES)
+    return counts
 
 
 def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
@@ -315,22 +265,32 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
 
 
 def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones: DataFrame, event_date: dt.date,
-                        zone_set: str, hours: list[LocalHour]) -> dict[str, int]:
+                        zone_set: str, hours: list[LocalHour], run_id: str,
+                        previous: dict[Table, DataFrame] | None) -> dict[str, int]:
     """The four grids after primary and secondary suppression (footfall.privacy.suppression),
-    written, with the visitors they withheld. `estimates`: the zones' dwell estimates."""
+    written with the one public status, with the visitors they withheld; why each cell was
+    withheld goes to ops.withheld_cells. `estimates`: the zones' dwell estimates; `previous`: the
+    release replaced, if any, which each grid is suppressed against after primary suppression."""
+    def against(table: Table, *keys: str) -> Callable[[DataFrame], DataFrame]:
+        return lambda cells: cells if previous is None else suppress_against_release(cells, previous[table], keys, k)
+
+    cohort = (C.AGE_BAND, C.GENDER)
+
     visit_hours = bounded.transform(explode_visit_hours, hours)
     before = Observation("visitors_before_suppression")
     hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
         before, F.sum(C.VISITORS).alias("visitors_total")
     )
-    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k)
+    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k).transform(
+        against(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
     after_primary = Observation("visitors_after_primary")
     hourly = hourly_raw.transform(suppress_primary, k).observe(
         after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
-    ).transform(suppress_secondary, totals, HOUR_KEYS, k)
-    day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(suppress_primary, k)
+    ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *cohort)).transform(suppress_secondary, totals, HOUR_KEYS, k)
+    day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
+        suppress_primary, k).transform(against(ZONE_DAILY_TOTAL, *DAY_KEYS))
     daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k).transform(
-        suppress_secondary, day_totals, DAY_KEYS, k)
+        against(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k)
     # Persisted: the LP pass reads the grids, and so do the writes after it.
     hourly, totals, daily, day_totals = (g.persist(StorageLevel.MEMORY_AND_DISK)
                                          for g in (hourly, totals, daily, day_totals))
@@ -339,7 +299,8 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         hourly, totals, daily, day_totals = protect_linked(hourly, totals, daily, day_totals, k)
         keys = _partition(event_date, zone_set)
         hourly_counts = _write_observed(
-            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)]
+            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)],
+            release=public_status,
         )
         counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
         published = hourly_counts.pop(PUBLISHED_VISITORS)
@@ -347,30 +308,37 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         # The information loss of secondary suppression alone (both passes), in visitor-hours.
         counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
         counts |= hourly_counts
-        counts |= _write_observed(totals, ZONE_HOURLY_TOTAL, keys, _cell_metrics("total_cells"))
-        counts |= _write_observed(daily, ZONE_DAILY, keys, _cell_metrics("daily_cells"))
-        counts |= _write_observed(day_totals, ZONE_DAILY_TOTAL, keys, _cell_metrics("daily_total_cells"))
+        grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
+        for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
+                              (ZONE_DAILY_TOTAL, "daily_total_cells")):
+            counts |= _write_observed(grids[table], table, keys, _cell_metrics(prefix), release=public_status)
+        withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
+        replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
         return counts
     finally:
         for df in persisted:
             df.unpersist()
 
 
-def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column]) -> dict[str, int]:
-    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the way."""
+def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column],
+                    release: Callable[[DataFrame], DataFrame] | None = None) -> dict[str, int]:
+    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the
+    way, before `release` (if given) turns `df` into the rows written."""
     observation = Observation(table.name)
     with step("compute", table.name, df.sparkSession, zone_set=str(keys[C.ZONE_SET])) as s:
-        replace_partition(df.observe(observation, *metrics), table, keys)
+        observed = df.observe(observation, *metrics)
+        replace_partition(observed if release is None else release(observed), table, keys)
         counts = {name: int(value or 0) for name, value in observation.get.items()}
         s.record(rows_out=next(iter(counts.values())))  # the first metric counts the rows written
     return counts
 
 
 def _cell_metrics(prefix: str) -> list[Column]:
-    """The number of cells, and of cells by status."""
+    """The number of cells, and of cells published, withheld as primary and as secondary (against
+    the replaced release, or either pass), counted before the public status hides why."""
     by_status = [
-        F.count(F.when(F.col(C.STATUS) == status, 1)).alias(f"{prefix}_{name}")
-        for name, status in (("published", STATUS_PUBLISHED), ("suppressed_primary", STATUS_PRIMARY),
-                             ("suppressed_secondary", STATUS_SECONDARY))
+        F.count(F.when(F.col(C.STATUS).isin(*statuses), 1)).alias(f"{prefix}_{name}")
+        for name, statuses in (("published", (STATUS_PUBLISHED,)), ("suppressed_primary", (WITHHELD_PRIMARY,)),
+                               ("suppressed_secondary", (WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)))
     ]
     return [F.count(F.lit(1)).alias(prefix), *by_status]

@@ -23,7 +23,7 @@ from footfall.errors import EXIT_OK
 from footfall.manifest import recorded_run
 from footfall.schemas import EVENTS, REJECTED_EVENTS, SUBSCRIBERS, VISITS, C, Table
 from footfall.session import build_session
-from footfall.tables import ensure_tables
+from footfall.tables import ensure_tables, vacuum_now
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +62,17 @@ def run(spark: SparkSession, cfg: Config, as_of: dt.date) -> dict[str, int]:
     deleted: dict[str, int] = {}
     parameters = {"keep_from": keep_from.isoformat(), "retention_days": cfg.retention.restricted_days}
     with recorded_run(spark, cfg, "maintain", as_of, parameters=parameters) as rec:
-        # Zero-hour VACUUM is what makes erasure real; Delta guards it behind this switch
-        # because it breaks time travel and concurrent readers of the removed versions.
-        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
-        try:
-            for table, date_col in RETAINED:
-                old = F.col(date_col) < F.lit(keep_from)
-                n = spark.table(table.name).where(old).count()
-                delta_table = DeltaTable.forName(spark, table.name)
-                if n:
-                    delta_table.delete(old)
-                delta_table.optimize().executeCompaction()
-                delta_table.vacuum(0.0)
-                deleted[table.name] = n
-                log.info("maintain: %s deleted %d rows before %s, compacted, vacuumed", table.name, n, keep_from)
-        finally:
-            spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
+        for table, date_col in RETAINED:
+            old = F.col(date_col) < F.lit(keep_from)
+            n = spark.table(table.name).where(old).count()
+            delta_table = DeltaTable.forName(spark, table.name)
+            if n:
+                delta_table.delete(old)
+            delta_table.optimize().executeCompaction()
+            deleted[table.name] = n
+        # Zero-hour VACUUM is what makes erasure real.
+        vacuum_now(spark, tuple(t for t, _ in RETAINED))
+        log.info("maintain: deleted %s before %s, compacted, vacuumed", deleted, keep_from)
         rec.counts.update({f"deleted.{name}": n for name, n in deleted.items()})
     return deleted
 

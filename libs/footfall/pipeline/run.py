@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from footfall.config import Config
 from footfall.errors import EXIT_OK
-from footfall.pipeline import compute, ingest, reference
+from footfall.pipeline import compute, ingest, reference, release
 from footfall.schemas import RUNS, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONES, C
 from footfall.session import build_session
 
@@ -41,7 +41,7 @@ def command(args: argparse.Namespace, cfg: Config) -> int:
 
 def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[str] | None = None,
         republish: bool = False) -> None:
-    compute.check_release(spark, cfg, event_date, zone_sets, republish)  # refuse before any work
+    release.check_release(spark, cfg, event_date, zone_sets, republish)  # refuse before any work
     reference.run(spark, cfg, event_date)
     ingest.run(spark, cfg, event_date)
     compute.run(spark, cfg, event_date, zone_sets, republish)

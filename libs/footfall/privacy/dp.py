@@ -47,6 +47,7 @@ clamping are post-processing and cost nothing.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,11 +69,19 @@ from footfall.pipeline.aggregate import (
     aggregate_hours,
     explode_visit_hours,
 )
-from footfall.schemas import PRIVACY_BUDGET, STATUS_DP, ZONE_DAILY, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Table
+from footfall.schemas import (
+    NOISY_METRICS,
+    PRIVACY_BUDGET,
+    STATUS_DP,
+    ZONE_DAILY,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+    Table,
+)
 from footfall.tables import append, ensure_tables
 
 MECHANISM = "laplace (pipeline-dp 0.3.1 / python-dp 1.1.5)"
-NOISY_METRICS = (C.VISITORS, C.VISITS)
 # Contribution bounds per subscriber-day and zone set (see the module docstring). More cells
 # per subscriber keep more of the heavy movers' presence but add proportionally more noise to
 # every cell: 12 zone-hours cover a subscriber seen in one zone for half the day.
@@ -265,37 +274,53 @@ def cell_metrics(prefix: str) -> list[Column]:
     return [F.count(F.lit(1)).alias(prefix), F.count(F.when(F.col(C.STATUS) == STATUS_DP, 1)).alias(f"{prefix}_dp")]
 
 
-def _spent(spark: SparkSession, day: dt.date) -> dict[str, float]:
-    """Epsilon the ledger holds for `day`, per zone set."""
+def _spent(spark: SparkSession, first: dt.date, last: dt.date | None = None) -> dict[tuple[dt.date, str], float]:
+    """Epsilon the ledger holds per (date, zone set), for the dates `first` to `last` (or `first`)."""
     ensure_tables(spark, (PRIVACY_BUDGET,))
-    rows = (spark.table(PRIVACY_BUDGET.name).where(F.col(C.EVENT_DATE) == F.lit(day))
-            .groupBy(C.ZONE_SET).agg(F.sum(C.EPSILON).alias("spent")).collect())
-    return {r[C.ZONE_SET]: float(r["spent"]) for r in rows}
+    dates = F.col(C.EVENT_DATE).between(F.lit(first), F.lit(last or first))
+    rows = (spark.table(PRIVACY_BUDGET.name).where(dates)
+            .groupBy(C.EVENT_DATE, C.ZONE_SET).agg(F.sum(C.EPSILON).alias("spent")).collect())
+    return {(r[C.EVENT_DATE], r[C.ZONE_SET]): float(r["spent"]) for r in rows}
 
 
 def check_budget(spark: SparkSession, day: dt.date, zone_sets: Sequence[str], planned: float,
-                 epsilon_day: float) -> None:
+                 epsilon_day: float, period_days: int = 1, epsilon_period: float = math.inf) -> None:
     """Refuse, before any work, a dp compute of `zone_sets` on `day` that would spend `planned`
     (each zone set's share of the day's budget) beyond the budget: ReleaseRefusedError.
 
     Each zone set's share can be spent once: a second release of the same cells (a republish)
     draws new noise, and the two together reveal more than either, so their epsilons add up.
-    And the day's releases together must stay within `epsilon_day` (privacy.epsilon): a zone set
+    The day's releases together must stay within `epsilon_day` (privacy.epsilon): a zone set
     added to the catalogue after others were released shrinks every share, and the shares
-    already spent at the old size leave less than a new share for it.
+    already spent at the old size leave less than a new share for it. And every `period_days`
+    consecutive days holding `day` must stay within `epsilon_period` (privacy.epsilon_period): a
+    subscriber is in every day's releases, so the days' epsilons add up too.
     """
-    spent = _spent(spark, day)
-    again = sorted(z for z in zone_sets if spent.get(z, 0.0) > 0.0)
-    total = sum(spent.values()) + planned * len(zone_sets)
-    if again or total > epsilon_day * (1 + 1e-9):
-        what = (f"{', '.join(again)} already released in dp mode on {day.isoformat()}: a second release "
-                f"of the same cells spends its share again" if again else
-                f"{day.isoformat()} has {sum(spent.values()):.4g} of privacy.epsilon = {epsilon_day:.4g} spent; "
+    span = dt.timedelta(days=period_days - 1)
+    spent = _spent(spark, day - span, day + span)
+    today = {z: e for (d, z), e in spent.items() if d == day}
+    again = sorted(z for z in zone_sets if today.get(z, 0.0) > 0.0)
+    adding = planned * len(zone_sets)
+    total = sum(today.values()) + adding
+    windows = [(start, sum(e for (d, _), e in spent.items() if start <= d <= start + span) + adding)
+               for start in (day - span + dt.timedelta(days=i) for i in range(period_days))]
+    start, most = max(windows, key=lambda w: w[1])
+    if again:
+        what = f"{', '.join(again)} already released in dp mode on {day.isoformat()}: a second release " \
+               "of the same cells spends its share again"
+    elif total > epsilon_day * (1 + 1e-9):
+        what = (f"{day.isoformat()} has {sum(today.values()):.4g} of privacy.epsilon = {epsilon_day:.4g} spent; "
                 f"{len(zone_sets)} zone set(s) at {planned:.4g} each would take it to {total:.4g}")
-        raise ReleaseRefusedError(
-            f"privacy budget: {what}. Nothing was computed or written; ops.privacy_budget holds the "
-            "day's spends. A dp day is released once per zone set, with the zone sets it was "
-            "planned for (docs/dp.md, \"Budget ledger\")")
+    elif most > epsilon_period * (1 + 1e-9):
+        what = (f"the {period_days} days {start.isoformat()} to {(start + span).isoformat()} have "
+                f"{most - adding:.4g} of privacy.epsilon_period = {epsilon_period:.4g} spent; {len(zone_sets)} zone "
+                f"set(s) at {planned:.4g} each on {day.isoformat()} would take them to {most:.4g}")
+    else:
+        return
+    raise ReleaseRefusedError(
+        f"privacy budget: {what}. Nothing was computed or written; ops.privacy_budget holds the "
+        "days' spends. A dp day is released once per zone set, with the zone sets it was "
+        "planned for, within the budget per day and per period (docs/dp.md, \"Budget ledger\")")
 
 
 def record_spend(spark: SparkSession, releases: Sequence[Release], run_id: str, day: dt.date, zone_set: str) -> float:

@@ -1,7 +1,7 @@
 """Disclosure control on the published grids: primary and secondary suppression.
 
-Primary: a cell with fewer than k distinct subscribers is published with every metric NULL and
-status suppressed_primary. Secondary, in two passes (docs/privacy.md):
+Primary: a cell with fewer than k distinct subscribers is published with every metric NULL.
+Secondary, in two passes (docs/privacy.md):
 
 1. `suppress_secondary`, a window rule in Spark over every zone x hour: where a published total
    minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
@@ -12,6 +12,10 @@ status suppressed_primary. Secondary, in two passes (docs/privacy.md):
    hourly, daily <= sum of hourly; the daily total = the sum of the daily cells, >= each hourly
    total, <= their sum), with greedy extra suppression until no suppressed cell is narrower
    than k.
+
+Inside these steps a withheld cell's status is why it was withheld (footfall.schemas
+WITHHELD_REASONS); `public_status` turns every reason into the one public status `suppressed`
+as the grid is written, and `withheld_cells` keeps the reasons for ops.withheld_cells.
 """
 
 from __future__ import annotations
@@ -25,13 +29,25 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from footfall.pipeline.aggregate import ESTIMATES, METRICS
 from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
-from footfall.schemas import STATUS_PRIMARY, STATUS_PUBLISHED, STATUS_SECONDARY, C
+from footfall.schemas import (
+    STATUS_PUBLISHED,
+    STATUS_SUPPRESSED,
+    WITHHELD_CELLS,
+    WITHHELD_LINKED,
+    WITHHELD_PRIMARY,
+    WITHHELD_REASONS,
+    WITHHELD_REPUBLISH,
+    WITHHELD_SUBTRACTION,
+    C,
+)
 
 _TOTAL = "_total"
 _HIDDEN_SUM = "_hidden_sum"
 _N_SUPPRESSED = "_n_suppressed"
 _RANK = "_rank"
 _BEFORE = "_published_before"
+_OLD_STATUS = "_old_status"
+_OLD_VISITORS = "_old_visitors"
 
 
 def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
@@ -47,13 +63,31 @@ def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
 
 
 def suppress_primary(cells: DataFrame, k: int) -> DataFrame:
-    """Add status: published when visitors >= k, else suppressed_primary with every metric NULL.
+    """Add status: published when visitors >= k, else primary with every metric NULL.
 
     The input has a table's columns without status (which comes last in every published table).
     A NULL visitor count cannot be shown to reach k, so it is suppressed too.
     """
     with_status = cells.withColumn(C.STATUS, F.lit(STATUS_PUBLISHED))
-    return _suppressed(with_status, ~(F.col(C.VISITORS) >= k), STATUS_PRIMARY)
+    return _suppressed(with_status, ~(F.col(C.VISITORS) >= k), WITHHELD_PRIMARY)
+
+
+def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
+    """A republish: the cells after primary suppression, against the release they replace.
+
+    `previous` holds the replaced release's rows of the same table, day and zone set; `keys`
+    identify a cell. A published cell is withheld (reason republish) if it was withheld before,
+    since two releases with different patterns of withheld cells together pin what each alone
+    hides; or if its visitors differ from the published old value by 1 to k - 1, a difference
+    that counts fewer than k people. A cell the old release lacks is unchanged. Secondary
+    suppression then protects these cells like any other.
+    """
+    old = previous.select(*keys, F.col(C.STATUS).alias(_OLD_STATUS), F.col(C.VISITORS).alias(_OLD_VISITORS))
+    difference = F.abs(F.col(C.VISITORS) - F.col(_OLD_VISITORS))
+    was_withheld = F.col(_OLD_STATUS).isNotNull() & (F.col(_OLD_STATUS) != STATUS_PUBLISHED)
+    hide = (F.col(C.STATUS) == STATUS_PUBLISHED) & (was_withheld | ((difference > 0) & (difference < k)))
+    joined = cells.join(old, list(keys), "left")
+    return _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH).select(*cells.columns)
 
 
 def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
@@ -91,7 +125,7 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
     # suppresses exactly the shortest prefix that meets it.
     protected_without_it = (F.col(_N_SUPPRESSED) + F.col(_RANK) - 1 >= 2) & (F.col(_HIDDEN_SUM) + F.col(_BEFORE) >= k)
     needs_more = published & (F.col(_HIDDEN_SUM) > 0) & ~protected_without_it
-    return _suppressed(ranked, F.coalesce(needs_more, F.lit(False)), STATUS_SECONDARY).select(*cells.columns)
+    return _suppressed(ranked, F.coalesce(needs_more, F.lit(False)), WITHHELD_SUBTRACTION).select(*cells.columns)
 
 
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
@@ -106,14 +140,19 @@ _LONG_SCHEMA = StructType([
 _EXTRA = "_extra_suppression"
 
 
-def _long(grid: DataFrame, kind: str) -> DataFrame:
-    """A grid's cells in the auditor's long format; the keys a grid lacks are NULL."""
+def _conform(grid: DataFrame, schema: StructType, fixed: dict[str, Column]) -> DataFrame:
+    """The grid in `schema`'s columns: those in `fixed` as given, the grid's own, NULL for the rest."""
     return grid.select(*[
-        F.lit(kind).alias(KIND) if f.name == KIND
+        fixed[f.name].alias(f.name) if f.name in fixed
         else F.col(f.name) if f.name in grid.columns
         else F.lit(None).cast(f.dataType).alias(f.name)
-        for f in _LONG_SCHEMA.fields
+        for f in schema.fields
     ])
+
+
+def _long(grid: DataFrame, kind: str) -> DataFrame:
+    """A grid's cells in the auditor's long format; the keys a grid lacks are NULL."""
+    return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind)})
 
 
 def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily_total: DataFrame,
@@ -153,6 +192,27 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily
         keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
         chosen = extra.where(F.col(KIND) == kind).select(*keys, _EXTRA)
         marked = grid.join(chosen, keys, "left")
-        return _suppressed(marked, F.col(_EXTRA).isNotNull(), STATUS_SECONDARY).select(*grid.columns)
+        return _suppressed(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
 
     return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY), apply(daily_total, DAILY_TOTAL)
+
+
+def public_status(grid: DataFrame) -> DataFrame:
+    """The grid as published: every reason a cell was withheld becomes status `suppressed`.
+
+    Any other status than published or a reason is a bug upstream (e.g. a dp cell on the
+    suppression path, where no noise was added): the write fails rather than publish it.
+    """
+    status = F.col(C.STATUS)
+    public = (F.when(status == STATUS_PUBLISHED, status)
+              .when(status.isin(*WITHHELD_REASONS), F.lit(STATUS_SUPPRESSED))
+              .otherwise(F.raise_error(F.concat(F.lit("disclosure control produced status "), F.coalesce(
+                  status, F.lit("NULL")), F.lit(": a bug, nothing is published")))))
+    return grid.withColumn(C.STATUS, public.cast("string"))
+
+
+def withheld_cells(grid: DataFrame, table_name: str, run_id: str) -> DataFrame:
+    """The withheld cells of a grid before `public_status`, with their reason: ops.withheld_cells
+    rows (the keys a grid lacks are NULL)."""
+    return _conform(grid.where(F.col(C.STATUS) != STATUS_PUBLISHED), WITHHELD_CELLS.struct, {
+        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: F.col(C.STATUS)})

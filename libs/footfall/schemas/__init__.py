@@ -140,11 +140,19 @@ class C:
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 GENDERS = ("F", "M", "unknown")
 
-# Cell status values of published tables.
+# Cell status values of published tables: one for every withheld cell, since a status saying why
+# narrows the hidden values (docs/privacy.md, "One public status"); why is in ops.withheld_cells.
 STATUS_PUBLISHED = "published"
-STATUS_PRIMARY = "suppressed_primary"  # fewer than k distinct subscribers
-STATUS_SECONDARY = "suppressed_secondary"  # suppressed to protect another suppressed cell
+STATUS_SUPPRESSED = "suppressed"
 STATUS_DP = "dp"  # differentially private noisy value (privacy.mode: dp); never next to an exact one
+PUBLIC_STATUSES = (STATUS_PUBLISHED, STATUS_SUPPRESSED, STATUS_DP)
+NOISY_METRICS = (C.VISITORS, C.VISITS)  # the metrics a dp cell carries; every other one is NULL
+# Why a cell was withheld (ops.withheld_cells.reason; inside disclosure control, its status).
+WITHHELD_PRIMARY = "primary"  # fewer than k distinct subscribers
+WITHHELD_SUBTRACTION = "subtraction"  # its hour's or day's total minus the published cells would pin another
+WITHHELD_LINKED = "linked"  # the LP over a zone's four grids together would narrow another below k
+WITHHELD_REPUBLISH = "republish"  # withheld in the release it replaces, or differs from it by 1 to k - 1
+WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)
 
 # Exclusion reasons (subscribers whose events are never stored).
 EXCLUDED_OPTED_OUT = "opted_out"
@@ -163,10 +171,8 @@ _METRICS = (
     _col(C.DWELL_5_15, LongType(), "Visits starting in this hour with dwell of 5 to under 15 minutes"),
     _col(C.DWELL_15_60, LongType(), "Visits starting in this hour with dwell of 15 to under 60 minutes"),
     _col(C.DWELL_60PLUS, LongType(), "Visits starting in this hour with dwell of 60 minutes or more"),
-    _col(C.STATUS, StringType(),
-         "published | suppressed_primary (fewer than k subscribers) | suppressed_secondary (protects another cell)"
-         " | dp (noisy count, privacy.mode dp)",
-         nullable=False),
+    _col(C.STATUS, StringType(), "published | suppressed (every metric NULL; why is not public) | dp (noisy "
+         "count, privacy.mode dp)", nullable=False),
 )
 _ZONE_KEYS = (
     _col(C.ZONE_SET, StringType(), "Zone set (catalogue of polygons), e.g. districts, localities, storefronts", False),
@@ -182,6 +188,8 @@ _COHORT_KEYS = (
     _col(C.AGE_BAND, StringType(), "Age band at the processing date: 18-24 ... 65+, or unknown", False),
     _col(C.GENDER, StringType(), "F, M or unknown", False),
 )
+
+PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _COHORT_KEYS)  # a cell's keys; the rest: metrics
 
 ZONE_HOURLY = Table(
     "footfall.zone_hourly",
@@ -368,8 +376,25 @@ PRIVACY_BUDGET = Table(
     "Differential privacy budget ledger: one row per noisy release; every run is recorded, reruns included",
 )
 
+WITHHELD_CELLS = Table(
+    "ops.withheld_cells",
+    (
+        *_ZONE_KEYS,
+        _col(C.TABLE_NAME, StringType(), "Published table of the cell, e.g. footfall.zone_hourly", False),
+        _col(C.HOUR_START, TimestampType(), "Hour of the cell (NULL in the daily tables)"),
+        _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
+        _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
+        _col(C.REASON, StringType(), "primary (fewer than k) | republish (withheld before, or 1 to k - 1 from "
+             "its value in the replaced release) | subtraction (protects a cell of its hour or day against its "
+             "total) | linked (protects a cell against the zone's four grids together)", False),
+        _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
+    ),
+    "Why each published cell with status suppressed was withheld: for the privacy officer, never analysts",
+    partition_by=(C.EVENT_DATE,),
+)
+
 ALL_TABLES = (
     ZONES, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY,
-    ZONE_DAILY_TOTAL, PRIVACY_BUDGET,
+    ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
 PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
