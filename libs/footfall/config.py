@@ -134,14 +134,9 @@ class PrivacySection:
     mode: str = MODE_SUPPRESS
     epsilon: float = 1.0
     # dp mode: the budget per subscriber over any `period_days` consecutive days, all releases of
-    # those days together (the days' epsilons add up); None: period_days x epsilon, every day's
-    # budget spent once. docs/dp.md, "Budget ledger".
+    # those days together (the days' epsilons add up). docs/dp.md, "Budget ledger".
     period_days: int = 7
-    epsilon_period: float | None = None
-
-    @property
-    def period_budget(self) -> float:
-        return self.epsilon_period if self.epsilon_period is not None else self.period_days * self.epsilon
+    epsilon_period: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -368,7 +363,7 @@ def load_config(
         _merge(merged, layer, "command-line override", sources)
     merged["env"] = env
     config: Config = _build(Config, merged, sources, "")
-    if config.privacy.period_budget < config.privacy.epsilon:
+    if config.privacy.epsilon_period < config.privacy.epsilon:
         raise ConfigError(f"privacy.epsilon_period ({config.privacy.epsilon_period:g}) is below privacy.epsilon "
                           f"({config.privacy.epsilon:g}): not even one day could be released in dp mode; raise it "
                           "or lower privacy.epsilon")

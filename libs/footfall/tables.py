@@ -37,6 +37,9 @@ from footfall.schemas import (
     Table,
 )
 
+# Delta keeps min/max statistics of the columns of every data file in its log, also of files a
+# republish replaced and vacuumed: of a published table only the keys', never a count.
+_STATS = "delta.dataSkippingStatsColumns"
 # Statuses of published cells before the one public status (docs/privacy.md): a table of an
 # earlier version has them, and they are rewritten to it before the guard is added.
 _LEGACY_SUPPRESSED = ("suppressed_primary", "suppressed_secondary")
@@ -109,16 +112,19 @@ def _add_missing_columns(spark: SparkSession, table: Table) -> None:
 def add_guard(spark: SparkSession, table: Table) -> None:
     """Add the guard's constraints a published table lacks; one whose expression changed since
     the table was created is replaced (Delta checks the existing rows on ADD CONSTRAINT). A table
-    of an earlier version is migrated to the one public status first, and vacuumed."""
+    of an earlier version is migrated to the one public status first, and vacuumed; status_known
+    is added last, so a migration that did not finish is done again. And the file statistics in
+    the Delta log are kept to the keys (`_STATS`)."""
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
     prefix = "delta.constraints."
-    if f"{prefix}status_known" not in properties:
+    if f"{prefix}status_known" not in properties and table_version(spark, table) > 0:  # it has rows from before
         legacy = ", ".join(f"'{s}'" for s in _LEGACY_SUPPRESSED)
-        updated = spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' "
-                            f"WHERE {C.STATUS} IN ({legacy})").first()
-        if updated is not None and updated[0]:  # num_affected_rows: older versions hold statuses that say why
-            vacuum_now(spark, (table,))
-    for name, check in guard_constraints(table).items():
+        spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' WHERE {C.STATUS} IN ({legacy})")
+        vacuum_now(spark, (table,))  # the versions before hold statuses that say why a cell was withheld
+    stats = ",".join(c for c in PUBLISHED_KEYS if c in table.names and c not in table.partition_by)
+    if properties.get(_STATS) != stats:
+        spark.sql(f"ALTER TABLE {table.name} SET TBLPROPERTIES ('{_STATS}' = '{stats}')")
+    for name, check in sorted(guard_constraints(table).items(), key=lambda item: item[0] == "status_known"):
         current = properties.get(prefix + name)
         # Delta stores the expression re-spaced ("IN ( 'a' , 'b' )"): compared without spaces.
         if current is not None and _unspaced(current) != _unspaced(check):
@@ -167,13 +173,17 @@ def vacuum_now(spark: SparkSession, tables: tuple[Table, ...]) -> None:
     """VACUUM with zero retention: the files no current version references are physically gone,
     not only unlisted, so no time-travel read can reach them. Delta guards a retention under 7
     days behind a switch because it breaks time travel and concurrent readers of the removed
-    versions: here that is the point (erasure, a replaced release)."""
-    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    versions: here that is the point (erasure, a replaced release). A writer of the same table
+    must not run at the same time (its files are not referenced yet): jobs run one at a time
+    (docs/operations.md)."""
+    check = "spark.databricks.delta.retentionDurationCheck.enabled"
+    before = spark.conf.get(check, "true") or "true"
+    spark.conf.set(check, "false")
     try:
         for table in tables:
             DeltaTable.forName(spark, table.name).vacuum(0.0)
     finally:
-        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
+        spark.conf.set(check, before)
 
 
 def table_version(spark: SparkSession, table: Table) -> int:

@@ -64,7 +64,9 @@ cohorts' day cells sum to 22); every other suppressed cell is bounded above by 2
 import dataclasses
 import datetime as dt
 import json
+from urllib.parse import urlparse
 
+import pyarrow.parquet as pq
 import pytest
 import shapely
 from chispa import assert_approx_df_equality, assert_df_equality
@@ -264,6 +266,19 @@ def test_published_numbers_match_the_hand_derived_day(spark, first_run):
         spark.createDataFrame(_rows(DAILY_SHOWN), ZONE_DAILY.struct),
         ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
     )
+
+
+def test_published_rows_are_written_in_key_order(spark, first_run):
+    """Disclosure control leaves a zone-hour's cells ordered by status and visitors (published
+    first, smallest first): in that order, a file would show which withheld cells were withheld
+    to protect others. Each file of the day is sorted by its keys instead."""
+    keys = [C.ZONE_SET, C.ZONE_ID, C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN, C.AGE_BAND, C.GENDER]
+    files = [f for f in spark.table(ZONE_HOURLY.name).inputFiles() if f"{C.EVENT_DATE}={DAY.isoformat()}/" in f]
+    assert files
+    for file in files:
+        # one file, as written: ParquetFile, since read_table would add event_date from the folder name
+        rows = [tuple(r[k] for k in keys) for r in pq.ParquetFile(urlparse(file).path).read(columns=keys).to_pylist()]
+        assert len(rows) > 0 and rows == sorted(rows), file
 
 
 def test_why_each_cell_was_withheld_is_kept_for_the_privacy_officer(spark, first_run):

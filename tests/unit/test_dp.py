@@ -52,7 +52,8 @@ def test_privacy_mode_defaults_to_suppression_with_epsilon_1():
     dp = load_config("local", CONF, {"privacy.mode": "dp", "privacy.epsilon": 0.5})
     assert (dp.privacy.mode, dp.privacy.epsilon) == (MODE_DP, 0.5)
     assert load_config("local", CONF, {"privacy.epsilon": 2}).privacy.epsilon == 2  # an integer is a number
-    assert load_config("local", CONF, {"privacy.epsilon": EPSILON_MAX}).privacy.epsilon == EPSILON_MAX
+    assert load_config("local", CONF, {"privacy.epsilon": EPSILON_MAX, "privacy.epsilon_period": 70.0}
+                       ).privacy.epsilon == EPSILON_MAX
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
@@ -70,13 +71,14 @@ def test_bad_privacy_mode_or_epsilon_is_refused(key, value, message):
         load_config("local", CONF, {key: value})
 
 
-def test_the_period_budget_defaults_to_every_day_spent_once_and_is_at_least_a_day():
-    assert load_config("local", CONF).privacy.period_budget == 7 * 1.0
-    assert load_config("local", CONF, {"privacy.period_days": 30, "privacy.epsilon": 0.5}).privacy.period_budget == 15
-    assert load_config("local", CONF, {"privacy.epsilon_period": 2.5}).privacy.period_budget == 2.5
+def test_the_period_budget_is_7_per_7_days_by_default_and_at_least_a_day():
+    cfg = load_config("local", CONF)
+    assert (cfg.privacy.period_days, cfg.privacy.epsilon_period) == (7, 7.0)
     with pytest.raises(ConfigError, match=r"^privacy.epsilon_period \(0.5\) is below privacy.epsilon \(1\): not even "
                                           r"one day could be released in dp mode"):
         load_config("local", CONF, {"privacy.epsilon_period": 0.5})
+    with pytest.raises(ConfigError, match=r"^privacy.epsilon_period \(7\) is below privacy.epsilon \(10\)"):
+        load_config("local", CONF, {"privacy.epsilon": 10.0})
     with pytest.raises(ConfigError, match=r"privacy\.period_days.*0.*days between 1 and 366"):
         load_config("local", CONF, {"privacy.period_days": 0})
 

@@ -260,14 +260,22 @@ def test_public_status_refuses_a_status_disclosure_control_does_not_make(spark, 
 
 
 def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
-    """Issue #15, finding 4: cells of hour 1 now (after primary suppression) against the release
-    they replace (as published)."""
+    """Issue #15, finding 4: cells now (after primary suppression) against the release they
+    replace (as published). Metrics of a cell: visitors v, visits v, 1 pass-by, median 12.0,
+    mean 12.5, dwell bins (1, v - 1, 0, 0)."""
     now = {"a": 30, "b": 45, "c": 50, "d": 25}
     before = {"a": (30, P), "b": (41, P), "c": (20, P), "d": (None, STATUS_SUPPRESSED)}
-    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()] + [_cell(2, "a", 22), _cell(2, "b", 10)],
+    # hour 2, c: the same 40 visitors and visits, but a mean dwell of 12.5 minutes, 13.0 before;
+    # d: 45 visitors (25 more than before: enough), but 45 visits where there were 44
+    c_now, d_now = _cell(2, "c", 40), _cell(2, "d", 45)
+    c_before = (*c_now[:-5], 13.0, *c_now[-4:], P)
+    d_before = (*_cell(2, "d", 20)[:8], 20, 44, *_cell(2, "d", 20)[10:], P)
+    cells = spark.createDataFrame([_cell(1, c, v) for c, v in now.items()]
+                                  + [_cell(2, "a", 22), _cell(2, "b", 10), c_now, d_now],
                                   _schema(ZONE_HOURLY, with_status=False))
     previous = spark.createDataFrame([_cell(1, c, v, status) for c, (v, status) in before.items()]
-                                     + [_cell(2, "b", 30, P)], _schema(ZONE_HOURLY, with_status=True))
+                                     + [_cell(2, "b", 30, P), c_before, d_before],
+                                     _schema(ZONE_HOURLY, with_status=True))
     got = suppress_against_release(suppress_primary(cells, K), previous, [*HOUR_KEYS, C.AGE_BAND, C.GENDER], K)
     expected = spark.createDataFrame([
         _cell(1, "a", 30, P),  # unchanged: the difference 0 tells nothing
@@ -276,5 +284,7 @@ def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
         _cell(1, "d", None, WITHHELD_REPUBLISH),  # withheld before: stays withheld
         _cell(2, "a", 22, P),  # not in the replaced release
         _cell(2, "b", None, S1),  # below k now: primary, as before the check
+        _cell(2, "c", None, WITHHELD_REPUBLISH),  # the same visits, another mean: it tells a visit's dwell
+        _cell(2, "d", None, WITHHELD_REPUBLISH),  # one visit more: a count 1 apart
     ], _schema(ZONE_HOURLY, with_status=True))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)

@@ -201,15 +201,15 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
         estimates = dwell.zone_estimates(zone_stays, category_priors, p).localCheckpoint()
         s.record(rows_out=estimates.count())
-    keys = _partition(event_date, zone_set)
     # The replaced release, as of now: read (and pinned to its version) before anything is written.
     previous = {t: _read(spark, t, table_version(spark, t)).where(_matching(keys)) for t in PUBLISHED_TABLES
                 } if republishing else None
-    counts |= _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours,
-                                  dp_run[0], previous)
-    if republishing:
-        vacuum_now(spark, PUBLISHED_TABLES)
-    return counts
+    try:
+        return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours,
+                                            dp_run[0], previous)
+    finally:
+        if republishing:  # also after a failure: some of the replaced files may be replaced already
+            vacuum_now(spark, PUBLISHED_TABLES)
 
 
 def _partition(event_date: dt.date, zone_set: str) -> dict[str, object]:

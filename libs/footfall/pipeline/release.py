@@ -58,7 +58,7 @@ def check_release(spark: SparkSession, cfg: Config, event_date: dt.date, zone_se
             share = sum(r.epsilon for r in dp.plan_budget(cfg.privacy.epsilon, len(counts),
                                                             dp.Bounds.from_config(cfg)))
             dp.check_budget(spark, event_date, chosen_zone_sets(counts, zone_sets), share, cfg.privacy.epsilon,
-                            cfg.privacy.period_days, cfg.privacy.period_budget)
+                            cfg.privacy.period_days, cfg.privacy.epsilon_period)
     return published
 
 

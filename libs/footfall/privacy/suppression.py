@@ -20,6 +20,7 @@ as the grid is written, and `withheld_cells` keeps the reasons for ops.withheld_
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import pandas as pd
@@ -27,9 +28,10 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from footfall.pipeline.aggregate import ESTIMATES, METRICS
+from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS
 from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
 from footfall.schemas import (
+    PUBLISHED_KEYS,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
     WITHHELD_CELLS,
@@ -46,8 +48,7 @@ _HIDDEN_SUM = "_hidden_sum"
 _N_SUPPRESSED = "_n_suppressed"
 _RANK = "_rank"
 _BEFORE = "_published_before"
-_OLD_STATUS = "_old_status"
-_OLD_VISITORS = "_old_visitors"
+_OLD = "_old_"
 
 
 def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
@@ -78,15 +79,29 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
     `previous` holds the replaced release's rows of the same table, day and zone set; `keys`
     identify a cell. A published cell is withheld (reason republish) if it was withheld before,
     since two releases with different patterns of withheld cells together pin what each alone
-    hides; or if its visitors differ from the published old value by 1 to k - 1, a difference
-    that counts fewer than k people. A cell the old release lacks is unchanged. Secondary
-    suppression then protects these cells like any other.
+    hides; if any of its counts (visitors, visits, pass-bys, a dwell bin) differs from the
+    published old one by 1 to k - 1, a difference that counts fewer than k people or visits; or
+    if its dwell median or mean changed while its visits changed by fewer than k (30 visits at
+    mean m1, then 31 at m2: the one new visit lasted 31 m2 - 30 m1). A cell the old release
+    lacks is unchanged. Secondary suppression then protects these cells like any other.
     """
-    old = previous.select(*keys, F.col(C.STATUS).alias(_OLD_STATUS), F.col(C.VISITORS).alias(_OLD_VISITORS))
-    difference = F.abs(F.col(C.VISITORS) - F.col(_OLD_VISITORS))
-    was_withheld = F.col(_OLD_STATUS).isNotNull() & (F.col(_OLD_STATUS) != STATUS_PUBLISHED)
-    hide = (F.col(C.STATUS) == STATUS_PUBLISHED) & (was_withheld | ((difference > 0) & (difference < k)))
-    joined = cells.join(old, list(keys), "left")
+    def old(c: str) -> Column:
+        return F.col(_OLD + c)
+
+    def differ_by_less_than_k(c: str) -> Column:
+        difference = F.abs(F.col(c) - old(c))
+        return (difference > 0) & (difference < k)
+
+    dwell_stats = [C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN]
+    compared = [c for c in (*COUNT_METRICS, *dwell_stats) if c in cells.columns]
+    few_visits = F.abs(F.col(C.VISITS) - old(C.VISITS)) < k
+    was_withheld = old(C.STATUS).isNotNull() & (old(C.STATUS) != STATUS_PUBLISHED)
+    hide = (F.col(C.STATUS) == STATUS_PUBLISHED) & (
+        was_withheld
+        | functools.reduce(Column.__or__, [differ_by_less_than_k(c) for c in compared if c in COUNT_METRICS])
+        | (few_visits & functools.reduce(Column.__or__, [~F.col(c).eqNullSafe(old(c)) for c in dwell_stats])))
+    joined = cells.join(previous.select(*keys, *[F.col(c).alias(_OLD + c) for c in (C.STATUS, *compared)]),
+                        list(keys), how="left")
     return _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH).select(*cells.columns)
 
 
@@ -198,17 +213,22 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily
 
 
 def public_status(grid: DataFrame) -> DataFrame:
-    """The grid as published: every reason a cell was withheld becomes status `suppressed`.
+    """The grid as published: every reason a cell was withheld becomes status `suppressed`, and
+    the rows are sorted by their keys within each partition.
 
     Any other status than published or a reason is a bug upstream (e.g. a dp cell on the
-    suppression path, where no noise was added): the write fails rather than publish it.
+    suppression path, where no noise was added): the write fails rather than publish it. The
+    sort, because the order in which disclosure control leaves the rows (suppress_secondary
+    orders each group by status and visitors) would survive into the files, and a reader of a
+    file in its order could tell a cell withheld to protect another from one below k.
     """
     status = F.col(C.STATUS)
     public = (F.when(status == STATUS_PUBLISHED, status)
               .when(status.isin(*WITHHELD_REASONS), F.lit(STATUS_SUPPRESSED))
               .otherwise(F.raise_error(F.concat(F.lit("disclosure control produced status "), F.coalesce(
                   status, F.lit("NULL")), F.lit(": a bug, nothing is published")))))
-    return grid.withColumn(C.STATUS, public.cast("string"))
+    return grid.withColumn(C.STATUS, public.cast("string")).sortWithinPartitions(
+        *[c for c in PUBLISHED_KEYS if c in grid.columns])
 
 
 def withheld_cells(grid: DataFrame, table_name: str, run_id: str) -> DataFrame:
