@@ -167,3 +167,43 @@ def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
                                    of(daily, zone_id), of(day_total, zone_id))
         found += zone_leaks(zone_id, cells, k, at_least_k)
     return found
+
+
+# The additive visit counts (stays = visits - pass-bys; dwell_sum = mean dwell x stays).
+VISIT_COUNTS = ("visits", "passersby", "dwell_lt5", "dwell_5_15", "dwell_15_60", "dwell_60plus", "stays")
+
+
+def _with_stays(df: pd.DataFrame) -> pd.DataFrame:
+    stays = df["visits"] - df["passersby"]
+    # no stays: the dwell sum is 0, known, though the mean is NULL
+    return df.assign(stays=stays, dwell_sum=(df["dwell_mean_min"] * stays).where(stays != 0, 0.0))
+
+
+def visit_exposures(parts: pd.DataFrame, totals: pd.DataFrame, keys: list[str], k: int) -> list[tuple]:
+    """Subtraction on the additive visit counts of one relation (e.g. a zone's hours add up to
+    its day): per total and count it publishes, total minus the parts that publish the count is
+    the sum over the parts that do not (NULL). An exposure: a published count of 1 to k - 1, a
+    derived sum of 1 to k - 1, or a positive one that belongs to a single part; and a derived dwell
+    sum (from the mean) whose stays are such a group. Returns (group key, what, count, value)."""
+    found: list[tuple] = []
+    parts, totals = _with_stays(parts), _with_stays(totals)
+    for frame in (parts, totals):
+        for m in VISIT_COUNTS:
+            for _, row in frame[(frame[m] > 0) & (frame[m] < k)].iterrows():
+                found.append((tuple(row[keys]), "published", m, row[m]))
+    by_group = {key if isinstance(key, tuple) else (key,): g for key, g in parts.groupby(keys, dropna=False)}
+    for _, total in totals.iterrows():
+        key = tuple(total[keys])
+        group = by_group.get(key)
+        if group is None:
+            continue
+        for m in (*VISIT_COUNTS, "dwell_sum"):
+            if pd.isna(total[m]) or (m == "dwell_sum" and pd.isna(total["stays"])):
+                continue
+            known = group[m].notna()
+            # the size of the derived group: its stays, for a dwell sum
+            size = m if m != "dwell_sum" else "stays"
+            derived = total[size] - group.loc[known, size].sum()
+            if 0 < derived < k or (derived > 0 and (~known).sum() == 1):
+                found.append((key, "derived", m, derived))
+    return found

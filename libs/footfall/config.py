@@ -129,6 +129,9 @@ class PrivacySection:
     # Contribution bounding: per subscriber, zone and local hour, only the first this many visits
     # starting in the hour count in its visit metrics (visits, pass-bys, dwell). docs/privacy.md.
     max_visits_per_zone_hour: int = 2
+    # Dwell counts at most this many minutes in any statistic (one stay moves a mean of n by at
+    # most this / n). docs/privacy.md.
+    max_dwell_minutes: int = 720
     # suppress: k-threshold + secondary suppression; dp: Laplace noise on visitors and visits
     # with epsilon per subscriber-day (split over the zone sets and releases). docs/dp.md.
     mode: str = MODE_SUPPRESS
@@ -229,6 +232,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "spatial.min_zone_difference_m2": (lambda v: v >= 0, "an area in m2, >= 0"),
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
+    "privacy.max_dwell_minutes": (lambda v: 60 <= v <= 1440, "an integer between 60 and 1440 (minutes)"),
     "privacy.mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
     "privacy.epsilon": (lambda v: 0 < v <= EPSILON_MAX, f"a number > 0 and <= {EPSILON_MAX:g}"),
     "privacy.period_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),

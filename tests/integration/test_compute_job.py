@@ -212,28 +212,35 @@ def _rows(rows):
 
 NULLS = (None,) * 9
 # Columns after the keys: visitors, visits, passersby, dwell median, mean, < 5, 5-15, 15-60, 60+ min, status.
+VISITS_WITHHELD = (None,) * 8  # every visit metric of a published cell withheld
+HISTOGRAM_WITHHELD = (None,) * 4  # its dwell bins withheld (with pass-bys, the column before the dwell statistics)
 HOURLY_SHOWN = [  # the one published zone_hourly cell (all others are suppressed)
-    # 25 visits of 11 min + 3 pass-bys of 1 min: median and mean of the 25 stays
-    (*_hour(10), "25-34", "F", 28, 28, 3, 11.0, 11.0, 3, 25, 0, 0, P),
+    # 28 visitors; zone_hourly publishes no visit metrics (docs/privacy.md, section 4)
+    (*_hour(10), "25-34", "F", 28, *VISITS_WITHHELD, P),
 ]
 TOTALS_SHOWN = [
     # 48 visitors; 48 visits start in hour 10 (X1's too); stays 25 x 11, 19 x 11.5, 1 x 31 min:
-    # median = 23rd of 45 = 11, mean = (275 + 218.5 + 31) / 45 = 524.5 / 45
-    (*_hour(10), 48, 48, 3, 11.0, 524.5 / 45, 3, 44, 1, 0, P),
-    # 25 x 10.5 min + U1's 12 min: median 10.5, mean (262.5 + 12) / 26
-    (*_hour(14), 26, 26, 0, 10.5, 274.5 / 26, 0, 26, 0, 0, P),
+    # median = 23rd of 45 = 11, mean = (275 + 218.5 + 31) / 45 = 524.5 / 45. The histogram is
+    # withheld: 3 people (P1..P3) behind the pass-bys and the < 5 bin, 1 (X1) behind the 15-60 bin.
+    (*_hour(10), 48, 48, None, 11.0, 524.5 / 45, *HISTOGRAM_WITHHELD, P),
+    # 25 x 10.5 min + U1's 12 min (median 10.5, mean 274.5 / 26), but withheld: the day's 76 visits
+    # minus hours 10 and 14 are N1's 2 (hours 0 and 23), one person, so hour 14 hides its count too
+    (*_hour(14), 26, *VISITS_WITHHELD, P),
 ]
 DAILY_SHOWN = [
     # 28 distinct subscribers, 53 visits: 25 x 11 and 25 x 10.5 min stays (median (10.5 + 11) / 2,
-    # mean 537.5 / 50), 3 pass-bys
-    ("25-34", "F", 28, 53, 3, 10.75, 10.75, 3, 50, 0, 0, P),
+    # mean 537.5 / 50); 3 pass-bys of 3 people: the histogram is withheld. The day minus this cell:
+    # 23 visits of 22 people in the other cohorts (19 + X1 + N1 + U1): nothing more to withhold.
+    ("25-34", "F", 28, 53, None, 10.75, 10.75, *HISTOGRAM_WITHHELD, P),
 ]
 DAILY_TOTAL_SHOWN = [
     # 50 subscribers (28 + 19 + X1 + N1 + U1); 76 visits: 53 of (25-34, F), 19, X1's, N1's two, U1's.
     # The 73 stays: 25 x 10.5, 25 x 11, 19 x 11.5, U1 12, N1 15, X1 31, N1's night 533.3 min:
     # median = 37th = 11; mean = (262.5 + 275 + 218.5 + 12 + 15 + 31 + 32000 / 60) / 73 = (4042 / 3) / 73.
     # < 5 min: the 3 pass-bys; 5-15: 25 + 25 + 19 + U1 = 70; 15-60: N1's 15 and X1's 31; 60+: N1's night.
-    (50, 76, 3, 11.0, 4042 / 219, 3, 70, 2, 1, P),
+    # The histogram (3, 70, 2, 1 visits) is withheld: 3 people behind the pass-bys, 2 behind the
+    # 15-60 bin, 1 behind the 60+ bin. 47 people stayed (50 - P1..P3): the dwell statistics stay.
+    (50, 76, None, 11.0, 4042 / 219, *HISTOGRAM_WITHHELD, P),
 ]
 
 
@@ -292,6 +299,10 @@ def test_why_each_cell_was_withheld_is_kept_for_the_privacy_officer(spark, first
         (ZONE_HOURLY.name, WITHHELD_PRIMARY): 2 * 24 * 21 - 2, (ZONE_HOURLY.name, WITHHELD_SUBTRACTION): 1,
         (ZONE_HOURLY_TOTAL.name, WITHHELD_PRIMARY): 2 * 24 - 2, (ZONE_DAILY.name, WITHHELD_PRIMARY): 2 * 21 - 1,
         (ZONE_DAILY_TOTAL.name, WITHHELD_PRIMARY): 1,
+        # visitors published: fewer than k people behind the pass-bys (hour 10, the day, its
+        # 25-34/F), and hour 14's count against the day's (the comments of TOTALS_SHOWN)
+        (ZONE_HOURLY_TOTAL.name, "histogram_primary"): 1, (ZONE_DAILY.name, "histogram_primary"): 1,
+        (ZONE_DAILY_TOTAL.name, "histogram_primary"): 1, (ZONE_HOURLY_TOTAL.name, "visits_subtraction"): 1,
     }
     run_id = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(F.desc(C.STARTED_AT)).first()[C.RUN_ID]
     assert_df_equality(
@@ -360,6 +371,11 @@ EXPECTED_COUNTS = {
     "daily_cells_suppressed_secondary": 0,
     "daily_total_cells": 2, "daily_total_cells_published": 1, "daily_total_cells_suppressed_primary": 1,
     "daily_total_cells_suppressed_secondary": 0,
+    # published cells without a visit count / a histogram: zone_hourly's one (it has none); hour 14
+    # (count and histogram), hour 10 (histogram); the daily cell (histogram); the day (histogram)
+    "cells_visits_withheld": 1, "cells_histogram_withheld": 1, "total_cells_visits_withheld": 1,
+    "total_cells_histogram_withheld": 2, "daily_cells_visits_withheld": 0, "daily_cells_histogram_withheld": 1,
+    "daily_total_cells_visits_withheld": 0, "daily_total_cells_histogram_withheld": 1,
     "visitors_total": 9 + 48 + 1 + 26 + 1,  # visitor-hours: N1 in 0..8, hour 10, X1 in 11, hour 14, N1 in 23
     "visitors_in_suppressed_cells": 85 - 28,
     "visitors_in_secondary_cells": 25,  # hour 14's (25-34, F): published after primary, then secondary
@@ -472,10 +488,15 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
         (ZONE_HOURLY.name, WITHHELD_PRIMARY): 2 * 24 * 21 - 2, (ZONE_HOURLY.name, WITHHELD_REPUBLISH): 2,
         (ZONE_HOURLY_TOTAL.name, WITHHELD_PRIMARY): 2 * 24 - 2, (ZONE_DAILY.name, WITHHELD_PRIMARY): 2 * 21 - 1,
         (ZONE_DAILY.name, WITHHELD_LINKED): 1, (ZONE_DAILY_TOTAL.name, WITHHELD_PRIMARY): 1,
+        # as before; hour 14's count, withheld in the replaced release, stays withheld
+        (ZONE_HOURLY_TOTAL.name, "histogram_primary"): 1, (ZONE_HOURLY_TOTAL.name, "visits_republish"): 1,
+        (ZONE_DAILY_TOTAL.name, "histogram_primary"): 1,
     }
     assert counts == EXPECTED_COUNTS | {"cells_published": 0, "cells_suppressed_secondary": 2,
                                         "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85,
-                                        "daily_cells_published": 0, "daily_cells_suppressed_secondary": 1}
+                                        "daily_cells_published": 0, "daily_cells_suppressed_secondary": 1,
+                                        "cells_visits_withheld": 0, "cells_histogram_withheld": 0,
+                                        "daily_cells_histogram_withheld": 0}
     assert_df_equality(_published(spark, ZONE_HOURLY_TOTAL).where(F.col(C.STATUS) == P),
                        spark.createDataFrame(_rows(TOTALS_SHOWN), ZONE_HOURLY_TOTAL.struct),
                        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)

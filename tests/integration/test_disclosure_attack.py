@@ -22,7 +22,7 @@ import re
 
 import pandas as pd
 import pytest
-from attacker import leaks
+from attacker import VISIT_COUNTS, leaks, visit_exposures
 from pyspark.sql import functions as F
 from support import GENERATED_DATE, read_table, table_location
 
@@ -136,6 +136,19 @@ def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(publis
     assert leaks(hourly, total, daily, K, day_total) == []
 
 
+@pytest.mark.parametrize("zone_set", ZONE_SETS)
+def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zone_set):
+    """Issue #15, finding 2: the tests' subtraction attacker (tests/attacker.py) on the visit
+    counts of the published tables: the day minus its published hours, the day minus its
+    published cohorts. Its negative control is in tests/unit/test_visit_metrics.py."""
+    data, _ = published
+    hourly, total, daily, day_total = _published(data, zone_set)
+    assert hourly[[m for m in VISIT_COUNTS if m != "stays"]].isna().all().all()  # zone_hourly: visitors only
+    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE]
+    assert visit_exposures(total, day_total, keys, K) == []
+    assert visit_exposures(daily, day_total, keys, K) == []
+
+
 def test_negative_control_primary_suppression_alone_leaks(counted):
     """The same attacker on the same day's four grids with primary suppression only finds leaks.
     With the stay model nearly everyone is counted in every hour, so an hour's withheld cohort
@@ -169,10 +182,14 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
         assert shown["status_run"].isin(["published", "suppressed"]).all(), table.name
         published_run = shown[shown["status_run"] == "published"]
         assert (published_run["visitors_run"] == published_run[C.VISITORS]).all(), table.name
-        # why, for the privacy officer: primary exactly where fewer than k were counted
-        reasons = withheld[withheld[C.TABLE_NAME] == table.name].merge(both, on=key, how="left")
+        # why, for the privacy officer: primary exactly where fewer than k were counted; the rows
+        # for visit metrics alone (visits_*, histogram_*, dwell_*) only for published cells
+        mine_withheld = withheld[withheld[C.TABLE_NAME] == table.name].merge(both, on=key, how="left")
+        whole = mine_withheld[C.REASON].isin(["primary", "subtraction", "linked", "republish"])
+        reasons = mine_withheld[whole]
         assert len(reasons) == (both["status_run"] == "suppressed").sum(), table.name
         assert ((reasons[C.REASON] == "primary") == (reasons[C.VISITORS] < K)).all(), table.name
+        assert (mine_withheld.loc[~whole, "status_run"] == "published").all(), table.name
         secondary[table.name] = int((shown["status_run"] == "suppressed").sum())
     hourly, run_hourly = counted[0], run[0]
     final = int(run_hourly.loc[run_hourly[C.STATUS] == "published", C.VISITORS].sum())

@@ -39,7 +39,7 @@ def _visits(spark, extreme: bool):
 
 def _grids(spark, extreme: bool):
     zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
-    visits = _visits(spark, extreme).transform(bound_contributions, CAP)
+    visits = _visits(spark, extreme).transform(bound_contributions, CAP, 720)
     hours = day_hours(DAY, TZ)
     cohort = (F.col(C.AGE_BAND) == COHORT[0]) & (F.col(C.GENDER) == COHORT[1])
     hourly = visits.transform(explode_visit_hours, hours).transform(aggregate_cohort_hours, zones, DAY, hours)
@@ -76,3 +76,20 @@ def test_without_the_bound_the_same_subscriber_would_add_30_visits_an_hour(spark
     row = hourly.where((F.col(C.LOCAL_HOUR) == 12) & (F.col(C.AGE_BAND) == COHORT[0])
                        & (F.col(C.GENDER) == COHORT[1])).first()
     assert row[C.VISITS] == 30
+
+
+def test_dwell_is_capped_before_any_statistic(spark):
+    # One 30-minute stay and one of 20 hours (local 01:00-21:00): capped at 720 minutes, the
+    # mean and median are (30 + 720) / 2 = 375, not (30 + 1200) / 2 = 615; the long stay is
+    # still in the 60+ bin.
+    zones = spark.createDataFrame([("s", "Z")], f"{C.ZONE_SET} string, {C.ZONE_ID} string")
+    start = dt.datetime(2026, 7, 3, 23, 0, tzinfo=dt.UTC)
+    rows = [("s", "Z", DAY, pid, start, start + dt.timedelta(seconds=s), s, 3, False, *COHORT)
+            for pid, s in (("short", 1800), ("long", 72000))]
+    visits = spark.createDataFrame(rows, VISITS_DDL)
+    capped = visits.transform(bound_contributions, CAP, 720).transform(aggregate_cohort_days, zones, DAY)
+    cohort = (F.col(C.AGE_BAND) == COHORT[0]) & (F.col(C.GENDER) == COHORT[1])
+    got = capped.where(cohort).first()
+    assert (got[C.DWELL_MEAN_MIN], got[C.DWELL_MEDIAN_MIN], got[C.DWELL_60PLUS]) == (375.0, 375.0, 1)
+    wider = visits.transform(bound_contributions, CAP, 1440).transform(aggregate_cohort_days, zones, DAY)
+    assert wider.where(cohort).first()[C.DWELL_MEAN_MIN] == 615.0

@@ -3,7 +3,9 @@
 A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
 count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
 with zeros where nothing happened, so an empty cell and a suppressed one look the same after
-disclosure control. Definitions: docs/definitions.md.
+disclosure control. Next to each additive visit metric a grid carries, in a private column, the
+number of distinct subscribers behind it (PEOPLE): disclosure control tests k on those, and they
+are never written. Definitions: docs/definitions.md.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ COUNTED = "_counted"
 
 COUNT_METRICS = (C.VISITORS, C.VISITS, C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
 METRICS = (*COUNT_METRICS, C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)
+# Private: the visits that are not pass-bys (the dwell median and mean describe them).
+STAYS = "_stays"
+# Private: per additive visit count (and STAYS), the distinct subscribers it counts; a cell's
+# visits may come from far fewer people than its visitors (one person, 25 visitors).
+PEOPLE = {C.VISITS: "_starters", C.PASSERSBY: "_passers", STAYS: "_stayers", C.DWELL_LT5: "_people_lt5",
+          C.DWELL_5_15: "_people_5_15", C.DWELL_15_60: "_people_15_60", C.DWELL_60PLUS: "_people_60plus"}
+PRIVATE = (STAYS, *PEOPLE.values())
+_STAY_MINUTES = "_stay_minutes"
 # zone_daily_total's model-based dwell estimates (footfall.pipeline.dwell): NULL with the cell.
 ESTIMATES = (C.STAYS_EST, C.DWELL_EST_MEDIAN_MIN, C.DWELL_EST_LT5_SHARE, C.DWELL_EST_5_15_SHARE,
              C.DWELL_EST_15_60_SHARE, C.DWELL_EST_60PLUS_SHARE)
@@ -59,17 +69,21 @@ def _hours_literal(hours: Sequence[LocalHour]) -> Column:
     ])
 
 
-def bound_contributions(visits: DataFrame, max_visits_per_hour: int) -> DataFrame:
+def bound_contributions(visits: DataFrame, max_visits_per_hour: int, max_dwell_minutes: int) -> DataFrame:
     """Mark which visits count in the visit metrics: per subscriber, zone and hour of the visit's
     start, the first `max_visits_per_hour` (by start, then end). One subscriber flickering in and
     out of a zone all day can then add at most that many visits, pass-bys and dwell values to a
     cell, and 24 times that to a day. Visitors need no cap: a subscriber is one visitor of a
     cell however many visits it has. Hours are truncated in UTC, which equals the local hour for
     the whole-hour offsets of the supported zones (see footfall.localtime.day_hours).
+
+    Dwell is capped at `max_dwell_minutes` before any statistic, so that one stay moves a mean
+    of n stays by at most cap / n (privacy.max_dwell_minutes, docs/privacy.md).
     """
     hour = F.date_trunc("hour", F.col(C.VISIT_START))
     order = Window.partitionBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, hour).orderBy(C.VISIT_START, C.VISIT_END)
-    return visits.withColumn(COUNTED, F.row_number().over(order) <= max_visits_per_hour)
+    return visits.withColumn(COUNTED, F.row_number().over(order) <= max_visits_per_hour).withColumn(
+        C.DWELL_S, F.least(F.col(C.DWELL_S), F.lit(max_dwell_minutes * 60).cast(visits.schema[C.DWELL_S].dataType)))
 
 
 def _counted(visits: DataFrame) -> Column:
@@ -98,23 +112,45 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
     )
 
 
-def _metric_aggregates(counts_here: Column) -> list[Column]:
-    """The metrics of one cell. `counts_here` marks the rows whose visit counts in the cell
-    (it started there); every row makes its subscriber a visitor."""
-    # NULL for the rows not counted here, which makes them invisible to the aggregates below.
-    visit = F.when(counts_here, F.col(C.DWELL_S))
+def _per_subscriber(counts_here: Column) -> list[Column]:
+    """Per cell and subscriber: its visits counted in the cell by metric, and its stays' dwell in
+    minutes. `counts_here` marks the rows whose visit counts in the cell (it started there);
+    every row makes its subscriber a visitor."""
+    visit = F.when(counts_here, F.col(C.DWELL_S))  # NULL where not counted: invisible to count()
     stay_min = F.when(counts_here & ~F.col(C.IS_PASSBY), F.col(C.DWELL_S) / 60.0)
     return [
-        F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS),  # exact: the privacy threshold applies to it
         F.count(visit).alias(C.VISITS),
         F.count(F.when(counts_here & F.col(C.IS_PASSBY), 1)).alias(C.PASSERSBY),
+        F.count(stay_min).alias(STAYS),
         F.count(F.when(visit < 5 * 60, 1)).alias(C.DWELL_LT5),
         F.count(F.when((visit >= 5 * 60) & (visit < 15 * 60), 1)).alias(C.DWELL_5_15),
         F.count(F.when((visit >= 15 * 60) & (visit < 60 * 60), 1)).alias(C.DWELL_15_60),
         F.count(F.when(visit >= 60 * 60, 1)).alias(C.DWELL_60PLUS),
-        F.median(stay_min).alias(C.DWELL_MEDIAN_MIN),  # exact percentile, not approx_percentile
-        F.avg(stay_min).alias(C.DWELL_MEAN_MIN),
+        F.collect_list(stay_min).alias(_STAY_MINUTES),
     ]
+
+
+def _per_cell() -> list[Column]:
+    """The metrics of one cell from its rows of _per_subscriber: one row per visitor."""
+    return [
+        F.count(F.lit(1)).alias(C.VISITORS),  # exact: the privacy threshold applies to it
+        *[F.sum(m).alias(m) for m in PEOPLE],
+        *[F.count(F.when(F.col(m) > 0, 1)).alias(people) for m, people in PEOPLE.items()],
+        F.array_sort(F.flatten(F.collect_list(_STAY_MINUTES))).alias(_STAY_MINUTES),
+    ]
+
+
+def _dwell_statistics(cells: DataFrame) -> DataFrame:
+    """The exact median and the mean of each cell's sorted stay minutes (NULL without stays),
+    in place of the list. By hand rather than F.median because the list is only complete after
+    the second aggregation; the median is percentile's (the middle value, or the mean of the two)."""
+    stays = F.col(_STAY_MINUTES)
+    n = F.size(stays)
+    middle = (F.element_at(stays, F.floor((n + 1) / 2).cast("int"))
+              + F.element_at(stays, F.floor(n / 2 + 1).cast("int"))) / 2
+    total = F.aggregate(stays, F.lit(0.0), lambda acc, x: acc + x)
+    return cells.withColumn(C.DWELL_MEDIAN_MIN, F.when(n > 0, middle)).withColumn(
+        C.DWELL_MEAN_MIN, F.when(n > 0, total / n)).drop(_STAY_MINUTES)
 
 
 def _cohorts() -> Column:
@@ -140,17 +176,19 @@ def _grid(zones: DataFrame, day: dt.date, hours: Sequence[LocalHour] | None, by_
 def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Table) -> DataFrame:
     """Aggregate `rows` per cell of `grid` and publish every grid cell: zeros where nothing
     happened, NULL dwell statistics where no visit stayed. Columns: `table` without status
-    (and without estimates)."""
+    (and without estimates), then PRIVATE."""
     keys = [c for c in grid.columns if c != C.LOCAL_HOUR and c != C.UTC_OFFSET_MIN]
-    measured = rows.groupBy(*keys).agg(*_metric_aggregates(counts_here))
+    # Two levels, per subscriber and then per cell, so that every count knows its people.
+    measured = (rows.groupBy(*keys, C.PSEUDO_ID).agg(*_per_subscriber(counts_here))
+                .groupBy(*keys).agg(*_per_cell()).transform(_dwell_statistics))
     joined = grid.alias("g").join(
         measured.alias("m"), [F.col(f"g.{k}") == F.col(f"m.{k}") for k in keys], how="left"
     )
-    values = {c: F.coalesce(F.col(f"m.{c}"), F.lit(0)).cast("long") for c in COUNT_METRICS}
+    values = {c: F.coalesce(F.col(f"m.{c}"), F.lit(0)).cast("long") for c in (*COUNT_METRICS, *PRIVATE)}
     values |= {c: F.col(f"m.{c}") for c in (C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)}
     return joined.select(*[
         values[c].alias(c) if c in values else F.col(f"g.{c}").alias(c)
-        for c in cols(table) if c != C.STATUS and c not in ESTIMATES
+        for c in (*cols(table), *PRIVATE) if c != C.STATUS and c not in ESTIMATES
     ])
 
 
@@ -187,5 +225,5 @@ def aggregate_days(visits: DataFrame, zones: DataFrame, day: dt.date, estimates:
     )
     return joined.select(*[
         F.col(f"e.{c}").alias(c) if c in ESTIMATES else F.col(f"c.{c}").alias(c)
-        for c in cols(ZONE_DAILY_TOTAL) if c != C.STATUS
+        for c in (*cols(ZONE_DAILY_TOTAL), *PRIVATE) if c != C.STATUS
     ])

@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -48,6 +48,7 @@ from footfall.privacy.suppression import (
     suppress_secondary,
     withheld_cells,
 )
+from footfall.privacy.visit_metrics import suppress_visit_primary, suppress_visit_secondary, without_visit_metrics
 from footfall.schemas import (
     EVENTS,
     PRIVACY_BUDGET,
@@ -195,7 +196,8 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     counts = _write_visits(zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers), keys)
     visits = spark.table(VISITS.name).where(_matching(keys))
     counts["subscribers_missing"] = _missing(visits, subscribers, event_date)
-    bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour)
+    bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
+                               cfg.privacy.max_dwell_minutes)
     if cfg.privacy.mode == MODE_DP:
         return counts | _publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
@@ -228,8 +230,7 @@ def _matching(keys: dict[str, object]) -> Column:
 def _write_visits(visits: DataFrame, keys: dict[str, object]) -> dict[str, int]:
     """Write restricted.visits; counts of visits, pass-bys and matched events."""
     # Counts are observed while writing (Observation), not by extra passes over the data.
-    return _write_observed(visits, VISITS, keys, [
-        F.count(F.lit(1)).alias("visits"),
+    return _write_observed(visits, VISITS, keys, "visits", [
         F.count(F.when(F.col(C.IS_PASSBY), 1)).alias("passby_visits"),
         # The events supporting the visits: a stay's events count once per zone it is placed in.
         F.sum(C.N_EVENTS).alias("events_matched"),
@@ -257,11 +258,11 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
     keys = _partition(event_date, zone_set)
     counts: dict[str, int] = {}
     for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells")):
-        counts |= _write_observed(grids[table], table, keys, dp.cell_metrics(prefix))
+        counts |= _write_observed(grids[table], table, keys, prefix, dp.cell_metrics(prefix))
     # zone_daily_total (with its model-based dwell estimates) has no dp release: the day's rows
     # are removed, so that an earlier suppression run's exact numbers never stand beside noisy ones.
     empty = bounded.sparkSession.createDataFrame([], ZONE_DAILY_TOTAL.struct)
-    return counts | _write_observed(empty, ZONE_DAILY_TOTAL, keys, [F.count(F.lit(1)).alias("daily_total_cells")])
+    return counts | _write_observed(empty, ZONE_DAILY_TOTAL, keys, "daily_total_cells")
 
 
 def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones: DataFrame, event_date: dt.date,
@@ -282,24 +283,30 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         before, F.sum(C.VISITORS).alias("visitors_total")
     )
     totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k).transform(
-        against(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
+        suppress_visit_primary, k).transform(against(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
     after_primary = Observation("visitors_after_primary")
-    hourly = hourly_raw.transform(suppress_primary, k).observe(
+    # zone_hourly publishes no visit metrics (footfall.privacy.suppression): gone before anything compares them.
+    hourly = hourly_raw.transform(suppress_primary, k).transform(without_visit_metrics).observe(
         after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
     ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *cohort)).transform(suppress_secondary, totals, HOUR_KEYS, k)
     day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
-        suppress_primary, k).transform(against(ZONE_DAILY_TOTAL, *DAY_KEYS))
+        suppress_primary, k).transform(suppress_visit_primary, k).transform(against(ZONE_DAILY_TOTAL, *DAY_KEYS))
     daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k).transform(
-        against(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k)
+        suppress_visit_primary, k).transform(against(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(
+        suppress_secondary, day_totals, DAY_KEYS, k)
     # Persisted: the LP pass reads the grids, and so do the writes after it.
     hourly, totals, daily, day_totals = (g.persist(StorageLevel.MEMORY_AND_DISK)
                                          for g in (hourly, totals, daily, day_totals))
     persisted = [hourly, totals, daily, day_totals]
     try:
         hourly, totals, daily, day_totals = protect_linked(hourly, totals, daily, day_totals, k)
+        # The visit metrics last, on the final pattern of withheld cells: hours and cohorts
+        # each add up to the day (footfall.privacy.suppression).
+        totals = totals.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=False)
+        daily = daily.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=True)
         keys = _partition(event_date, zone_set)
         hourly_counts = _write_observed(
-            hourly, ZONE_HOURLY, keys, [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)],
+            hourly, ZONE_HOURLY, keys, "cells", [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)],
             release=public_status,
         )
         counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
@@ -311,7 +318,7 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
         for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
                               (ZONE_DAILY_TOTAL, "daily_total_cells")):
-            counts |= _write_observed(grids[table], table, keys, _cell_metrics(prefix), release=public_status)
+            counts |= _write_observed(grids[table], table, keys, prefix, _cell_metrics(prefix), release=public_status)
         withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
         replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
         return counts
@@ -320,25 +327,31 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
             df.unpersist()
 
 
-def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], metrics: list[Column],
+def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], rows: str, metrics: Sequence[Column] = (),
                     release: Callable[[DataFrame], DataFrame] | None = None) -> dict[str, int]:
-    """Replace the (date, zone set) partition of `table` with `df`; the metrics observed on the
-    way, before `release` (if given) turns `df` into the rows written."""
+    """Replace the (date, zone set) partition of `table` with `df`; the rows written (named
+    `rows`) and the metrics observed on the way, before `release` (if given) turns `df` into
+    the rows written."""
     observation = Observation(table.name)
     with step("compute", table.name, df.sparkSession, zone_set=str(keys[C.ZONE_SET])) as s:
-        observed = df.observe(observation, *metrics)
+        observed = df.observe(observation, F.count(F.lit(1)).alias(rows), *metrics)
         replace_partition(observed if release is None else release(observed), table, keys)
         counts = {name: int(value or 0) for name, value in observation.get.items()}
-        s.record(rows_out=next(iter(counts.values())))  # the first metric counts the rows written
+        # By name: Observation.get is a map whose order is lost beyond four metrics.
+        s.record(rows_out=counts[rows])
     return counts
 
 
 def _cell_metrics(prefix: str) -> list[Column]:
-    """The number of cells, and of cells published, withheld as primary and as secondary (against
-    the replaced release, or either pass), counted before the public status hides why."""
+    """The number of cells published, withheld as primary and as secondary (against
+    the replaced release, or either pass), counted before the public status hides why; and the
+    published cells without a visit count, and without a dwell histogram (all of zone_hourly's)."""
     by_status = [
         F.count(F.when(F.col(C.STATUS).isin(*statuses), 1)).alias(f"{prefix}_{name}")
         for name, statuses in (("published", (STATUS_PUBLISHED,)), ("suppressed_primary", (WITHHELD_PRIMARY,)),
                                ("suppressed_secondary", (WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)))
     ]
-    return [F.count(F.lit(1)).alias(prefix), *by_status]
+    published = F.col(C.STATUS) == STATUS_PUBLISHED
+    withheld = [F.count(F.when(published & F.col(metric).isNull(), 1)).alias(f"{prefix}_{name}_withheld")
+                for name, metric in (("visits", C.VISITS), ("histogram", C.PASSERSBY))]
+    return [*by_status, *withheld]

@@ -96,6 +96,20 @@ def information_loss(counts: dict[str, int]) -> str:
             f"({share(secondary_visitors, visitors)}, {secondary_visitors}, by secondary)")
 
 
+def visit_metrics_kept(counts: dict[str, int]) -> str | None:
+    """How many cells with published visitors also publish their visit count and their dwell
+    histogram, per table, from a compute run's counts; None for runs before these were counted."""
+    if "total_cells_visits_withheld" not in counts:
+        return None
+    kept = []
+    for prefix, name in (("total_cells", "hour totals"), ("daily_cells", "daily cohort cells"),
+                         ("daily_total_cells", "day totals")):
+        published = counts.get(f"{prefix}_published", 0)
+        visits, histogram = (published - counts.get(f"{prefix}_{m}_withheld", 0) for m in ("visits", "histogram"))
+        kept.append(f"{visits} / {histogram} of {published} {name}")
+    return "visit counts / dwell histograms published in " + ", ".join(kept) + " with published visitors"
+
+
 def summary(spark: SparkSession, event_date: dt.date) -> str:
     """A short printed summary of the day from ops.runs and the published tables."""
     lines = [f"footfall run {event_date.isoformat()}"]
@@ -108,6 +122,8 @@ def summary(spark: SparkSession, event_date: dt.date) -> str:
             lines.append("    privacy mode dp: every cell is a noisy count (docs/dp.md), nothing suppressed")
         elif row[C.JOB] == "compute" and counts.get("cells"):
             lines.append("    " + information_loss(counts))
+            kept = visit_metrics_kept(counts)
+            lines += [f"    {kept}"] if kept else []
     cells = (
         spark.table(ZONE_HOURLY.name).where(F.col(C.EVENT_DATE) == F.lit(event_date))
         .groupBy(C.ZONE_SET, C.STATUS).count().orderBy(C.ZONE_SET, C.STATUS).collect()

@@ -270,8 +270,8 @@ def noisy_grids(bounded_visits: DataFrame, zones: DataFrame, day: dt.date, hours
 
 
 def cell_metrics(prefix: str) -> list[Column]:
-    """ops.runs counts of a dp grid: cells, and cells with status dp (all of them)."""
-    return [F.count(F.lit(1)).alias(prefix), F.count(F.when(F.col(C.STATUS) == STATUS_DP, 1)).alias(f"{prefix}_dp")]
+    """ops.runs counts of a dp grid beside its cells: cells with status dp (all of them)."""
+    return [F.count(F.when(F.col(C.STATUS) == STATUS_DP, 1)).alias(f"{prefix}_dp")]
 
 
 def _spent(spark: SparkSession, first: dt.date, last: dt.date | None = None) -> dict[tuple[dt.date, str], float]:

@@ -13,9 +13,14 @@ Secondary, in two passes (docs/privacy.md):
    total, <= their sum), with greedy extra suppression until no suppressed cell is narrower
    than k.
 
+The visit metrics (visits, pass-bys, dwell bins and statistics) count other people than the
+visitors, so they have their own rules (footfall.privacy.visit_metrics), applied to cells whose
+visitors are published.
+
 Inside these steps a withheld cell's status is why it was withheld (footfall.schemas
-WITHHELD_REASONS); `public_status` turns every reason into the one public status `suppressed`
-as the grid is written, and `withheld_cells` keeps the reasons for ops.withheld_cells.
+WITHHELD_REASONS), and private columns (visit_metrics.WHY) why only visit metrics were; `public_status` turns every
+reason into the one public status `suppressed` as the grid is written, and `withheld_cells`
+keeps the reasons for ops.withheld_cells.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS
+from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
 from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
+from footfall.privacy.visit_metrics import LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
     PUBLISHED_KEYS,
     STATUS_PUBLISHED,
@@ -83,7 +89,9 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
     published old one by 1 to k - 1, a difference that counts fewer than k people or visits; or
     if its dwell median or mean changed while its visits changed by fewer than k (30 visits at
     mean m1, then 31 at m2: the one new visit lasted 31 m2 - 30 m1). A cell the old release
-    lacks is unchanged. Secondary suppression then protects these cells like any other.
+    lacks is unchanged. Likewise each group of visit metrics a published cell withheld before stays
+    withheld (footfall.privacy.visit_metrics.carry_over). Secondary suppression then protects
+    these cells like any other.
     """
     def old(c: str) -> Column:
         return F.col(_OLD + c)
@@ -102,7 +110,13 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
         | (few_visits & functools.reduce(Column.__or__, [~F.col(c).eqNullSafe(old(c)) for c in dwell_stats])))
     joined = cells.join(previous.select(*keys, *[F.col(c).alias(_OLD + c) for c in (C.STATUS, *compared)]),
                         list(keys), how="left")
-    return _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH).select(*cells.columns)
+    # The first metric of a layer is NULL in a published cell exactly when the layer was withheld
+    # (or, for the dwell statistics, nobody stayed: carrying that over withholds nothing more).
+    old_shown = {layer.name: F.when(old(C.STATUS).isNotNull(), (old(C.STATUS) == STATUS_PUBLISHED)
+                                    & old(layer.metrics[0]).isNotNull()) for layer in LAYERS}
+    suppressed = _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH)
+    return suppressed.transform(carry_over, old_shown).select(
+        *cells.columns, *[why for why in WHY if why not in cells.columns])
 
 
 def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
@@ -120,7 +134,8 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
     published = F.col(C.STATUS) == STATUS_PUBLISHED
     group = Window.partitionBy(*keys)
     # Published cells first, smallest first; the cohort columns make the order deterministic.
-    tie_break = [c for c in cells.columns if c not in keys and c not in METRICS and c != C.STATUS]
+    tie_break = [c for c in cells.columns
+                 if c not in keys and c not in METRICS and c not in PRIVATE and c not in WHY and c != C.STATUS]
     order = Window.partitionBy(*keys).orderBy(~published, C.VISITORS, *tie_break)
     # Totals are one row per group (1/21 of the cohort cells): broadcast them.
     shown = totals.where(F.col(C.STATUS) == STATUS_PUBLISHED).select(*keys, F.col(C.VISITORS).alias(_TOTAL))
@@ -227,12 +242,13 @@ def public_status(grid: DataFrame) -> DataFrame:
               .when(status.isin(*WITHHELD_REASONS), F.lit(STATUS_SUPPRESSED))
               .otherwise(F.raise_error(F.concat(F.lit("disclosure control produced status "), F.coalesce(
                   status, F.lit("NULL")), F.lit(": a bug, nothing is published")))))
-    return grid.withColumn(C.STATUS, public.cast("string")).sortWithinPartitions(
+    return grid.withColumn(C.STATUS, public.cast("string")).drop(*PRIVATE, *WHY).sortWithinPartitions(
         *[c for c in PUBLISHED_KEYS if c in grid.columns])
 
 
 def withheld_cells(grid: DataFrame, table_name: str, run_id: str) -> DataFrame:
-    """The withheld cells of a grid before `public_status`, with their reason: ops.withheld_cells
-    rows (the keys a grid lacks are NULL)."""
-    return _conform(grid.where(F.col(C.STATUS) != STATUS_PUBLISHED), WITHHELD_CELLS.struct, {
-        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: F.col(C.STATUS)})
+    """The withheld cells of a grid before `public_status`, and the published ones whose visit
+    metrics were withheld, with their reason: ops.withheld_cells rows (the keys a grid lacks are NULL)."""
+    reason = F.when(F.col(C.STATUS) == STATUS_PUBLISHED, withheld_layer(grid)).otherwise(F.col(C.STATUS))
+    return _conform(grid.where(reason.isNotNull()), WITHHELD_CELLS.struct, {
+        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: reason})

@@ -160,10 +160,9 @@ EXCLUDED_M2M = "m2m"
 EXCLUDED_MINOR = "under_18"
 EXCLUDED_UNKNOWN = "unknown_subscriber"
 
-
 _METRICS = (
     _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this hour (exact; NULL if suppressed)"),
-    _col(C.VISITS, LongType(), "Visits starting in this hour (NULL if suppressed)"),
+    _col(C.VISITS, LongType(), "Visits starting in this hour (NULL if suppressed or withheld: docs/privacy.md §4)"),
     _col(C.PASSERSBY, LongType(), "Pass-by visits (dwell < min_dwell) starting in this hour"),
     _col(C.DWELL_MEDIAN_MIN, DoubleType(), "Median dwell in minutes of the non-pass-by visits starting in this hour"),
     _col(C.DWELL_MEAN_MIN, DoubleType(), "Mean dwell in minutes of the non-pass-by visits starting in this hour"),
@@ -194,7 +193,7 @@ PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _COHORT_KEYS)  
 ZONE_HOURLY = Table(
     "footfall.zone_hourly",
     _ZONE_KEYS + _HOUR_KEYS + _COHORT_KEYS + _METRICS,
-    "Footfall per zone x local hour x cohort, suppressed below k distinct subscribers",
+    "Footfall per zone x local hour x cohort (visitors only), suppressed below k distinct subscribers",
     partition_by=(C.EVENT_DATE,),
 )
 ZONE_HOURLY_TOTAL = Table(
@@ -384,12 +383,11 @@ WITHHELD_CELLS = Table(
         _col(C.HOUR_START, TimestampType(), "Hour of the cell (NULL in the daily tables)"),
         _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
         _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
-        _col(C.REASON, StringType(), "primary (fewer than k) | republish (withheld before, or 1 to k - 1 from "
-             "its value in the replaced release) | subtraction (protects a cell of its hour or day against its "
-             "total) | linked (protects a cell against the zone's four grids together)", False),
+        _col(C.REASON, StringType(), "primary | subtraction | linked | republish; or, visitors published, "
+             "<visits|histogram|dwell>_<primary|subtraction|republish>: docs/privacy.md", False),
         _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
     ),
-    "Why each published cell with status suppressed was withheld: for the privacy officer, never analysts",
+    "Why each withheld cell (or a cell's visit metrics) was withheld: for the privacy officer, never analysts",
     partition_by=(C.EVENT_DATE,),
 )
 
