@@ -1,5 +1,6 @@
 -- Which kinds of store front hold people longest? Share of visits of 15 minutes or more per
--- category, over the published hourly totals of the day.
+-- category, over the hourly totals of the day whose dwell histogram is published (a published
+-- cell may withhold it while showing its visit count: summing those visits would dilute the shares).
 SELECT category,
        COUNT(DISTINCT zone_id)                                  AS store_fronts,
        SUM(visits)                                              AS visits,
@@ -7,5 +8,6 @@ SELECT category,
        ROUND(SUM(passersby) / SUM(visits), 3)                   AS passersby_share
   FROM footfall.zone_hourly_total_named
  WHERE zone_set = 'storefronts' AND event_date = DATE'2026-03-14' AND status = 'published'
+   AND dwell_15_60 IS NOT NULL
  GROUP BY category
  ORDER BY share_15min_plus DESC;

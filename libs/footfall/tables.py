@@ -32,7 +32,9 @@ from footfall.schemas import (
     PUBLISHED_KEYS,
     PUBLISHED_TABLES,
     STATUS_DP,
+    STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
+    ZONE_HOURLY,
     C,
     Table,
 )
@@ -43,6 +45,12 @@ _STATS = "delta.dataSkippingStatsColumns"
 # Statuses of published cells before the one public status (docs/privacy.md): a table of an
 # earlier version has them, and they are rewritten to it before the guard is added.
 _LEGACY_SUPPRESSED = ("suppressed_primary", "suppressed_secondary")
+# Counts of visits that hold 0 or at least k people (docs/privacy.md, section 4); the visit count
+# itself is published only where at least k people started a visit, so it is never 0.
+_HISTOGRAM_COUNTS = (C.PASSERSBY, C.DWELL_LT5, C.DWELL_5_15, C.DWELL_15_60, C.DWELL_60PLUS)
+# The constraints on visit metrics, added after tables of earlier versions were written: their
+# rows that break one lose their visit metrics in the migration (add_guard).
+_VISIT_GUARDS = ("visit_counts_at_least_floor", "hourly_visitors_only")
 
 
 def guard_constraints(table: Table) -> dict[str, str]:
@@ -57,14 +65,25 @@ def guard_constraints(table: Table) -> dict[str, str]:
         return " AND ".join(f"{c} IS NULL" for c in names)
 
     statuses = ", ".join(f"'{s}'" for s in PUBLIC_STATUSES)
-    return {
+    zero_or_floor = " AND ".join(f"({c} IS NULL OR {c} = 0 OR {c} >= {K_FLOOR})" for c in _HISTOGRAM_COUNTS)
+    guard = {
         "status_known": f"{C.STATUS} IN ({statuses})",
         # A dp count is noisy (docs/dp.md), no exact count of people: it may be small.
         "visitors_at_least_floor": f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}",
+        "visit_counts_at_least_floor": f"{C.STATUS} = '{STATUS_DP}' OR "
+                                       f"(({C.VISITS} IS NULL OR {C.VISITS} >= {K_FLOOR}) AND {zero_or_floor})",
         "suppressed_has_no_metric": f"{C.STATUS} <> '{STATUS_SUPPRESSED}' OR ({all_null(metrics)})",
         "dp_only_noisy_metrics": f"{C.STATUS} <> '{STATUS_DP}' OR "
                                  f"({all_null([c for c in metrics if c not in NOISY_METRICS])})",
     }
+    if table.name == ZONE_HOURLY.name:
+        guard["hourly_visitors_only"] = f"{C.STATUS} <> '{STATUS_PUBLISHED}' OR ({all_null(_visit_metrics(table))})"
+    return guard
+
+
+def _visit_metrics(table: Table) -> list[str]:
+    """Every metric but visitors: withheld together when the visit count is (docs/privacy.md, section 4)."""
+    return [c for c in table.names if c not in PUBLISHED_KEYS and c not in (C.STATUS, C.VISITORS)]
 
 
 # The tables each live Spark session has ensured. Every job and step ensures the tables it touches
@@ -112,26 +131,35 @@ def _add_missing_columns(spark: SparkSession, table: Table) -> None:
 def add_guard(spark: SparkSession, table: Table) -> None:
     """Add the guard's constraints a published table lacks; one whose expression changed since
     the table was created is replaced (Delta checks the existing rows on ADD CONSTRAINT). A table
-    of an earlier version is migrated to the one public status first, and vacuumed; status_known
-    is added last, so a migration that did not finish is done again. And the file statistics in
-    the Delta log are kept to the keys (`_STATS`)."""
+    of an earlier version is migrated first: rows with the statuses that said why a cell was
+    withheld get the one public status, and published rows that break a constraint on the visit
+    metrics lose their visit metrics (all of them, as when the visit count is withheld); then it
+    is vacuumed, as the versions before hold what was rewritten. A migration that did not finish
+    is done again: the constraints are added after it, status_known last. And the file
+    statistics in the Delta log are kept to the keys (`_STATS`)."""
     properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
     prefix = "delta.constraints."
-    if f"{prefix}status_known" not in properties and table_version(spark, table) > 0:  # it has rows from before
+    guard = guard_constraints(table)
+    # Delta stores the expression re-spaced ("IN ( 'a' , 'b' )"): compared without spaces.
+    missing = [name for name, check in guard.items()
+               if _unspaced(properties.get(prefix + name) or "") != _unspaced(check)]
+    updates = [", ".join(f"{c} = NULL" for c in _visit_metrics(table))
+               + f" WHERE {C.STATUS} = '{STATUS_PUBLISHED}' AND NOT ({guard[name]})"
+               for name in _VISIT_GUARDS if name in missing]
+    if "status_known" in missing:
         legacy = ", ".join(f"'{s}'" for s in _LEGACY_SUPPRESSED)
-        spark.sql(f"UPDATE {table.name} SET {C.STATUS} = '{STATUS_SUPPRESSED}' WHERE {C.STATUS} IN ({legacy})")
-        vacuum_now(spark, (table,))  # the versions before hold statuses that say why a cell was withheld
+        updates.append(f"{C.STATUS} = '{STATUS_SUPPRESSED}' WHERE {C.STATUS} IN ({legacy})")
+    if updates and table_version(spark, table) > 0:  # it has rows from before
+        for update in updates:
+            spark.sql(f"UPDATE {table.name} SET {update}")
+        vacuum_now(spark, (table,))
     stats = ",".join(c for c in PUBLISHED_KEYS if c in table.names and c not in table.partition_by)
     if properties.get(_STATS) != stats:
         spark.sql(f"ALTER TABLE {table.name} SET TBLPROPERTIES ('{_STATS}' = '{stats}')")
-    for name, check in sorted(guard_constraints(table).items(), key=lambda item: item[0] == "status_known"):
-        current = properties.get(prefix + name)
-        # Delta stores the expression re-spaced ("IN ( 'a' , 'b' )"): compared without spaces.
-        if current is not None and _unspaced(current) != _unspaced(check):
+    for name in sorted(missing, key=lambda n: n == "status_known"):
+        if prefix + name in properties:
             spark.sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {name}")
-            current = None
-        if current is None:
-            spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} CHECK ({check})")
+        spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} CHECK ({guard[name]})")
 
 
 def _unspaced(expression: str) -> str:

@@ -96,6 +96,6 @@ def test_tables_and_column_comments_persist_across_sessions(tmp_path: Path):
         assert seen["table_comment"] == table.comment, table.name
         assert seen["location"].removeprefix("file:").startswith(str(warehouse)), seen["location"]
     # The rows written by session 1 (tests/unit/test_analyst_data.py: TOTAL), read by name.
-    assert found["zone_hourly_total"] == {"n": 6, "visitors": 80 + 60 + 55 + 49 + 120, "suppressed": 1}
+    assert found["zone_hourly_total"] == {"n": 7, "visitors": 80 + 60 + 55 + 49 + 120 + 30, "suppressed": 1}
     # Session 2 only read: the table is at the version session 1 left.
     assert found["zone_hourly_total_version"] == created["zone_hourly_total_version"]

@@ -48,11 +48,18 @@ ZONE_ROWS = [
 
 def _metrics(visitors: int | None, lt5: int = 0, b5: int = 0, b15: int = 0, b60: int = 0,
              median: float | None = None) -> tuple:
-    """visitors, visits, passersby, median, mean, four dwell buckets; all NULL when suppressed."""
+    """visitors, visits, passersby, median, mean, four dwell buckets; all NULL when suppressed.
+    Every count of visits is 0 or at least k, as the table guard demands (docs/privacy.md)."""
     if visitors is None:
         return (None,) * 9
     visits = lt5 + b5 + b15 + b60
     return (visitors, visits, lt5, median, None if median is None else median + 2.0, lt5, b5, b15, b60)
+
+
+def _visitors_only(visitors: int | None, visits: int | None = None) -> tuple:
+    """A published cell whose visit metrics are withheld (zone_hourly always; elsewhere fewer
+    than k people behind a dwell bin), with its visit count if that is shown."""
+    return (visitors, visits, *(None,) * 7) if visitors is not None else (None,) * 9
 
 
 def _status(visitors: int | None) -> str:
@@ -64,37 +71,39 @@ def _hour(local_hour: int) -> tuple:
     return (start, local_hour, OFFSET_MIN)
 
 
-# (zone_set, zone_id, local hour, age band, gender, metrics); suppressed where visitors is None
+# (zone_set, zone_id, local hour, age band, gender, metrics); suppressed where visitors is None.
+# zone_hourly publishes visitors only.
 HOURLY = [
-    ("districts", "01", 14, "25-34", "F", _metrics(30, 10, 12, 9, 4, 14.0)),
-    ("districts", "01", 15, "25-34", "F", _metrics(25, 8, 9, 8, 2, 12.5)),
-    ("districts", "01", 14, "25-34", "M", _metrics(None)),
-    ("districts", "01", 14, "35-44", "F", _metrics(22, 5, 9, 6, 3, 11.0)),
-    ("districts", "01", 15, "35-44", "F", _metrics(None)),  # withheld to protect another cell
-    ("districts", "02", 14, "25-34", "F", _metrics(41, 11, 14, 12, 6, 15.5)),
-    ("districts", "02", 15, "25-34", "F", _metrics(None)),
-    ("storefronts", "s1", 10, "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
-    ("storefronts", "s1", 10, "65+", "M", _metrics(24, 4, 12, 8, 0, 9.0)),
-    ("storefronts", "s2", 8, "25-34", "F", _metrics(60, 52, 6, 2, 0, 5.5)),
-    ("storefronts", "s2", 8, "25-34", "M", _metrics(None)),
+    ("districts", "01", 14, "25-34", "F", _visitors_only(30)),
+    ("districts", "01", 15, "25-34", "F", _visitors_only(25)),
+    ("districts", "01", 14, "25-34", "M", _visitors_only(None)),
+    ("districts", "01", 14, "35-44", "F", _visitors_only(22)),
+    ("districts", "01", 15, "35-44", "F", _visitors_only(None)),  # withheld to protect another cell
+    ("districts", "02", 14, "25-34", "F", _visitors_only(41)),
+    ("districts", "02", 15, "25-34", "F", _visitors_only(None)),
+    ("storefronts", "s1", 10, "35-44", "F", _visitors_only(21)),
+    ("storefronts", "s1", 10, "65+", "M", _visitors_only(24)),
+    ("storefronts", "s2", 8, "25-34", "F", _visitors_only(60)),
+    ("storefronts", "s2", 8, "25-34", "M", _visitors_only(None)),
 ]
 TOTAL = [
-    ("districts", "01", 14, _metrics(80, 20, 30, 20, 10, 14.0)),
-    ("districts", "01", 15, _metrics(60, 15, 20, 15, 10, 13.0)),
-    ("districts", "02", 14, _metrics(55, 14, 18, 15, 8, 15.0)),
+    ("districts", "01", 14, _metrics(80, 20, 30, 20, 0, 14.0)),
+    ("districts", "01", 15, _metrics(60, 20, 20, 20, 0, 13.0)),
+    ("districts", "02", 14, _metrics(55, 20, 20, 20, 0, 15.0)),
     ("districts", "02", 15, _metrics(None)),
-    ("storefronts", "s1", 10, _metrics(49, 14, 22, 13, 0, 8.0)),
-    ("storefronts", "s2", 8, _metrics(120, 100, 15, 5, 0, 5.5)),
+    ("storefronts", "s1", 10, _metrics(49, 20, 22, 20, 0, 8.0)),
+    ("storefronts", "s2", 8, _metrics(120, 100, 20, 0, 0, 5.5)),
+    ("storefronts", "s2", 9, _visitors_only(30, 25)),  # 25 visits; the dwell bins withheld
 ]
 DAILY = [
-    ("districts", "01", "25-34", "F", _metrics(40, 18, 21, 17, 6, 13.0)),
+    ("districts", "01", "25-34", "F", _metrics(40, 20, 21, 20, 0, 13.0)),
     ("districts", "01", "25-34", "M", _metrics(None)),
-    ("districts", "01", "35-44", "F", _metrics(30, 7, 12, 9, 5, 11.5)),
-    ("districts", "02", "25-34", "F", _metrics(45, 12, 16, 13, 7, 15.0)),
+    ("districts", "01", "35-44", "F", _metrics(30, 0, 20, 20, 0, 11.5)),
+    ("districts", "02", "25-34", "F", _metrics(45, 20, 20, 20, 0, 15.0)),
     ("districts", "02", "65+", "F", _metrics(None)),  # withheld to protect another cell
-    ("storefronts", "s1", "35-44", "F", _metrics(21, 9, 9, 3, 0, 6.5)),
-    ("storefronts", "s1", "65+", "M", _metrics(24, 4, 12, 8, 0, 9.0)),
-    ("storefronts", "s2", "25-34", "F", _metrics(70, 60, 7, 3, 0, 5.0)),
+    ("storefronts", "s1", "35-44", "F", _metrics(21, 20, 20, 0, 0, 6.5)),
+    ("storefronts", "s1", "65+", "M", _metrics(24, 0, 20, 20, 0, 9.0)),
+    ("storefronts", "s2", "25-34", "F", _metrics(70, 60, 20, 0, 0, 5.0)),
 ]
 
 

@@ -4,17 +4,18 @@ docs/analysts.md stay valid when tables or views change.
 
 The hand-made day, as the examples read it (k = 20; S = suppressed; (lt5, 5-15, 15-60, 60+)
 visits; median, and mean = median + 2):
-  zone_daily     districts 01 Mitte: 25-34/F 40 (18, 21, 17, 6) 13.0; 25-34/M S primary;
-                   35-44/F 30 (7, 12, 9, 5) 11.5
-                 districts 02 Friedrichshain-Kreuzberg: 25-34/F 45 (12, 16, 13, 7); 65+/F S secondary
-                 storefronts s1 (supermarkets): 35-44/F 21 (9, 9, 3, 0) 6.5; 65+/M 24 (4, 12, 8, 0) 9.0
-                 storefronts s2 (sbahn-stops): 25-34/F 70 (60, 7, 3, 0) 5.0
-  zone_hourly    districts 01: 14h 25-34/F 30, 15h 25-34/F 25, 14h 25-34/M S primary,
+  zone_daily     districts 01 Mitte: 25-34/F 40 (20, 21, 20, 0) 13.0; 25-34/M S primary;
+                   35-44/F 30 (0, 20, 20, 0) 11.5
+                 districts 02 Friedrichshain-Kreuzberg: 25-34/F 45 (20, 20, 20, 0); 65+/F S secondary
+                 storefronts s1 (supermarkets): 35-44/F 21 (20, 20, 0, 0) 6.5; 65+/M 24 (0, 20, 20, 0) 9.0
+                 storefronts s2 (sbahn-stops): 25-34/F 70 (60, 20, 0, 0) 5.0
+  zone_hourly    (visitors only) districts 01: 14h 25-34/F 30, 15h 25-34/F 25, 14h 25-34/M S primary,
                    14h 35-44/F 22, 15h 35-44/F S secondary
                  districts 02: 14h 25-34/F 41, 15h 25-34/F S primary
                  storefronts s1: 10h 35-44/F 21, 10h 65+/M 24; s2: 8h 25-34/F 60, 8h 25-34/M S primary
   zone_hourly_total  districts 01: 14h 80, 15h 60; 02: 14h 55, 15h S primary
-                 storefronts s1: 10h 49 (14, 22, 13, 0); s2: 8h 120 (100, 15, 5, 0)
+                 storefronts s1: 10h 49 (20, 22, 20, 0); s2: 8h 120 (100, 20, 0, 0),
+                   9h 30 with 25 visits and the dwell histogram withheld
   ref.zones      01 Mitte 39.5 km2, 02 Friedrichshain-Kreuzberg 20.2 km2, 03 Pankow (no cells);
                  s1 a 0.0005 x 0.0003 degree box at (13.40, 52.529), s2 at (13.411, 52.521)
 """
@@ -42,15 +43,16 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["zone_name", "mean_visitors_per_hour", "peak_visitors", "hours_published"],
         [("Friedrichshain-Kreuzberg", 41.0, 41, 1), ("Mitte", 27.5, 30, 2)],
     ),
-    # s1's daily cells: 35-44 median 6.5, (3 + 0) / 21 = 0.143; 65+ median 9.0, (8 + 0) / 24 = 0.333
+    # s1's daily cells: 35-44 median 6.5, (0 + 0) / 40 = 0.0; 65+ median 9.0, (20 + 0) / 40 = 0.5
     "03_supermarket_dwell_by_age": (
         ["age_band", "published_cells", "median_of_cell_medians_min", "share_15min_plus"],
-        [("35-44", 1, 6.5, 0.143), ("65+", 1, 9.0, 0.333)],
+        [("35-44", 1, 6.5, 0.0), ("65+", 1, 9.0, 0.5)],
     ),
-    # s2 is the only S-Bahn stop; its one hourly total: 100 of 120 visits pass-bys = 0.83
+    # s2 is the only S-Bahn stop; 8h: 100 of 120 visits pass-bys = 0.83; 9h: 25 visits, no histogram
     "04_station_passersby_per_hour": (
         ["zone_name", "local_hour", "visitors", "visits", "passersby", "passersby_share", "status"],
-        [("S Alexanderplatz", 8, 120, 120, 100, 0.83, "published")],
+        [("S Alexanderplatz", 8, 120, 120, 100, 0.83, "published"),
+         ("S Alexanderplatz", 9, 30, 25, None, None, "published")],
     ),
     # Mitte's totals: one day each for 14h (80) and 15h (60), both published
     "05_district_daily_profile": (
@@ -58,7 +60,7 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         [(14, 1, 1, 80.0, 80), (15, 1, 1, 60.0, 60)],
     ),
     # cells (suppressed): daily districts 5 (2), storefronts 3 (0); hourly districts 7 (3) = 3/7,
-    # storefronts 4 (1); totals districts 4 (1), storefronts 2 (0)
+    # storefronts 4 (1); totals districts 4 (1), storefronts 3 (0)
     "06_suppression_rate": (
         ["table_name", "zone_set", "cells", "suppressed", "suppressed_share"],
         [("footfall.zone_daily", "districts", 5, 2, 0.4),
@@ -66,7 +68,7 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
          ("footfall.zone_hourly", "districts", 7, 3, 0.429),
          ("footfall.zone_hourly", "storefronts", 4, 1, 0.25),
          ("footfall.zone_hourly_total", "districts", 4, 1, 0.25),
-         ("footfall.zone_hourly_total", "storefronts", 2, 0, 0.0)],
+         ("footfall.zone_hourly_total", "storefronts", 3, 0, 0.0)],
     ),
     # Mitte's published daily cells: 40 and 30 of 70
     "07_cohort_mix_of_a_district": (
@@ -83,10 +85,11 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["zone_name", "peak_hour_visitors", "area_km2", "peak_visitors_per_km2"],
         [("Friedrichshain-Kreuzberg", 55, 20.2, 2.7), ("Mitte", 80, 39.5, 2.0)],
     ),
-    # totals: s1 49 visits, 13 of 15-60 min (0.265), 14 pass-bys (0.286); s2 120, 5 (0.042), 100 (0.833)
+    # totals with a histogram: s1 62 visits, 20 of 15-60 min (0.323), 20 pass-bys (0.323); s2 at 8h
+    # 120, 0 (0.0), 100 (0.833); s2 at 9h (25 visits, no histogram) left out, else 145 and 0.690
     "10_longest_stays_by_category": (
         ["category", "store_fronts", "visits", "share_15min_plus", "passersby_share"],
-        [("supermarkets", 1, 49, 0.265, 0.286), ("sbahn-stops", 1, 120, 0.042, 0.833)],
+        [("supermarkets", 1, 62, 0.323, 0.323), ("sbahn-stops", 1, 120, 0.0, 0.833)],
     ),
     # daily cells: s1 21 + 24 = 45 visitors, 24 of them 65+ (0.533); s2 70, none 65+
     "11_oldest_audience_by_category": (

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType
 from support import raises_check_violation
 
-from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL, C, Column, Table
+from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Column, Table
 from footfall.tables import (
     add_guard,
     create_tables,
@@ -18,10 +18,13 @@ from footfall.tables import (
     table_version,
 )
 
+# visits, pass-bys, dwell median and mean, the four dwell bins
+VISIT_METRICS = (20, 0, 12.0, 12.0, 0, 20, 0, 0)
 
-def _row(day: dt.date, visitors: int | None, status: str, zone_set: str):
+
+def _row(day: dt.date, visitors: int | None, status: str, zone_set: str, visit_metrics: tuple = VISIT_METRICS):
     hour = dt.datetime.combine(day, dt.time(9, 0))
-    metrics = (visitors, 1, 0, 12.0, 12.0, 0, 1, 0, 0) if visitors is not None else (None,) * 9
+    metrics = (visitors, *visit_metrics) if visitors is not None else (None,) * 9
     return (zone_set, "01", day, hour, 10, 60, *metrics, status)
 
 
@@ -49,6 +52,8 @@ GUARD_DAY = dt.date(2026, 1, 5)
 BREAKS = {
     "status_known": (None, "suppressed_primary"),  # a status that says why: not public
     "visitors_at_least_floor": (15, "published"),  # the floor is 16 (footfall.config.K_FLOOR)
+    # 20 visits, but 3 of them pass-bys (< 5 min): a count of 1 to 15 people
+    "visit_counts_at_least_floor": (20, "published", (20, 3, 12.0, 12.0, 3, 17, 0, 0)),
     "suppressed_has_no_metric": (20, "suppressed"),
     "dp_only_noisy_metrics": (3, "dp"),  # a noisy count may be small, but only visitors and visits
 }
@@ -65,30 +70,53 @@ def test_the_table_guard_refuses_a_row_that_breaks_it(spark, claim, constraint):
     ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed", zone_set),
                                 dp_row], ZONE_HOURLY_TOTAL.struct)
     replace_partition(ok, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
-    bad = spark.createDataFrame([_row(day, *BREAKS[constraint], zone_set)], ZONE_HOURLY_TOTAL.struct)
+    visitors, status, *visit_metrics = BREAKS[constraint]
+    bad = spark.createDataFrame([_row(day, visitors, status, zone_set, *visit_metrics)], ZONE_HOURLY_TOTAL.struct)
     with raises_check_violation(constraint):
         replace_partition(bad, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
     # the failed write changed nothing
     assert_df_equality(_days(spark, day), ok, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_zone_hourly_publishes_visitors_only(spark, claim):
+    day, zone_set = dt.date(2026, 1, 3), "ut_tables_hourly"
+    claim(days=[day], zone_sets=[zone_set])
+    ensure_tables(spark, (ZONE_HOURLY,))
+    hour = dt.datetime.combine(day, dt.time(9, 0))
+
+    def row(visit_metrics: tuple) -> tuple:
+        return (zone_set, "01", day, hour, 10, 60, "25-34", "F", 20, *visit_metrics, "published")
+
+    keys = {C.EVENT_DATE: day, C.ZONE_SET: zone_set}
+    replace_partition(spark.createDataFrame([row((None,) * 8)], ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+    with raises_check_violation("hourly_visitors_only"):
+        replace_partition(spark.createDataFrame([row(VISIT_METRICS)], ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+    mine = spark.table(ZONE_HOURLY.name).where((F.col(C.EVENT_DATE) == F.lit(day)) & (F.col(C.ZONE_SET) == zone_set))
+    assert_df_equality(mine, spark.createDataFrame([row((None,) * 8)], ZONE_HOURLY.struct), ignore_nullable=True)
+    replace_partition(spark.createDataFrame([], ZONE_HOURLY.struct), ZONE_HOURLY, keys)
+
+
 def test_a_table_of_an_earlier_version_gets_the_one_status_and_the_guard(spark):
-    """Rows with the statuses of earlier releases are rewritten to `suppressed`; the floor check
-    of earlier versions (no dp) is replaced, and the other three are added."""
+    """Rows with the statuses of earlier releases are rewritten to `suppressed`, and a published
+    row with visit counts the guard refuses loses every visit metric; the floor check of earlier
+    versions (no dp) is replaced, and the others are added."""
     legacy = Table("footfall.ut_tables_legacy", ZONE_HOURLY_TOTAL.columns, "an earlier version")
     day, zone_set = dt.date(2026, 1, 4), "ut_tables_legacy"
     try:
         create_tables(spark, (legacy,))  # not a published table: created without the guard
         spark.sql(f"ALTER TABLE {legacy.name} ADD CONSTRAINT visitors_at_least_floor CHECK "
                   "(visitors IS NULL OR visitors >= 16)")
+        # 25 visitors, 6 visits of which 2 pass-bys: counts of fewer than k people
+        few_visits = (6, 2, 9.5, 11.0, 2, 4, 0, 0)
         rows = [_row(day, 20, "published", zone_set), _row(day, None, "suppressed_primary", zone_set),
-                _row(day, None, "suppressed_secondary", zone_set)]
+                _row(day, None, "suppressed_secondary", zone_set), _row(day, 25, "published", zone_set, few_visits)]
         spark.createDataFrame(rows, legacy.struct).writeTo(legacy.name).append()
         with_old_statuses = table_version(spark, legacy)
         add_guard(spark, legacy)
         add_guard(spark, legacy)  # idempotent
         expected = spark.createDataFrame([rows[0], _row(day, None, "suppressed", zone_set),
-                                          _row(day, None, "suppressed", zone_set)], legacy.struct)
+                                          _row(day, None, "suppressed", zone_set),
+                                          _row(day, 25, "published", zone_set, (None,) * 8)], legacy.struct)
         assert_df_equality(spark.table(legacy.name), expected, ignore_row_order=True, ignore_nullable=True,
                            ignore_metadata=True)
         properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {legacy.name}").collect()}
