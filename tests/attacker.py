@@ -179,12 +179,36 @@ def _with_stays(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(stays=stays, dwell_sum=(df["dwell_mean_min"] * stays).where(stays != 0, 0.0))
 
 
+def _denominator(mean_min: float, most: int) -> int | None:
+    """Dwell is whole seconds, so a mean of n stays (minutes) makes 60 x n x mean whole: the
+    smallest such n (at most `most`) is n itself unless the seconds' sum shares a factor with it."""
+    for n in range(1, most + 1):
+        seconds = 60 * n * mean_min
+        if abs(seconds - round(seconds)) < 1e-6:
+            return n
+    return None
+
+
+def denominator_exposures(cells: pd.DataFrame, keys: list[str], k: int) -> list[tuple]:
+    """Cells that publish a visit count and a dwell mean but not the pass-bys: the mean's
+    denominator gives the stays, the visit count minus them the pass-bys. An exposure: 1 to k - 1
+    pass-bys. Returns (cell key, "denominator", "passersby", value)."""
+    found = []
+    hidden = cells[cells["visits"].notna() & cells["dwell_mean_min"].notna() & cells["passersby"].isna()]
+    for _, row in hidden.iterrows():
+        stays = _denominator(row["dwell_mean_min"], int(row["visits"]))
+        if stays is not None and 0 < row["visits"] - stays < k:
+            found.append((tuple(row[keys]), "denominator", "passersby", row["visits"] - stays))
+    return found
+
+
 def visit_exposures(parts: pd.DataFrame, totals: pd.DataFrame, keys: list[str], k: int) -> list[tuple]:
     """Subtraction on the additive visit counts of one relation (e.g. a zone's hours add up to
     its day): per total and count it publishes, total minus the parts that publish the count is
     the sum over the parts that do not (NULL). An exposure: a published count of 1 to k - 1, a
-    derived sum of 1 to k - 1, or a positive one that belongs to a single part; and a derived dwell
-    sum (from the mean) whose stays are such a group. Returns (group key, what, count, value)."""
+    derived sum of 1 to k - 1, or a positive one that belongs to a single part; a derived dwell
+    sum (from the mean) whose stays are such a group; and a total withheld though every part
+    publishes it (the parts rebuild it: "rebuilt"). Returns (group key, what, count, value)."""
     found: list[tuple] = []
     parts, totals = _with_stays(parts), _with_stays(totals)
     for frame in (parts, totals):
@@ -199,6 +223,8 @@ def visit_exposures(parts: pd.DataFrame, totals: pd.DataFrame, keys: list[str], 
             continue
         for m in (*VISIT_COUNTS, "dwell_sum"):
             if pd.isna(total[m]) or (m == "dwell_sum" and pd.isna(total["stays"])):
+                if group[m].notna().all() and group[m].sum() > 0:
+                    found.append((key, "rebuilt", m, group[m].sum()))
                 continue
             known = group[m].notna()
             # the size of the derived group: its stays, for a dwell sum
@@ -206,4 +232,26 @@ def visit_exposures(parts: pd.DataFrame, totals: pd.DataFrame, keys: list[str], 
             derived = total[size] - group.loc[known, size].sum()
             if 0 < derived < k or (derived > 0 and (~known).sum() == 1):
                 found.append((key, "derived", m, derived))
+    return found
+
+
+def nested_exposures(cells: pd.DataFrame, unions: dict[tuple[str, str], tuple[str, list[str]]],
+                     cell_keys: list[str], k: int) -> list[tuple]:
+    """Zones that are the union of zones of another set (the attacker's own list: (set, id) ->
+    (part set, part ids)), on one published table of several sets (zone_set, zone_id, the
+    `cell_keys`, visitors, status). Where the union and all its parts are published, the parts'
+    sum minus the union counts the people in two parts at once (less those in none): an exposure
+    when 1 to k - 1 either way. Returns ((set, id, cell key), "nested", difference)."""
+    keys = list(cell_keys) or ["_cell"]  # a daily total: one cell per zone
+    shown = cells[cells["status"] == "published"].assign(_cell=0)
+    found = []
+    for (zone_set, zone_id), (part_set, parts) in sorted(unions.items()):
+        union = shown[(shown["zone_set"] == zone_set) & (shown["zone_id"] == zone_id)].set_index(keys)["visitors"]
+        members = shown[(shown["zone_set"] == part_set) & shown["zone_id"].isin(parts)]
+        summed = members.groupby(keys)["visitors"].agg(["sum", "count"])
+        both = summed[summed["count"] == len(parts)].join(union.rename("union"), how="inner")
+        for key, row in both.iterrows():
+            difference = row["sum"] - row["union"]
+            if 0 < abs(difference) < k:
+                found.append(((zone_set, zone_id, key), "nested", difference))
     return found

@@ -132,6 +132,9 @@ class PrivacySection:
     # Dwell counts at most this many minutes in any statistic (one stay moves a mean of n by at
     # most this / n). docs/privacy.md.
     max_dwell_minutes: int = 720
+    # The dwell median and mean are withheld where one subscriber holds more than this share of
+    # the cell's stays or of their dwell (a dominance rule). docs/privacy.md.
+    max_stay_share: float = 0.5
     # suppress: k-threshold + secondary suppression; dp: Laplace noise on visitors and visits
     # with epsilon per subscriber-day (split over the zone sets and releases). docs/dp.md.
     mode: str = MODE_SUPPRESS
@@ -150,6 +153,9 @@ class SpatialSection:
     # A zone whose symmetric difference with another zone of the catalogue is not empty but
     # smaller than this is refused by load-reference (a differencing attack; docs/privacy.md).
     min_zone_difference_m2: float = 1000.0
+    # A zone is recorded as the union of zones of another set when they differ by at most this
+    # share of its area (ref.zone_relations, docs/privacy.md).
+    union_max_difference_share: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -231,8 +237,10 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
     "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "spatial.min_zone_difference_m2": (lambda v: v >= 0, "an area in m2, >= 0"),
+    "spatial.union_max_difference_share": (lambda v: 0 <= v < 0.5, "a share >= 0 and < 0.5"),
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),
     "privacy.max_dwell_minutes": (lambda v: 60 <= v <= 1440, "an integer between 60 and 1440 (minutes)"),
+    "privacy.max_stay_share": (lambda v: 0 < v < 1, "a share > 0 and < 1"),
     "privacy.mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
     "privacy.epsilon": (lambda v: 0 < v <= EPSILON_MAX, f"a number > 0 and <= {EPSILON_MAX:g}"),
     "privacy.period_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),

@@ -22,7 +22,7 @@ import re
 
 import pandas as pd
 import pytest
-from attacker import VISIT_COUNTS, leaks, visit_exposures
+from attacker import VISIT_COUNTS, denominator_exposures, leaks, visit_exposures
 from pyspark.sql import functions as F
 from support import GENERATED_DATE, read_table, table_location
 
@@ -140,13 +140,17 @@ def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(publis
 def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zone_set):
     """Issue #15, finding 2: the tests' subtraction attacker (tests/attacker.py) on the visit
     counts of the published tables: the day minus its published hours, the day minus its
-    published cohorts. Its negative control is in tests/unit/test_visit_metrics.py."""
+    published cohorts; and the denominators of dwell means. Their negative controls are in
+    tests/unit/test_visit_metrics.py."""
     data, _ = published
     hourly, total, daily, day_total = _published(data, zone_set)
     assert hourly[[m for m in VISIT_COUNTS if m != "stays"]].isna().all().all()  # zone_hourly: visitors only
     keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE]
     assert visit_exposures(total, day_total, keys, K) == []
     assert visit_exposures(daily, day_total, keys, K) == []
+    # no dwell mean gives its stays away beside a withheld histogram
+    for frame, cell in ((total, [*keys, C.HOUR_START]), (daily, [*keys, C.AGE_BAND, C.GENDER]), (day_total, keys)):
+        assert denominator_exposures(frame, cell, K) == []
 
 
 def test_negative_control_primary_suppression_alone_leaks(counted):

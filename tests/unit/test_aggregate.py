@@ -28,8 +28,9 @@ from footfall.schemas import (
 TZ = "Europe/Berlin"
 FALL_BACK = dt.date(2026, 10, 25)  # 25 hours: 03:00 CEST -> 02:00 CET
 # visitors, visits, passersby, median, mean, lt5, 5_15, 15_60, 60+; then the private columns
-# (PRIVATE): stays, and the people behind visits, pass-bys, stays and each dwell bin
-ZERO = (0, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 8
+# (PRIVATE): stays, the people behind visits, pass-bys, stays and each dwell bin, and the most
+# stays and stay seconds of one subscriber
+ZERO = (0, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 10
 
 
 def utc(*args: int) -> dt.datetime:
@@ -148,12 +149,12 @@ def test_cohort_hours_full_grid_with_exact_metrics(spark, visits, zones):
     cells = {
         # p1 (2 visits: 50 and 8 min), p2 (2 min pass-by) start in the first hour 2 (CEST)
         # p1 and p2 started visits, p2 the pass-by, p1 both stays: one person in each dwell bin.
-        (H2_CEST, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0, 2, 2, 1, 1, 1, 1, 1, 0),
+        (H2_CEST, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0, 2, 2, 1, 1, 1, 1, 1, 0, 2, 3480),
         # p1's 50-minute visit reaches into the second hour 2 (CET): a visitor, no visit
-        (H2_CET, *F2534): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 8,
-        (H2_CEST, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0),  # 15 min: the 15-60 bin
-        (H11, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1),
-        (H12, *M65): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 8,
+        (H2_CET, *F2534): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 10,
+        (H2_CEST, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 900),  # 15 min: the 15-60 bin
+        (H11, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 5400),
+        (H12, *M65): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 10,
     }
     expected = spark.createDataFrame(_grid_rows(cells, True, True), _schema_without_status(ZONE_HOURLY))
     assert expected.count() == 25 * 21
@@ -165,10 +166,10 @@ def test_hour_totals_full_grid_with_exact_metrics(spark, visits, zones):
     got = visits.transform(explode_visit_hours, day_hours_).transform(aggregate_hours, zones, FALL_BACK, day_hours_)
     cells = {
         # stays 50, 8 (p1), 15 (p5); two people in the 15-60 bin, p1 counted once in it
-        (H2_CEST,): (3, 4, 1, 15.0, 73 / 3, 1, 1, 2, 0, 3, 3, 1, 2, 1, 1, 2, 0),
-        (H2_CET,): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 8,
-        (H11,): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1),
-        (H12,): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 8,
+        (H2_CEST,): (3, 4, 1, 15.0, 73 / 3, 1, 1, 2, 0, 3, 3, 1, 2, 1, 1, 2, 0, 2, 3480),
+        (H2_CET,): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 10,
+        (H11,): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 5400),
+        (H12,): (1, 0, 0, None, None, 0, 0, 0, 0) + (0,) * 10,
     }
     expected = spark.createDataFrame(_grid_rows(cells, True, False), _schema_without_status(ZONE_HOURLY_TOTAL))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
@@ -177,9 +178,9 @@ def test_hour_totals_full_grid_with_exact_metrics(spark, visits, zones):
 def test_cohort_days_full_grid_with_exact_metrics(spark, visits, zones):
     got = aggregate_cohort_days(visits, zones, FALL_BACK)
     cells = {
-        (None, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0, 2, 2, 1, 1, 1, 1, 1, 0),
-        (None, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0),
-        (None, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1),
+        (None, *F2534): (2, 3, 1, 29.0, 29.0, 1, 1, 1, 0, 2, 2, 1, 1, 1, 1, 1, 0, 2, 3480),
+        (None, *M2534): (1, 1, 0, 15.0, 15.0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 900),
+        (None, *M65): (1, 1, 0, 90.0, 90.0, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 5400),
     }
     expected = spark.createDataFrame(_grid_rows(cells, False, True), _schema_without_status(ZONE_DAILY))
     assert expected.count() == 21
@@ -210,8 +211,9 @@ def test_day_totals_carry_the_zone_dwell_estimates(spark, visits, zones):
     # Zone Z on the day: p1 (50 and 8 min), p2 (2 min pass-by), p5 (15), p3 (90): 4 visitors,
     # 5 visits; the non-pass-by dwells 8, 15, 50, 90: median 32.5, mean 40.75.
     expected = spark.createDataFrame(
-        # private: 4 stays, 4 starters, 1 passer, 3 stayers; people per bin 1, 1 (p1), 2 (p1, p5), 1
+        # private: 4 stays, 4 starters, 1 passer, 3 stayers; people per bin 1, 1 (p1), 2 (p1, p5), 1;
+        # the most stays of one subscriber 2 (p1), the most stay seconds 5400 (p3's 90 minutes)
         [("s", "Z", FALL_BACK, 4, 5, 1, 32.5, 40.75, 1, 1, 2, 1, 7.5, 32.0, 0.1, 0.2, 0.3, 0.4,
-          4, 4, 1, 3, 1, 1, 2, 1)],
+          4, 4, 1, 3, 1, 1, 2, 1, 2, 5400)],
         _schema_without_status(ZONE_DAILY_TOTAL))
     assert_df_equality(got, expected, ignore_nullable=True)

@@ -65,3 +65,10 @@ def test_derived_paths_follow_data_dir():
     cfg = load_config("local", CONF, {"paths.data_dir": "/srv/x"})
     assert cfg.path("warehouse_dir") == "/srv/x/warehouse"
     assert cfg.path("landing_dir") == "/srv/x/landing"
+
+
+def test_a_stay_share_that_switches_the_dominance_rule_off_is_refused():
+    assert load_config("local", CONF).privacy.max_stay_share == 0.5
+    for share in (0, 1.0, 1.5):  # 1 or more would never withhold
+        with pytest.raises(ConfigError, match=r"privacy\.max_stay_share.*a share > 0 and < 1"):
+            load_config("local", CONF, {"privacy.max_stay_share": share})

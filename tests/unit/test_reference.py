@@ -27,7 +27,7 @@ from footfall.synthetic.reference import load_reference
 from footfall.synthetic.vocabulary import DEFAULT_BUFFER_M, STOREFRONT_CATEGORIES
 from footfall.synthetic.zones import build_zone_sets, storefront_buffers
 from footfall.zones.load import read_zone_file
-from footfall.zones.relations import near_duplicates
+from footfall.zones.relations import near_duplicates, unions
 
 DAY = dt.date(2026, 3, 14)
 SQUARE = "POLYGON((13.40 52.50, 13.41 52.50, 13.41 52.51, 13.40 52.51, 13.40 52.50))"
@@ -199,10 +199,15 @@ _TO_LONLAT = Transformer.from_crs(25833, 4326, always_xy=True)
 _TO_UTM = Transformer.from_crs(4326, 25833, always_xy=True)
 
 
+def _rectangle_m(x0: float, y0: float, width: float, height: float) -> str:
+    """A rectangle in metres with its south-west corner at (x0, y0) in EPSG:25833, as lon/lat WKT."""
+    box = shapely.box(x0, y0, x0 + width, y0 + height)
+    return shapely.to_wkt(shapely.transform(box, _TO_LONLAT.transform, interleaved=False), rounding_precision=9)
+
+
 def _square_m(x0: float, y0: float, side: float = 100.0) -> str:
     """A square of `side` metres with its south-west corner at (x0, y0) in EPSG:25833, as lon/lat WKT."""
-    square = shapely.box(x0, y0, x0 + side, y0 + side)
-    return shapely.to_wkt(shapely.transform(square, _TO_LONLAT.transform, interleaved=False), rounding_precision=9)
+    return _rectangle_m(x0, y0, side, side)
 
 
 def _zones(*wkts: str) -> list[tuple[str, object]]:
@@ -221,20 +226,58 @@ def test_near_duplicate_zones_are_found_with_their_symmetric_difference():
     assert near_duplicates(zones, 2500.0)[-1][:2] == ("z4", "z5")
 
 
-def test_loading_a_near_duplicate_of_a_catalogue_zone_is_refused_with_both_ids(spark, tmp_path, claim):
+def test_loading_a_near_duplicate_of_a_catalogue_zone_is_refused_with_both_ids(spark, test_config, tmp_path, claim):
     claim(zone_sets=["neardup_a", "neardup_b"])
     x, y = 392_000.0, 5_818_000.0
     first = _geojson(tmp_path / "neardup_a.geojson", [("a1", _square_m(x, y))])
     second = _geojson(tmp_path / "neardup_b.geojson", [("b1", _square_m(x + 3, y))])
     try:
-        assert load_zones(spark, [first], min_area_m2=1000.0) == {"zones.neardup_a": 1}
+        assert load_zones(spark, test_config, [first])["zones.neardup_a"] == 1
         with pytest.raises(BadInputError, match=r"neardup_a/a1 and neardup_b/b1 \(600 m2\)"):
-            load_zones(spark, [second], min_area_m2=1000.0)
+            load_zones(spark, test_config, [second])
         assert spark.table("ref.zones").where("zone_set = 'neardup_b'").count() == 0  # nothing written
         # Reloading the same zone set replaces it, so it is not compared with its old self.
-        assert load_zones(spark, [first], min_area_m2=1000.0) == {"zones.neardup_a": 1}
+        assert load_zones(spark, test_config, [first])["zones.neardup_a"] == 1
     finally:
         spark.sql("DELETE FROM ref.zones WHERE zone_set IN ('neardup_a', 'neardup_b')")
+
+
+def test_zones_nearly_the_union_of_another_sets_zones_are_found():
+    x, y = 390_000.0, 5_820_000.0
+    zones = [
+        ("big", "u", shapely.from_wkt(_rectangle_m(x, y, 200, 100))),  # 20,000 m2
+        ("big", "v", shapely.from_wkt(_rectangle_m(x + 1000, y, 200, 100))),
+        ("big", "w", shapely.from_wkt(_rectangle_m(x + 2000, y, 100, 100))),
+        ("small", "a", shapely.from_wkt(_rectangle_m(x, y, 100, 100))),  # u = a + b exactly
+        ("small", "b", shapely.from_wkt(_rectangle_m(x + 100, y, 100, 100))),
+        ("small", "c", shapely.from_wkt(_rectangle_m(x + 1000, y, 100, 100))),  # v = c + d but for 1 m
+        ("small", "d", shapely.from_wkt(_rectangle_m(x + 1100, y, 99, 100))),
+        ("small", "e", shapely.from_wkt(_rectangle_m(x + 2000, y, 60, 100))),  # w is e and 40 % more
+    ]
+    found = {(s, z, p): (parts, d) for s, z, p, parts, d in unions(zones, 0.01)}
+    assert set(found) == {("big", "u", "small"), ("big", "v", "small")}
+    assert found[("big", "u", "small")] == (["a", "b"], pytest.approx(0.0, abs=0.1))  # WKT rounding: a few cm2
+    assert found[("big", "v", "small")][0] == ["c", "d"]
+    assert found[("big", "v", "small")][1] == pytest.approx(100.0, rel=0.01)  # the 1 m x 100 m strip
+    # a share of 0.4 % refuses v's 0.5 % strip
+    assert {(s, z) for s, z, *_ in unions(zones, 0.004)} == {("big", "u")}
+
+
+def test_load_reference_records_the_union_of_another_sets_zones(spark, test_config, tmp_path, claim):
+    claim(zone_sets=["nest_u", "nest_p"])
+    x, y = 394_000.0, 5_816_000.0
+    whole = _geojson(tmp_path / "nest_u.geojson", [("u1", _rectangle_m(x, y, 200, 100))])
+    halves = _geojson(tmp_path / "nest_p.geojson", [("p1", _rectangle_m(x, y, 100, 100)),
+                                                   ("p2", _rectangle_m(x + 100, y, 100, 100))])
+    try:
+        load_zones(spark, test_config, [whole, halves])
+        rows = spark.table("ref.zone_relations").where("zone_set = 'nest_u'").collect()
+        assert sorted((r.zone_id, r.part_set, r.part_id) for r in rows) == [("u1", "nest_p", "p1"),
+                                                                           ("u1", "nest_p", "p2")]
+        assert all(r.difference_m2 < 0.1 for r in rows)
+    finally:
+        spark.sql("DELETE FROM ref.zones WHERE zone_set IN ('nest_u', 'nest_p')")
+        spark.sql("DELETE FROM ref.zone_relations WHERE zone_set = 'nest_u'")
 
 
 def _near_duplicate_pairs(geometries: list) -> dict[int, set[int]]:

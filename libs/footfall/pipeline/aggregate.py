@@ -45,7 +45,12 @@ STAYS = "_stays"
 # visits may come from far fewer people than its visitors (one person, 25 visitors).
 PEOPLE = {C.VISITS: "_starters", C.PASSERSBY: "_passers", STAYS: "_stayers", C.DWELL_LT5: "_people_lt5",
           C.DWELL_5_15: "_people_5_15", C.DWELL_15_60: "_people_15_60", C.DWELL_60PLUS: "_people_60plus"}
-PRIVATE = (STAYS, *PEOPLE.values())
+# Private: the most stays, and the most dwell seconds of stays, of any one subscriber in the cell:
+# the dwell statistics are withheld where one person dominates them (privacy.max_stay_share).
+TOP_STAYS = "_top_stays"
+TOP_DWELL_S = "_top_dwell_s"
+PRIVATE = (STAYS, *PEOPLE.values(), TOP_STAYS, TOP_DWELL_S)
+_DWELL_S_SUM = "_dwell_s_sum"
 _STAY_MINUTES = "_stay_minutes"
 # zone_daily_total's model-based dwell estimates (footfall.pipeline.dwell): NULL with the cell.
 ESTIMATES = (C.STAYS_EST, C.DWELL_EST_MEDIAN_MIN, C.DWELL_EST_LT5_SHARE, C.DWELL_EST_5_15_SHARE,
@@ -114,10 +119,11 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
 
 def _per_subscriber(counts_here: Column) -> list[Column]:
     """Per cell and subscriber: its visits counted in the cell by metric, and its stays' dwell in
-    minutes. `counts_here` marks the rows whose visit counts in the cell (it started there);
+    minutes (and their sum in seconds). `counts_here` marks the rows whose visit counts in the cell (it started there);
     every row makes its subscriber a visitor."""
     visit = F.when(counts_here, F.col(C.DWELL_S))  # NULL where not counted: invisible to count()
-    stay_min = F.when(counts_here & ~F.col(C.IS_PASSBY), F.col(C.DWELL_S) / 60.0)
+    stay_s = F.when(counts_here & ~F.col(C.IS_PASSBY), F.col(C.DWELL_S))
+    stay_min = stay_s / 60.0
     return [
         F.count(visit).alias(C.VISITS),
         F.count(F.when(counts_here & F.col(C.IS_PASSBY), 1)).alias(C.PASSERSBY),
@@ -127,6 +133,7 @@ def _per_subscriber(counts_here: Column) -> list[Column]:
         F.count(F.when((visit >= 15 * 60) & (visit < 60 * 60), 1)).alias(C.DWELL_15_60),
         F.count(F.when(visit >= 60 * 60, 1)).alias(C.DWELL_60PLUS),
         F.collect_list(stay_min).alias(_STAY_MINUTES),
+        F.coalesce(F.sum(stay_s), F.lit(0)).alias(_DWELL_S_SUM),
     ]
 
 
@@ -136,6 +143,8 @@ def _per_cell() -> list[Column]:
         F.count(F.lit(1)).alias(C.VISITORS),  # exact: the privacy threshold applies to it
         *[F.sum(m).alias(m) for m in PEOPLE],
         *[F.count(F.when(F.col(m) > 0, 1)).alias(people) for m, people in PEOPLE.items()],
+        F.max(STAYS).alias(TOP_STAYS),
+        F.max(_DWELL_S_SUM).alias(TOP_DWELL_S),
         F.array_sort(F.flatten(F.collect_list(_STAY_MINUTES))).alias(_STAY_MINUTES),
     ]
 

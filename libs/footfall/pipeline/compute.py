@@ -22,7 +22,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from footfall.config import MODE_DP, Config
+from footfall.config import MODE_DP, Config, PrivacySection
 from footfall.errors import EXIT_OK, BadInputError
 from footfall.localtime import LocalHour, day_hours
 from footfall.manifest import recorded_run
@@ -40,6 +40,7 @@ from footfall.pipeline.aggregate import (
 from footfall.pipeline.release import check_release, chosen_zone_sets, zone_counts
 from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.privacy import dp
+from footfall.privacy.nested import Nesting, nesting_of
 from footfall.privacy.suppression import (
     protect_linked,
     public_status,
@@ -58,6 +59,7 @@ from footfall.schemas import (
     VISITS,
     WITHHELD_CELLS,
     WITHHELD_LINKED,
+    WITHHELD_NESTED,
     WITHHELD_PRIMARY,
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
@@ -207,7 +209,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     previous = {t: _read(spark, t, table_version(spark, t)).where(_matching(keys)) for t in PUBLISHED_TABLES
                 } if republishing else None
     try:
-        return counts | _publish_suppressed(cfg.privacy.k, bounded, estimates, zones, event_date, zone_set, hours,
+        return counts | _publish_suppressed(cfg.privacy, bounded, estimates, zones, event_date, zone_set, hours,
                                             dp_run[0], previous)
     finally:
         if republishing:  # also after a failure: some of the replaced files may be replaced already
@@ -265,35 +267,40 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
     return counts | _write_observed(empty, ZONE_DAILY_TOTAL, keys, "daily_total_cells")
 
 
-def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones: DataFrame, event_date: dt.date,
-                        zone_set: str, hours: list[LocalHour], run_id: str,
+def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: DataFrame, zones: DataFrame,
+                        event_date: dt.date, zone_set: str, hours: list[LocalHour], run_id: str,
                         previous: dict[Table, DataFrame] | None) -> dict[str, int]:
     """The four grids after primary and secondary suppression (footfall.privacy.suppression),
     written with the one public status, with the visitors they withheld; why each cell was
-    withheld goes to ops.withheld_cells. `estimates`: the zones' dwell estimates; `previous`: the
-    release replaced, if any, which each grid is suppressed against after primary suppression."""
+    withheld goes to ops.withheld_cells. `privacy`: k and the dwell statistics' dominance share;
+    `estimates`: the zones' dwell estimates; `previous`: the release replaced, if any, which each
+    grid is suppressed against after primary suppression, and then across zone sets."""
+    k, max_stay_share = privacy.k, privacy.max_stay_share
+    nesting = nesting_of(zones.sparkSession, zone_set, event_date)
+
     def against(table: Table, *keys: str) -> Callable[[DataFrame], DataFrame]:
-        return lambda cells: cells if previous is None else suppress_against_release(cells, previous[table], keys, k)
+        return functools.partial(_before_secondary, table=table, keys=keys, k=k, previous=previous, nesting=nesting)
+
+    def primary(table: Table, *keys: str) -> Callable[[DataFrame], DataFrame]:
+        return lambda cells: cells.transform(suppress_primary, k).transform(
+            suppress_visit_primary, k, max_stay_share).transform(against(table, *keys))
 
     cohort = (C.AGE_BAND, C.GENDER)
-
     visit_hours = bounded.transform(explode_visit_hours, hours)
     before = Observation("visitors_before_suppression")
     hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
-        before, F.sum(C.VISITORS).alias("visitors_total")
-    )
-    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(suppress_primary, k).transform(
-        suppress_visit_primary, k).transform(against(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
+        before, F.sum(C.VISITORS).alias("visitors_total"))
+    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(
+        primary(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
     after_primary = Observation("visitors_after_primary")
     # zone_hourly publishes no visit metrics (footfall.privacy.suppression): gone before anything compares them.
     hourly = hourly_raw.transform(suppress_primary, k).transform(without_visit_metrics).observe(
         after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
     ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *cohort)).transform(suppress_secondary, totals, HOUR_KEYS, k)
     day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
-        suppress_primary, k).transform(suppress_visit_primary, k).transform(against(ZONE_DAILY_TOTAL, *DAY_KEYS))
-    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(suppress_primary, k).transform(
-        suppress_visit_primary, k).transform(against(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(
-        suppress_secondary, day_totals, DAY_KEYS, k)
+        primary(ZONE_DAILY_TOTAL, *DAY_KEYS))
+    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(
+        primary(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k)
     # Persisted: the LP pass reads the grids, and so do the writes after it.
     hourly, totals, daily, day_totals = (g.persist(StorageLevel.MEMORY_AND_DISK)
                                          for g in (hourly, totals, daily, day_totals))
@@ -304,27 +311,40 @@ def _publish_suppressed(k: int, bounded: DataFrame, estimates: DataFrame, zones:
         # each add up to the day (footfall.privacy.suppression).
         totals = totals.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=False)
         daily = daily.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=True)
-        keys = _partition(event_date, zone_set)
-        hourly_counts = _write_observed(
-            hourly, ZONE_HOURLY, keys, "cells", [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)],
-            release=public_status,
-        )
-        counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
-        published = hourly_counts.pop(PUBLISHED_VISITORS)
-        counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - published
-        # The information loss of secondary suppression alone (both passes), in visitor-hours.
-        counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
-        counts |= hourly_counts
         grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
-        for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
-                              (ZONE_DAILY_TOTAL, "daily_total_cells")):
-            counts |= _write_observed(grids[table], table, keys, prefix, _cell_metrics(prefix), release=public_status)
-        withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
-        replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
-        return counts
+        return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary)
     finally:
         for df in persisted:
             df.unpersist()
+
+
+def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,
+                 after_primary: Observation) -> dict[str, int]:
+    """Write the four protected grids with the public status, and why each cell was withheld;
+    returns the counts for ops.runs (`before`, `after_primary`: the visitors observed on the way)."""
+    hourly_counts = _write_observed(
+        grids[ZONE_HOURLY], ZONE_HOURLY, keys, "cells",
+        [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)], release=public_status)
+    counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
+    published = hourly_counts.pop(PUBLISHED_VISITORS)
+    counts["visitors_in_suppressed_cells"] = counts["visitors_total"] - published
+    # The information loss of secondary suppression alone (both passes), in visitor-hours.
+    counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
+    counts |= hourly_counts
+    for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
+                          (ZONE_DAILY_TOTAL, "daily_total_cells")):
+        counts |= _write_observed(grids[table], table, keys, prefix, _cell_metrics(prefix), release=public_status)
+    withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
+    replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
+    return counts
+
+
+def _before_secondary(cells: DataFrame, table: Table, keys: Sequence[str], k: int,
+                      previous: dict[Table, DataFrame] | None, nesting: Nesting | None) -> DataFrame:
+    """A grid after primary suppression: against the replaced release, if any, then across zone sets."""
+    if previous is not None:
+        cells = suppress_against_release(cells, previous[table], keys, k)
+    return cells if nesting is None else nesting.protect(cells, table, [c for c in keys if c not in DAY_KEYS], k)
 
 
 def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], rows: str, metrics: Sequence[Column] = (),
@@ -349,7 +369,8 @@ def _cell_metrics(prefix: str) -> list[Column]:
     by_status = [
         F.count(F.when(F.col(C.STATUS).isin(*statuses), 1)).alias(f"{prefix}_{name}")
         for name, statuses in (("published", (STATUS_PUBLISHED,)), ("suppressed_primary", (WITHHELD_PRIMARY,)),
-                               ("suppressed_secondary", (WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)))
+                               ("suppressed_secondary", (WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED,
+                                                         WITHHELD_NESTED)))
     ]
     published = F.col(C.STATUS) == STATUS_PUBLISHED
     withheld = [F.count(F.when(published & F.col(metric).isNull(), 1)).alias(f"{prefix}_{name}_withheld")

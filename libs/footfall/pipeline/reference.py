@@ -1,7 +1,8 @@
 """`footfall load-reference --date D`: zones, cells and the pseudonymised subscriber snapshot.
 
-Zone files are validated on the driver before they reach Spark (footfall.zones.load), and a zone
-nearly duplicating another of the catalogue is refused (footfall.zones.relations). The cell plan
+Zone files are validated on the driver before they reach Spark (footfall.zones.load), a zone
+nearly duplicating another of the catalogue is refused, and zones that nearly equal the union of
+another set's zones are recorded in ref.zone_relations (footfall.zones.relations). The cell plan
 and the CRM snapshot are read and checked by footfall.landing; subscribers are pseudonymised at
 the boundary, so the raw msisdn never reaches a table.
 """
@@ -36,11 +37,11 @@ from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.privacy.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
-from footfall.schemas import CELLS, SUBSCRIBERS, ZONES, C, cols
+from footfall.schemas import CELLS, SUBSCRIBERS, ZONE_RELATIONS, ZONES, C, cols
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_all, replace_partition
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
-from footfall.zones.relations import near_duplicates
+from footfall.zones.relations import near_duplicates, unions
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,16 @@ def command(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
-def check_distinct_zones(spark: SparkSession, sets: dict[str, list[tuple[Any, ...]]], min_area_m2: float) -> None:
+def check_distinct_zones(spark: SparkSession, sets: dict[str, list[tuple[Any, ...]]], min_area_m2: float
+                         ) -> list[tuple[str, str, Any]]:
     """Refuse zones that nearly duplicate another zone of the catalogue: the zone sets being
-    loaded together with the zone sets already in ref.zones that they do not replace."""
+    loaded together with the zone sets already in ref.zones that they do not replace. Returns
+    that catalogue as (set, id, lon/lat polygon)."""
     ensure_tables(spark, (ZONES,))
     kept = spark.table(ZONES.name).where(~F.col(C.ZONE_SET).isin(list(sets))).select(C.ZONE_SET, C.ZONE_ID, C.GEOMETRY)
-    zones = [(f"{r[C.ZONE_SET]}/{r[C.ZONE_ID]}", shapely.from_wkb(bytes(r[C.GEOMETRY]))) for r in kept.collect()]
-    zones += [(f"{row[0]}/{row[1]}", shapely.from_wkb(row[4])) for rows in sets.values() for row in rows]
-    pairs = near_duplicates(zones, min_area_m2)
+    catalogue = [(r[C.ZONE_SET], r[C.ZONE_ID], shapely.from_wkb(bytes(r[C.GEOMETRY]))) for r in kept.collect()]
+    catalogue += [(row[0], row[1], shapely.from_wkb(row[4])) for rows in sets.values() for row in rows]
+    pairs = near_duplicates([(f"{zone_set}/{zone_id}", g) for zone_set, zone_id, g in catalogue], min_area_m2)
     if pairs:
         shown = "; ".join(f"{a} and {b} ({d:.0f} m2)" for a, b, d in pairs[:5])
         more = f" and {len(pairs) - 5} more pairs" if len(pairs) > 5 else ""
@@ -76,17 +79,33 @@ def check_distinct_zones(spark: SparkSession, sets: dict[str, list[tuple[Any, ..
             f"zones differ from another zone by less than {min_area_m2:.0f} m2 (spatial.min_zone_difference_m2): "
             f"{shown}{more}. Their published counts could differ by one person: merge or drop one of each pair"
         )
+    return catalogue
 
 
-def load_zones(spark: SparkSession, files: Sequence[Path], zone_set: str | None = None,
-               min_area_m2: float = 0.0) -> dict[str, int]:
-    """Validate every file first, then replace each zone set's rows: one bad file writes nothing."""
+def record_relations(spark: SparkSession, catalogue: list[tuple[str, str, Any]], max_difference_share: float) -> int:
+    """Replace ref.zone_relations with the catalogue's zones that nearly equal the union of zones
+    of another set (footfall.zones.relations.unions); returns the number of such zones."""
+    found = unions(catalogue, max_difference_share)
+    rows = [(zone_set, zone_id, part_set, part_id, difference)
+            for zone_set, zone_id, part_set, parts, difference in found for part_id in parts]
+    ensure_tables(spark, (ZONE_RELATIONS,))
+    replace_all(spark.createDataFrame(rows, ZONE_RELATIONS.struct), ZONE_RELATIONS)
+    for zone_set, zone_id, part_set, parts, difference in found:
+        log.info("load-reference: %s/%s is the union of %d zones of %s (differing by %.0f m2)", zone_set, zone_id,
+                 len(parts), part_set, difference)
+    return len(found)
+
+
+def load_zones(spark: SparkSession, cfg: Config, files: Sequence[Path], zone_set: str | None = None) -> dict[str, int]:
+    """Validate every file first, then replace each zone set's rows (one bad file writes
+    nothing), then the relations between the zones of the whole catalogue."""
     sets = {zone_set or f.stem: read_zone_file(f, zone_set) for f in files}
-    check_distinct_zones(spark, sets, min_area_m2)
+    catalogue = check_distinct_zones(spark, sets, cfg.spatial.min_zone_difference_m2)
     for name, rows in sets.items():
         replace_partition(spark.createDataFrame(rows, ZONES.struct), ZONES, {C.ZONE_SET: name})
         log.info("load-reference: zone set %s, %d zones", name, len(rows))
-    return {f"zones.{name}": len(rows) for name, rows in sets.items()}
+    unions_found = record_relations(spark, catalogue, cfg.spatial.union_max_difference_share)
+    return {f"zones.{name}": len(rows) for name, rows in sets.items()} | {"zone_unions": unions_found}
 
 
 def load_cells(spark: SparkSession, cfg: Config) -> int:
@@ -144,7 +163,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
     with recorded_run(spark, cfg, "load-reference", day, parameters=parameters) as rec:
         if zone_files:
             with step("load-reference", "zones", spark) as s:
-                rec.counts.update(load_zones(spark, zone_files, zone_set, cfg.spatial.min_zone_difference_m2))
+                rec.counts.update(load_zones(spark, cfg, zone_files, zone_set))
                 zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
                 s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
             return rec.counts
@@ -154,7 +173,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
         if not files:
             raise BadInputError(f"no zone files in {zone_dir}: deliver at least one ({', '.join(ZONE_SUFFIXES)})")
         with step("load-reference", "zones", spark) as s:
-            rec.counts.update(load_zones(spark, files, min_area_m2=cfg.spatial.min_zone_difference_m2))
+            rec.counts.update(load_zones(spark, cfg, files))
             zones_loaded = sum(v for k, v in rec.counts.items() if k.startswith("zones."))
             s.record(rows_in=zones_loaded, rows_out=zones_loaded)  # one bad zone refuses its file
         with step("load-reference", "cells", spark) as s:

@@ -35,7 +35,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
 from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
-from footfall.privacy.visit_metrics import LAYERS, WHY, carry_over, withheld_layer
+from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
     PUBLISHED_KEYS,
     STATUS_PUBLISHED,
@@ -57,7 +57,7 @@ _BEFORE = "_published_before"
 _OLD = "_old_"
 
 
-def _suppressed(cells: DataFrame, condition: Column, status: str) -> DataFrame:
+def suppress_where(cells: DataFrame, condition: Column, status: str) -> DataFrame:
     """Cells where `condition` holds get every metric (and estimate) NULL and `status`; the rest
     are unchanged."""
     hide = F.coalesce(condition, F.lit(True))  # an undecidable condition suppresses: fail safe
@@ -76,7 +76,7 @@ def suppress_primary(cells: DataFrame, k: int) -> DataFrame:
     A NULL visitor count cannot be shown to reach k, so it is suppressed too.
     """
     with_status = cells.withColumn(C.STATUS, F.lit(STATUS_PUBLISHED))
-    return _suppressed(with_status, ~(F.col(C.VISITORS) >= k), WITHHELD_PRIMARY)
+    return suppress_where(with_status, ~(F.col(C.VISITORS) >= k), WITHHELD_PRIMARY)
 
 
 def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
@@ -110,11 +110,12 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
         | (few_visits & functools.reduce(Column.__or__, [~F.col(c).eqNullSafe(old(c)) for c in dwell_stats])))
     joined = cells.join(previous.select(*keys, *[F.col(c).alias(_OLD + c) for c in (C.STATUS, *compared)]),
                         list(keys), how="left")
-    # The first metric of a layer is NULL in a published cell exactly when the layer was withheld
-    # (or, for the dwell statistics, nobody stayed: carrying that over withholds nothing more).
-    old_shown = {layer.name: F.when(old(C.STATUS).isNotNull(), (old(C.STATUS) == STATUS_PUBLISHED)
-                                    & old(layer.metrics[0]).isNotNull()) for layer in LAYERS}
-    suppressed = _suppressed(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH)
+    # The first metric of a layer is NULL in a published cell exactly when the layer was withheld,
+    # or, for the dwell statistics, when its published histogram says nobody stayed.
+    nobody_stayed = old(C.PASSERSBY).isNotNull() & (old(C.VISITS) == old(C.PASSERSBY))
+    old_shown = {layer.name: F.when(old(C.STATUS).isNotNull(), (old(C.STATUS) == STATUS_PUBLISHED) & (
+        old(layer.metrics[0]).isNotNull() | (nobody_stayed if layer is DWELL else F.lit(False)))) for layer in LAYERS}
+    suppressed = suppress_where(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH)
     return suppressed.transform(carry_over, old_shown).select(
         *cells.columns, *[why for why in WHY if why not in cells.columns])
 
@@ -155,7 +156,7 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
     # suppresses exactly the shortest prefix that meets it.
     protected_without_it = (F.col(_N_SUPPRESSED) + F.col(_RANK) - 1 >= 2) & (F.col(_HIDDEN_SUM) + F.col(_BEFORE) >= k)
     needs_more = published & (F.col(_HIDDEN_SUM) > 0) & ~protected_without_it
-    return _suppressed(ranked, F.coalesce(needs_more, F.lit(False)), WITHHELD_SUBTRACTION).select(*cells.columns)
+    return suppress_where(ranked, F.coalesce(needs_more, F.lit(False)), WITHHELD_SUBTRACTION).select(*cells.columns)
 
 
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
@@ -222,7 +223,7 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily
         keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
         chosen = extra.where(F.col(KIND) == kind).select(*keys, _EXTRA)
         marked = grid.join(chosen, keys, "left")
-        return _suppressed(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
+        return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
 
     return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY), apply(daily_total, DAILY_TOTAL)
 

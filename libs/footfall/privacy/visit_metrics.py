@@ -8,10 +8,14 @@ as a whole (its columns NULL) while the cell's visitors stay published:
 - `visits`: the visit count, published where at least k distinct subscribers started a visit;
 - `histogram`: pass-bys and the four dwell bins, where every one of them counts 0 or at least k
   people (a dwell bin holding one person is a cell of one person); they add up to `visits`;
-- `dwell`: the dwell median and mean of the stays, where 0 or at least k people stayed.
+- `dwell`: the dwell median and mean of the stays, where 0 or at least k people stayed and no
+  one of them holds more than `privacy.max_stay_share` of the stays or of their dwell (a mean of
+  59 stays, 40 of them one person's, is that person's habit).
 
-The histogram and the dwell statistics need the visit count (bins add up to it, so bins shown
-beside a withheld count would give it back). Their private people columns come from
+The histogram needs the visit count (bins add up to it, so bins shown beside a withheld count
+would give it back), and the dwell statistics need the histogram: the stays are visits minus
+pass-bys, and without them a mean of whole seconds gives its own denominator away (the smallest n
+with 60 x n x mean whole), hence the pass-bys. Their private people columns come from
 footfall.pipeline.aggregate (PEOPLE); a private column per layer says why it was withheld
 (`<layer>_<rule>`, NULL while shown), and only the outermost reason reaches ops.withheld_cells.
 
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from footfall.pipeline.aggregate import ESTIMATES, METRICS, PEOPLE, PRIVATE, STAYS
+from footfall.pipeline.aggregate import ESTIMATES, METRICS, PEOPLE, PRIVATE, STAYS, TOP_DWELL_S, TOP_STAYS
 from footfall.schemas import STATUS_PUBLISHED, WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, C
 
 
@@ -56,11 +60,15 @@ VISITS_LAYER = Layer("visits", (C.VISITS,), (C.VISITS,))
 HISTOGRAM = Layer("histogram", (C.PASSERSBY, *BINS), (C.PASSERSBY, STAYS, *BINS))
 DWELL = Layer("dwell", (C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN), (STAYS,))
 LAYERS = (VISITS_LAYER, HISTOGRAM, DWELL)
-REASONS = tuple(f"{layer.name}_{rule}" for layer in LAYERS
-                for rule in (WITHHELD_PRIMARY, WITHHELD_SUBTRACTION, WITHHELD_REPUBLISH))
+# Withholding a layer withholds those that need it.
+_NEEDING = {VISITS_LAYER.name: (HISTOGRAM, DWELL), HISTOGRAM.name: (DWELL,), DWELL.name: ()}
+DOMINANCE = "dominance"  # the dwell statistics only: one subscriber holds too much of them
+REASONS = (*(f"{layer.name}_{rule}" for layer in LAYERS
+             for rule in (WITHHELD_PRIMARY, WITHHELD_SUBTRACTION, WITHHELD_REPUBLISH)), f"{DWELL.name}_{DOMINANCE}")
 WHY = tuple(layer.why for layer in LAYERS)  # private, like PRIVATE: never written
 
 _TOTAL = "_total_"
+_TOTAL_SHOWN = "_total_shown"
 _RANK = "_layer_rank"
 _N_HIDDEN = "_layer_hidden"
 _THROUGH = "_layer_through"
@@ -72,13 +80,13 @@ def _with_reasons(cells: DataFrame) -> DataFrame:
 
 
 def _withhold(cells: DataFrame, layer: Layer, condition: Column, rule: str) -> DataFrame:
-    """Where `condition` holds and `layer` is shown, withhold it with reason `<layer>_<rule>`;
-    withholding the visit count withholds the other layers too (they need it); withholding the
-    count or the histogram withholds zone_daily_total's dwell estimates (footfall.pipeline.aggregate
-    .ESTIMATES: a modelled histogram of the same visits)."""
+    """Where `condition` holds and `layer` is shown, withhold it with reason `<layer>_<rule>`,
+    and the layers that need it (_NEEDING); withholding the count or the histogram withholds
+    zone_daily_total's dwell estimates (footfall.pipeline.aggregate.ESTIMATES: a modelled
+    histogram of the same visits)."""
     cells = _with_reasons(cells)
     hide = layer.shown() & F.coalesce(condition, F.lit(True))  # undecidable: withhold, fail safe
-    hit = [layer, *([HISTOGRAM, DWELL] if layer is VISITS_LAYER else [])]
+    hit = [layer, *_NEEDING[layer.name]]
     nulled = {m for lay in hit for m in lay.metrics} | (set(ESTIMATES) if layer is not DWELL else set())
     reason = F.lit(f"{layer.name}_{rule}")
     return cells.select(*[
@@ -100,23 +108,33 @@ def _zero_or_k(people: str, k: int) -> Column:
     return (F.col(people) == 0) | (F.col(people) >= k)
 
 
-def suppress_visit_primary(cells: DataFrame, k: int) -> DataFrame:
+def suppress_visit_primary(cells: DataFrame, k: int, max_stay_share: float) -> DataFrame:
     """Withhold each layer of a published cell whose people are too few: fewer than k started a
     visit (the count), 1 to k - 1 behind pass-bys, stays or a dwell bin (the histogram), 1 to
     k - 1 stayed (the dwell statistics). 25 visitors of whom one started the cell's only visit
-    would otherwise publish that person's dwell."""
+    would otherwise publish that person's dwell.
+
+    Then the dominance rule of magnitude tables (the (1, p) rule of statistical disclosure
+    control): the dwell statistics are withheld where one subscriber holds more than
+    `max_stay_share` of the cell's stays (the median is then one of its stays) or of their dwell
+    (the mean is then mostly its dwell), however many others stayed."""
     cells = _withhold(cells, VISITS_LAYER, ~(F.col(PEOPLE[C.VISITS]) >= k), WITHHELD_PRIMARY)
     histogram_ok = functools.reduce(Column.__and__, [_zero_or_k(PEOPLE[m], k) for m in HISTOGRAM.counts])
     cells = _withhold(cells, HISTOGRAM, ~histogram_ok, WITHHELD_PRIMARY)
-    return _withhold(cells, DWELL, ~_zero_or_k(PEOPLE[STAYS], k), WITHHELD_PRIMARY)
+    cells = _withhold(cells, DWELL, ~_zero_or_k(PEOPLE[STAYS], k), WITHHELD_PRIMARY)
+    dwell_s = F.col(C.DWELL_MEAN_MIN) * 60 * F.col(STAYS)
+    dominated = (F.col(TOP_STAYS) > max_stay_share * F.col(STAYS)) | (F.col(TOP_DWELL_S) > max_stay_share * dwell_s)
+    return _withhold(cells, DWELL, F.coalesce(dominated, F.lit(False)), DOMINANCE)
 
 
 def carry_over(cells: DataFrame, old_shown: dict[str, Column]) -> DataFrame:
     """A republish: each layer withheld in a published cell of the replaced release stays
-    withheld (`<layer>_republish`). `old_shown`: per layer name, whether the old cell showed it
-    (NULL where the old release lacks the cell: nothing to carry over)."""
+    withheld (`<layer>_republish`) where the new cell would show it (zone_hourly shows none).
+    `old_shown`: per layer name, whether the old cell showed it (NULL where the old release lacks
+    the cell: nothing to carry over)."""
     for layer in LAYERS:
-        cells = _withhold(cells, layer, ~F.coalesce(old_shown[layer.name], F.lit(True)), WITHHELD_REPUBLISH)
+        withheld_before = ~F.coalesce(old_shown[layer.name], F.lit(True))
+        cells = _withhold(cells, layer, withheld_before & F.col(layer.metrics[0]).isNotNull(), WITHHELD_REPUBLISH)
     return cells
 
 
@@ -129,7 +147,8 @@ def _relation(parts: DataFrame, totals: DataFrame, keys: Sequence[str], k: int, 
                  and c not in ESTIMATES and c not in WHY and c != C.STATUS]
     order = Window.partitionBy(*keys).orderBy(~known, C.VISITS, *tie_break)
     through = order.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    total = totals.where(known).select(*keys, *[F.col(m).alias(_TOTAL + m) for m in layer.counts])
+    total = totals.select(*keys, known.alias(_TOTAL_SHOWN), *[F.when(known, F.col(m)).alias(_TOTAL + m)
+                                                             for m in layer.counts])
     combine = F.sum if disjoint_people else F.max
 
     def hidden(m: str, r: str) -> str:  # column: the group's sum of count m, with r published parts added
@@ -158,9 +177,12 @@ def _relation(parts: DataFrame, totals: DataFrame, keys: Sequence[str], k: int, 
         marked = marked.withColumn(people(m, "r"), F.col(people(m, "0")) + F.sum(more).over(through)
                                    if disjoint_people else F.greatest(F.col(people(m, "0")), F.max(more).over(through)))
     first_safe = F.min(F.when(known & safe(F.col(_N_HIDDEN) + F.col(_RANK), "r"), F.col(_RANK))).over(group)
-    marked = marked.withColumn(_THROUGH, first_safe).withColumn(_THROUGH, F.when(
-        F.col(_TOTAL + layer.counts[0]).isNull() | safe(F.col(_N_HIDDEN), "0"), F.lit(0)).otherwise(
-        F.coalesce(F.col(_THROUGH), F.count(F.when(known, 1)).over(group))))
+    marked = marked.withColumn(_THROUGH, first_safe).withColumn(_THROUGH, (
+        F.when(F.col(_TOTAL_SHOWN).isNull(), F.lit(0))  # no total
+        # a total hiding the layer: the parts must not rebuild it, so one of them hides it too
+        .when(~F.col(_TOTAL_SHOWN), F.when(F.col(_N_HIDDEN) == 0, F.lit(1)).otherwise(F.lit(0)))
+        .when(safe(F.col(_N_HIDDEN), "0"), F.lit(0))
+        .otherwise(F.coalesce(F.col(_THROUGH), F.count(F.when(known, 1)).over(group)))))
     return _withhold(marked, layer, F.col(_RANK) <= F.col(_THROUGH), WITHHELD_SUBTRACTION).select(*parts.columns)
 
 
@@ -168,20 +190,22 @@ def suppress_visit_secondary(parts: DataFrame, totals: DataFrame, keys: Sequence
                              disjoint_people: bool) -> DataFrame:
     """Protect the withheld layers of `parts` against subtraction from their total, layer by layer.
 
-    Per group (`keys`, e.g. a zone's day) whose total shows a layer, total minus the parts that
-    show it gives, per count, the sum S over the parts that hide it. That group is safe when every
+    A total that hides a layer (its people too few, or withheld against the replaced release)
+    must not be the sum of parts that all show it: then the part with the fewest visits hides it
+    too. Per group (`keys`, e.g. a zone's day) whose total shows a layer, total minus the parts
+    that show it gives, per count, the sum S over the parts that hide it. That group is safe when every
     S = 0, or at least two parts hide it and every count with S > 0 has at least k people behind
     it in the group: known exactly for cohorts (nobody is in two: `disjoint_people`, their sum),
     bounded below for hours (one person may start visits in several: the largest part's).
     Otherwise the parts showing the layer are withheld, fewest visits first, until the group is
     safe; withholding all of them is always safe, the group then being the total itself. The
-    dwell statistics' relation is the dwell sum (mean x stays), known where the histogram (giving
-    the stays) is shown too. Visit counts first: withholding one withholds its cell's other layers.
+    dwell statistics' relation is the dwell sum (mean x stays; they are shown only beside the
+    histogram, which gives the stays). Visit counts first: withholding one withholds its cell's
+    other layers.
     """
     parts, totals = _with_reasons(parts), _with_reasons(totals)
     for layer in LAYERS:
-        known = layer.shown() & (HISTOGRAM.shown() if layer is DWELL else F.lit(True))
-        parts = _relation(parts, totals, keys, k, disjoint_people, layer, known)
+        parts = _relation(parts, totals, keys, k, disjoint_people, layer, layer.shown())
     return parts
 
 

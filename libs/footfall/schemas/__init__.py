@@ -3,8 +3,8 @@
 Every table-producing transform ends in `select(*cols(SCHEMA))` of its table here (or of an
 intermediate frame of the stay model in footfall.schemas.day), and tables
 are created from these definitions with a comment on every column (see footfall.tables), so
-`DESCRIBE TABLE` documents them for analysts. Column names are referenced through `C`, never
-spelled inside SQL strings.
+`DESCRIBE TABLE` documents them for analysts. Column names are referenced through `C`
+(footfall.schemas.columns), never spelled inside SQL strings.
 """
 
 from __future__ import annotations
@@ -21,120 +21,11 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from footfall.schemas.columns import C as C
 from footfall.schemas.table import Column as Column
 from footfall.schemas.table import Table as Table
 from footfall.schemas.table import cols as cols
 from footfall.schemas.table import column as _col
-
-
-class C:
-    """Column names."""
-
-    # landing (operator export) columns
-    MSISDN = "msisdn"
-    EVENT_TIME = "event_time"
-    CELL_ID = "cell_id"
-    EVENT_TYPE = "event_type"
-    LON = "lon"
-    LAT = "lat"
-    ACCURACY_M = "accuracy_m"
-    BIRTH_DATE = "birth_date"
-    GENDER = "gender"
-    CONTRACT_TYPE = "contract_type"
-    POSTCODE = "postcode"
-    OPTED_OUT_AT = "opted_out_at"
-
-    # cells
-    SITE_ID = "site_id"
-    AZIMUTH_DEG = "azimuth_deg"
-    BEAMWIDTH_DEG = "beamwidth_deg"
-    RANGE_M = "range_m"
-    RADIO = "radio"
-    VALID_FROM = "valid_from"
-    VALID_TO = "valid_to"
-
-    # zones
-    ZONE_SET = "zone_set"
-    ZONE_ID = "zone_id"
-    ZONE_NAME = "zone_name"
-    CATEGORY = "category"
-    GEOMETRY = "geometry"  # WKB
-    AREA_M2 = "area_m2"
-
-    # pseudonymised subscribers and events
-    PSEUDO_ID = "pseudo_id"
-    KEY_ID = "key_id"
-    AGE_BAND = "age_band"
-    EXCLUDED_REASON = "excluded_reason"
-    SNAPSHOT_DATE = "snapshot_date"
-    EVENT_DATE = "event_date"  # local calendar date in the configured time zone
-    POSITION_SOURCE = "position_source"
-
-    # rejects
-    REASON = "reason"
-    SOURCE_FILE = "source_file"
-    SOURCE_ROW = "source_row"
-    RAW_EVENT_TIME = "raw_event_time"
-    RAW_LON = "raw_lon"
-    RAW_LAT = "raw_lat"
-    RAW_ACCURACY_M = "raw_accuracy_m"
-    RUN_ID = "run_id"
-
-    # visits
-    VISIT_START = "visit_start"
-    VISIT_END = "visit_end"
-    DWELL_S = "dwell_s"
-    N_EVENTS = "n_events"
-    IS_PASSBY = "is_passby"
-    FIRST_SEEN = "first_seen"
-    LAST_SEEN = "last_seen"
-
-
-    # published aggregates
-    HOUR_START = "hour_start"  # UTC instant at which the local clock hour starts
-    LOCAL_HOUR = "local_hour"  # 0..23 on the local clock
-    UTC_OFFSET_MIN = "utc_offset_min"  # local offset in that hour (DST: 60 or 120 in Berlin)
-    VISITORS = "visitors"
-    VISITS = "visits"
-    PASSERSBY = "passersby"
-    DWELL_MEDIAN_MIN = "dwell_median_min"
-    DWELL_MEAN_MIN = "dwell_mean_min"
-    DWELL_LT5 = "dwell_lt5"
-    DWELL_5_15 = "dwell_5_15"
-    DWELL_15_60 = "dwell_15_60"
-    DWELL_60PLUS = "dwell_60plus"
-    STAYS_EST = "stays_est"
-    DWELL_EST_MEDIAN_MIN = "dwell_est_median_min"
-    DWELL_EST_LT5_SHARE = "dwell_est_lt5_share"
-    DWELL_EST_5_15_SHARE = "dwell_est_5_15_share"
-    DWELL_EST_15_60_SHARE = "dwell_est_15_60_share"
-    DWELL_EST_60PLUS_SHARE = "dwell_est_60plus_share"
-    STATUS = "status"
-
-    # run manifest
-    JOB = "job"
-    STARTED_AT = "started_at"
-    FINISHED_AT = "finished_at"
-    DURATION_S = "duration_s"
-    PARAMETERS = "parameters"
-    K = "k"
-    CODE_VERSION = "code_version"
-    INPUT_VERSIONS = "input_versions"
-    COUNTS = "counts"
-    MESSAGE = "message"
-
-    # privacy budget ledger (differential privacy mode, footfall.privacy.dp)
-    TABLE_NAME = "table_name"
-    METRIC = "metric"
-    EPSILON = "epsilon"
-    DELTA = "delta"
-    MECHANISM = "mechanism"
-    L1_SENSITIVITY = "l1_sensitivity"
-    NOISE_SCALE = "noise_scale"
-    CONTRIBUTION_BOUND = "contribution_bound"
-    EPSILON_DAY_CUMULATIVE = "epsilon_day_cumulative"
-    RECORDED_AT = "recorded_at"
-
 
 # Cohort vocabulary (DESIGN.md, "Definitions").
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
@@ -152,7 +43,8 @@ WITHHELD_PRIMARY = "primary"  # fewer than k distinct subscribers
 WITHHELD_SUBTRACTION = "subtraction"  # its hour's or day's total minus the published cells would pin another
 WITHHELD_LINKED = "linked"  # the LP over a zone's four grids together would narrow another below k
 WITHHELD_REPUBLISH = "republish"  # withheld in the release it replaces, or differs from it by 1 to k - 1
-WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED)
+WITHHELD_NESTED = "nested"  # with its union or parts in another zone set it would pin people in two parts or none
+WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED, WITHHELD_NESTED)
 
 # Exclusion reasons (subscribers whose events are never stored).
 EXCLUDED_OPTED_OUT = "opted_out"
@@ -240,6 +132,19 @@ ZONES = Table(
         _col(C.AREA_M2, DoubleType(), "Area in square metres, computed in EPSG:25833 (UTM 33N)", False),
     ),
     "Zone catalogue: the polygons footfall is counted in",
+)
+ZONE_RELATIONS = Table(
+    "ref.zone_relations",
+    (
+        _col(C.ZONE_SET, StringType(), "Set of the zone that is (nearly) the union of zones of another set", False),
+        _col(C.ZONE_ID, StringType(), "That zone", False),
+        _col(C.PART_SET, StringType(), "Set of its parts", False),
+        _col(C.PART_ID, StringType(), "One of its parts (a zone of part_set lying mostly inside it)", False),
+        _col(C.DIFFERENCE_M2, DoubleType(), "Area of the zone's symmetric difference with the union of its parts, "
+             "m2 (EPSG:25833)", False),
+    ),
+    "Zones that nearly equal the union of zones of another set, one row per part: disclosure control protects "
+    "the people in two parts at once, or in none (docs/privacy.md)",
 )
 CELLS = Table(
     "ref.cells",
@@ -383,8 +288,8 @@ WITHHELD_CELLS = Table(
         _col(C.HOUR_START, TimestampType(), "Hour of the cell (NULL in the daily tables)"),
         _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
         _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
-        _col(C.REASON, StringType(), "primary | subtraction | linked | republish; or, visitors published, "
-             "<visits|histogram|dwell>_<primary|subtraction|republish>: docs/privacy.md", False),
+        _col(C.REASON, StringType(), "primary | subtraction | linked | republish | nested; or, visitors published, "
+             "<visits|histogram|dwell>_<primary|subtraction|republish> | dwell_dominance: docs/privacy.md", False),
         _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
     ),
     "Why each withheld cell (or a cell's visit metrics) was withheld: for the privacy officer, never analysts",
@@ -392,7 +297,7 @@ WITHHELD_CELLS = Table(
 )
 
 ALL_TABLES = (
-    ZONES, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY,
-    ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS,
+    ZONES, ZONE_RELATIONS, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL,
+    ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
 PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
