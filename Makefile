@@ -117,6 +117,13 @@ bench: setup ## benchmarks side by side: make bench SIZE=XS|S|M|L (200k, 10M, 30
 	$(PY) -m bench.run --size $(SIZE) $(BENCH_ARGS)
 	$(PY) -m bench.report
 
+# The tests' own attacker (tests/attack_day.py, docs/privacy.md "Evidence") on a published day of a
+# data folder: after `make run`, or ATTACK_DATA=$(DATA)/accuracy/<SUBSCRIBERS> after `make accuracy`.
+ATTACK_DATA ?= $(DATA)
+.PHONY: attack
+attack: setup ## the tests' own attacker on a published day: make attack [ATTACK_DATA=.data] [DATE=...]
+	PYTHONPATH=tests $(PY) tests/attack_day.py --data $(ATTACK_DATA) --date $(DATE)
+
 # Accuracy (docs/accuracy.md): restricted.visits of the stay model against the generator's ground
 # truth. The day is generated once under .data/accuracy/<SUBSCRIBERS> and reused; every call runs
 # the pipeline on it again (the code under test may have changed) with the demo key, then

@@ -255,3 +255,26 @@ def nested_exposures(cells: pd.DataFrame, unions: dict[tuple[str, str], tuple[st
             if 0 < abs(difference) < k:
                 found.append(((zone_set, zone_id, key), "nested", difference))
     return found
+
+
+RELEASE_COUNTS = ("visitors", "visits", "passersby", "dwell_lt5", "dwell_5_15", "dwell_15_60", "dwell_60plus")
+
+
+def release_exposures(old: pd.DataFrame, new: pd.DataFrame, keys: list[str], k: int) -> dict[tuple, str]:
+    """Two releases of the same cells (an analyst kept the old one): a cell published in both
+    whose count changed by 1 to k - 1 counts that few people or visits; a dwell mean that changed
+    while the visits changed by fewer than k gives the changed visits' dwell (30 visits at m1, then
+    31 at m2: the new one lasted 31 m2 - 30 m1). Returns cell key -> the metric that exposes it."""
+    shown = [frame[frame["status"] == "published"] for frame in (old, new)]
+    both = shown[0].merge(shown[1], on=keys, suffixes=("_old", ""))
+    found = {}
+    for _, row in both.iterrows():
+        for m in (c for c in RELEASE_COUNTS if c in both):
+            if 0 < abs(row[m] - row[m + "_old"]) < k:  # NaN (a withheld metric) compares False
+                found[tuple(row[keys])] = m
+                break
+        else:
+            mean, before = row.get("dwell_mean_min"), row.get("dwell_mean_min_old")
+            if pd.notna(mean) and pd.notna(before) and mean != before and abs(row["visits"] - row["visits_old"]) < k:
+                found[tuple(row[keys])] = "dwell_mean_min"
+    return found

@@ -5,6 +5,7 @@ published day (tests/integration/test_disclosure_attack.py) means something."""
 import math
 
 import pandas as pd
+import shapely
 from attacker import leaks
 
 K = 20
@@ -94,3 +95,16 @@ def test_a_status_that_says_why_narrows_the_withheld_cells():
     hourly["status"] = ["suppressed_secondary", P, "suppressed_primary"]
     assert _found(leaks(hourly, total, None, K)) == {
         (("hourly", H1, "18-24", "F"), 20.0, 32.0), (("hourly", H1, "35-44", "M"), 0.0, 12.0)}
+
+
+def test_the_attacker_finds_unions_of_zones_from_the_polygons_alone():
+    from attack_day import attacker_unions
+
+    def box(x0: float, x1: float) -> bytes:
+        return shapely.to_wkb(shapely.box(13.40 + x0, 52.50, 13.40 + x1, 52.51))
+
+    zones = pd.DataFrame([("big", "u", box(0, 0.02)), ("small", "a", box(0, 0.01)), ("small", "b", box(0.01, 0.02)),
+                          ("big", "v", box(0.1, 0.12)), ("small", "c", box(0.1, 0.11))],
+                         columns=["zone_set", "zone_id", "geometry"])
+    # u is a + b; v is twice c (c covers half of it); a and c are nobody's union
+    assert attacker_unions(zones) == {("big", "u"): ("small", ["a", "b"])}

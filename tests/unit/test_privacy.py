@@ -5,7 +5,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from attacker import leaks
+from attacker import leaks, release_exposures
 from chispa import assert_df_equality
 from pyspark.errors import SparkRuntimeException
 from pyspark.sql import functions as F
@@ -290,3 +290,11 @@ def test_a_republish_withholds_what_the_replaced_release_would_give_away(spark):
         _cell(2, "d", None, WITHHELD_REPUBLISH),  # one visit more: a count 1 apart
     ], _schema(ZONE_HOURLY, with_status=True))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+    # The tests' own two-release attacker, on the old release and the new one as published
+    keys = [C.HOUR_START, C.AGE_BAND]
+    old = previous.toPandas()
+    assert release_exposures(old, public_status(got).toPandas(), keys, K) == {}
+    # negative control: published without the check, cells b (4 people), c (a dwell) and d (a visit)
+    naive = public_status(suppress_primary(cells, K)).toPandas()
+    assert {(key[0].hour, key[1]): m for key, m in release_exposures(old, naive, keys, K).items()} == {
+        (1, "25-34"): C.VISITORS, (2, "35-44"): C.DWELL_MEAN_MIN, (2, "45-54"): C.VISITS}
