@@ -114,7 +114,9 @@ def _matrix(relations: list[dict[tuple, float]], cells: dict[tuple, float | None
 def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int,
                at_least_k: frozenset[tuple] | set[tuple] = frozenset()) -> list[Leak]:
     unknown = [name for name, v in cells.items() if v is None]
-    if not unknown:
+    if not unknown or len(unknown) == len(cells):
+        # nothing withheld, or nothing published: the relations are homogeneous, so all zeros and
+        # all very large are both feasible and no withheld cell is narrowed
         return []
     index = {name: i for i, name in enumerate(unknown)}
     equalities, inequalities = _relations(cells)
