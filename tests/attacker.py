@@ -176,6 +176,9 @@ VISIT_COUNTS = ("visits", "passersby", "dwell_lt5", "dwell_5_15", "dwell_15_60",
 
 
 def _with_stays(df: pd.DataFrame) -> pd.DataFrame:
+    # As floats: a withheld metric is NaN, never pandas' NA (DuckDB's nullable integers), whose
+    # comparisons are NA and whose `where` would turn an unknown dwell sum into 0.
+    df = df.astype({c: "float64" for c in (*VISIT_COUNTS, "dwell_mean_min") if c in df})
     stays = df["visits"] - df["passersby"]
     # no stays: the dwell sum is 0, known, though the mean is NULL
     return df.assign(stays=stays, dwell_sum=(df["dwell_mean_min"] * stays).where(stays != 0, 0.0))
