@@ -30,7 +30,11 @@ CONF_DIR = ROOT / "conf"
 # the secondary suppression's LPs (one zone per task).
 TEST_SHUFFLE_PARTITIONS = 1
 SUBPROCESS_SHUFFLE_PARTITIONS = 2
-TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"}
+# Delta's state reconstruction and VACUUM's file listing: one task each instead of local.yaml's
+# 2 and 4; the test tables hold a handful of files, and a republish vacuums four tables.
+TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false",
+                   "spark.databricks.delta.snapshotPartitions": "1",
+                   "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1"}
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:

@@ -111,6 +111,12 @@ def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
             builder = builder.addColumn(column.name, column.dtype, nullable=column.nullable, comment=column.comment)
         if table.partition_by:
             builder = builder.partitionedBy(*table.partition_by)
+        if table in PUBLISHED_TABLES:
+            # A new table gets its guard and statistics columns in its first commit (ignored
+            # when the table exists: add_guard below adds what an existing one lacks); one
+            # ALTER TABLE per constraint costs a commit each.
+            for key, value in _guard_properties(table).items():
+                builder = builder.property(key, value)
         builder.execute()
         _add_missing_columns(spark, table)
         if table in PUBLISHED_TABLES:
@@ -153,13 +159,23 @@ def add_guard(spark: SparkSession, table: Table) -> None:
         for update in updates:
             spark.sql(f"UPDATE {table.name} SET {update}")
         vacuum_now(spark, (table,))
-    stats = ",".join(c for c in PUBLISHED_KEYS if c in table.names and c not in table.partition_by)
+    stats = _stats_columns(table)
     if properties.get(_STATS) != stats:
         spark.sql(f"ALTER TABLE {table.name} SET TBLPROPERTIES ('{_STATS}' = '{stats}')")
     for name in sorted(missing, key=lambda n: n == "status_known"):
         if prefix + name in properties:
             spark.sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {name}")
         spark.sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} CHECK ({guard[name]})")
+
+
+def _guard_properties(table: Table) -> dict[str, str]:
+    """The table properties add_guard leaves on a published table: its constraints and `_STATS`."""
+    return {**{f"delta.constraints.{name}": check for name, check in guard_constraints(table).items()},
+            _STATS: _stats_columns(table)}
+
+
+def _stats_columns(table: Table) -> str:
+    return ",".join(c for c in PUBLISHED_KEYS if c in table.names and c not in table.partition_by)
 
 
 def _unspaced(expression: str) -> str:

@@ -306,11 +306,7 @@ def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: 
                                          for g in (hourly, totals, daily, day_totals))
     persisted = [hourly, totals, daily, day_totals]
     try:
-        hourly, totals, daily, day_totals = protect_linked(hourly, totals, daily, day_totals, k)
-        # The visit metrics last, on the final pattern of withheld cells: hours and cohorts
-        # each add up to the day (footfall.privacy.suppression).
-        totals = totals.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=False)
-        daily = daily.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=True)
+        hourly, totals, daily, day_totals = _protected(hourly, totals, daily, day_totals, k)
         grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
         return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary)
     finally:
@@ -345,6 +341,20 @@ def _before_secondary(cells: DataFrame, table: Table, keys: Sequence[str], k: in
     if previous is not None:
         cells = suppress_against_release(cells, previous[table], keys, k)
     return cells if nesting is None else nesting.protect(cells, table, [c for c in keys if c not in DAY_KEYS], k)
+
+
+def _protected(hourly: DataFrame, totals: DataFrame, daily: DataFrame, day_totals: DataFrame,
+               k: int) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
+    """The grids after the LP pass (protect_linked) and, last, the visit metrics' secondary
+    suppression, on the final pattern of withheld cells: hours and cohorts each add up to the
+    day (footfall.privacy.suppression). Checkpointed (the grids are small): the visit metrics'
+    window rules, the writes and ops.withheld_cells plan from the stored rows, not from the
+    grids' whole lineage, and totals and daily are computed once, not again for withheld_cells."""
+    hourly, totals, daily, day_totals = (g.localCheckpoint()
+                                         for g in protect_linked(hourly, totals, daily, day_totals, k))
+    totals = totals.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=False)
+    daily = daily.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=True)
+    return hourly, totals.localCheckpoint(), daily.localCheckpoint(), day_totals
 
 
 def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], rows: str, metrics: Sequence[Column] = (),
