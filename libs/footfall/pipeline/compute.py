@@ -18,7 +18,6 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -290,28 +289,26 @@ def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: 
     before = Observation("visitors_before_suppression")
     hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
         before, F.sum(C.VISITORS).alias("visitors_total"))
+    # Each grid is checkpointed (eager; the grids are small) in the order they depend on one
+    # another: the LP pass and the writes read each several times, and each plan built on a
+    # checkpoint starts from its rows, not from the whole lineage back to the visits, which
+    # took seconds of the driver's time per plan before any job ran.
     totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(
-        primary(ZONE_HOURLY_TOTAL, *HOUR_KEYS))
+        primary(ZONE_HOURLY_TOTAL, *HOUR_KEYS)).localCheckpoint()
     after_primary = Observation("visitors_after_primary")
     # zone_hourly publishes no visit metrics (footfall.privacy.suppression): gone before anything compares them.
     hourly = hourly_raw.transform(suppress_primary, k).transform(without_visit_metrics).observe(
         after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
-    ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *cohort)).transform(suppress_secondary, totals, HOUR_KEYS, k)
+    ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *cohort)).transform(suppress_secondary, totals, HOUR_KEYS, k
+                                                                      ).localCheckpoint()
     day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
-        primary(ZONE_DAILY_TOTAL, *DAY_KEYS))
+        primary(ZONE_DAILY_TOTAL, *DAY_KEYS)).localCheckpoint()
     daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(
-        primary(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k)
-    # Persisted: the LP pass reads the grids, and so do the writes after it.
-    hourly, totals, daily, day_totals = (g.persist(StorageLevel.MEMORY_AND_DISK)
-                                         for g in (hourly, totals, daily, day_totals))
-    persisted = [hourly, totals, daily, day_totals]
-    try:
-        hourly, totals, daily, day_totals = _protected(hourly, totals, daily, day_totals, k)
-        grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
-        return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary)
-    finally:
-        for df in persisted:
-            df.unpersist()
+        primary(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k
+                                                           ).localCheckpoint()
+    hourly, totals, daily, day_totals = _protected(hourly, totals, daily, day_totals, k)
+    grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
+    return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary)
 
 
 def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,
