@@ -30,11 +30,11 @@ CONF_DIR = ROOT / "conf"
 # the secondary suppression's LPs (one zone per task).
 TEST_SHUFFLE_PARTITIONS = 1
 SUBPROCESS_SHUFFLE_PARTITIONS = 2
-# Delta's state reconstruction and VACUUM's file listing: one task each instead of local.yaml's
-# 2 and 4; the test tables hold a handful of files, and a republish vacuums four tables.
-TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false",
-                   "spark.databricks.delta.snapshotPartitions": "1",
-                   "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1"}
+TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"}
+# Delta's state reconstruction and VACUUM's file listing: one task each instead of local.yaml's 2
+# and 4 (cluster.yaml's 50 and its default): the test tables hold a handful of files each, and a
+# republish vacuums four tables (docs/operations.md, "Fixed cost per job").
+TEST_FILE_TASKS = {"spark.delta_snapshot_partitions": 1, "spark.file_listing_parallelism": 1}
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:
@@ -45,6 +45,7 @@ def make_config(data_dir: Path, **overrides: object) -> Config:
         "spark.jars_dir": str(ROOT / ".jars"),
         "spark.master": "local[2]",
         "spark.shuffle_partitions": TEST_SHUFFLE_PARTITIONS,
+        **TEST_FILE_TASKS,
         "spark.conf": {**TEST_SPARK_CONF, "spark.driver.memory": "4g"},
         "privacy.key_file": None,
     }
@@ -62,9 +63,10 @@ def footfall_command(data_dir: Path, *args: str) -> list[str]:
 
 
 def spark_overrides(partitions: int = SUBPROCESS_SHUFFLE_PARTITIONS, **conf: str) -> list[str]:
-    """`--set` arguments with the tests' Spark settings: `partitions` shuffle partitions and
-    TEST_SPARK_CONF plus `conf` (extra spark.* settings)."""
+    """`--set` arguments with the tests' Spark settings: `partitions` shuffle partitions,
+    TEST_FILE_TASKS, and TEST_SPARK_CONF plus `conf` (extra spark.* settings)."""
     return ["--set", f"spark.shuffle_partitions={partitions}",
+            *[arg for key, value in TEST_FILE_TASKS.items() for arg in ("--set", f"{key}={value}")],
             "--set", f"spark.conf={json.dumps({**TEST_SPARK_CONF, **conf})}"]
 
 

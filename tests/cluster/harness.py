@@ -86,11 +86,10 @@ class Submitter:
             "--set", f"paths.data_dir={data_dir}",
             "--set", f"paths.reference_dir={REFERENCE_DIR}",
             "--set", f"spark.event_log_dir={self.event_log_dir}",
-            # the tests' Spark settings (tests/support.py): two shuffle partitions, one per executor
+            # the tests' Spark settings (tests/support.py): two shuffle partitions, one per
+            # executor; one task per Delta snapshot and file listing, where cluster.yaml's 50 per
+            # table read would be most of each job's time on the test day's tiny tables
             *spark_overrides(),
-            # the test day's tables are tiny: Delta's 50 snapshot tasks per table read would be
-            # most of each job's time (docs/operations.md, "Fixed cost per job")
-            "--set", "spark.delta_snapshot_partitions=2",
             *args,
         ]
 
