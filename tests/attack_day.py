@@ -6,7 +6,7 @@ Classes: `lp` (the linear program over a zone's four tables, with status knowled
 (visit counts and dwell sums, the day minus its hours and minus its cohorts, and days rebuilt from
 parts), `denominator` (a dwell mean giving its stays), `nested` (a union of zones of another set
 against its parts; the attacker finds the unions itself, from the zone polygons). Prints the
-exposures per class and zone set; exits 1 if there is any.
+exposures per class and zone set; exits 1 if there is any, 2 if the day published nothing.
 
     PYTHONPATH=tests .venv/bin/python tests/attack_day.py --data .data --date 2026-03-10
 """
@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     frames, zones = read_day(args.data, args.date)
+    rows = {name: len(frame) for name, frame in frames.items()}
+    if not rows[ZONE_DAILY_TOTAL.name]:  # nothing to attack is no evidence of safety
+        print(f"nothing published for {args.date} in {args.data} ({rows}): run the day first "
+              "(make run, or make accuracy for ATTACK_DATA=.data/accuracy/<SUBSCRIBERS>)", file=sys.stderr)
+        return 2
+    print("attacking " + ", ".join(f"{n:,} rows of {name}" for name, n in rows.items()))
     found = attack(frames, zones, args.k)
     for (kind, zone_set), n in sorted(found.items()):
         print(f"{kind:12s} {zone_set:12s} {n:6d} exposures")

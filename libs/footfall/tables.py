@@ -16,6 +16,7 @@ with Spark's placeholder columns, logging an ERROR with a stack trace on every w
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.util import inheritable_thread_target
 
 from footfall.config import K_FLOOR
 from footfall.schemas import (
@@ -39,6 +41,8 @@ from footfall.schemas import (
     C,
     Table,
 )
+
+_LOG = logging.getLogger(__name__)
 
 # Delta keeps min/max statistics of the columns of every data file in its log, also of files a
 # republish replaced and vacuumed: of a published table only the keys', never a count.
@@ -227,8 +231,15 @@ def vacuum_now(spark: SparkSession, tables: tuple[Table, ...]) -> None:
     try:
         # One thread per table: each VACUUM is a few small Spark jobs (list, compare, delete) that
         # leave the cores idle between them; side by side, a republish's four take the time of one.
+        # inheritable_thread_target: the jobs keep the step's job description (footfall.observe).
+        vacuum = inheritable_thread_target(lambda table: DeltaTable.forName(spark, table.name).vacuum(0.0))
         with ThreadPoolExecutor(max_workers=max(len(tables), 1)) as pool:
-            list(pool.map(lambda table: DeltaTable.forName(spark, table.name).vacuum(0.0), tables))
+            futures = {table.name: pool.submit(vacuum, table) for table in tables}
+        failed = [(name, error) for name, f in futures.items() if (error := f.exception()) is not None]
+        for name, error in failed:
+            _LOG.error("VACUUM of %s failed: %s", name, error)
+        if failed:
+            raise failed[0][1]
     finally:
         spark.conf.set(check, before)
 

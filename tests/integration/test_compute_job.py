@@ -383,6 +383,16 @@ EXPECTED_COUNTS = {
     "visitors_total": 9 + 48 + 1 + 26 + 1,  # visitor-hours: N1 in 0..8, hour 10, X1 in 11, hour 14, N1 in 23
     "visitors_in_suppressed_cells": 85 - 28,
     "visitors_in_secondary_cells": 25,  # hour 14's (25-34, F): published after primary, then secondary
+    # Utility (footfall.pipeline.utility): the 76 visits by the hour they start in (hour 0: N1's
+    # virtual one; 10: F 25, P 3, M 19, X1; 14: F 25, U1; 23: N1's) and the 85 visitor-hours, in a
+    # cell with published visitors: hour 10's (25-34, F) 28 / 28; hours 10 and 14, 48 + 26 both
+    # ways; the day's (25-34, F): F's 50 visits and visitor-hours (hours 10 and 14), P's 3; the
+    # mall's day: everything.
+    "utility_visits": 76, "utility_visitor_hours": 85,
+    "utility_visits_hour_cohort": 28, "utility_visitor_hours_hour_cohort": 28,
+    "utility_visits_hour": 48 + 26, "utility_visitor_hours_hour": 48 + 26,
+    "utility_visits_day_cohort": 50 + 3, "utility_visitor_hours_day_cohort": 50 + 3,
+    "utility_visits_day": 76, "utility_visitor_hours_day": 85,
 }
 
 
@@ -500,7 +510,10 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
                                         "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85,
                                         "daily_cells_published": 0, "daily_cells_suppressed_secondary": 1,
                                         "cells_visits_withheld": 0, "cells_histogram_withheld": 0,
-                                        "daily_cells_histogram_withheld": 0}
+                                        "daily_cells_histogram_withheld": 0,
+                                        # no cohort cell published: none of their visits or visitor-hours
+                                        "utility_visits_hour_cohort": 0, "utility_visitor_hours_hour_cohort": 0,
+                                        "utility_visits_day_cohort": 0, "utility_visitor_hours_day_cohort": 0}
     assert_df_equality(_published(spark, ZONE_HOURLY_TOTAL).where(F.col(C.STATUS) == P),
                        spark.createDataFrame(_rows(TOTALS_SHOWN), ZONE_HOURLY_TOTAL.struct),
                        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)

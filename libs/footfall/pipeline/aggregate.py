@@ -33,7 +33,9 @@ HOUR_END = "_hour_end"
 _HOURS = "_hours"
 _HOUR = "_hour"
 _COHORT = "_cohort"
-_STARTS_HERE = "_starts_here"
+# Added by explode_visit_hours: the visit starts in the row's hour and counts there (the visit
+# counts of the hourly grids; footfall.pipeline.utility counts visits by it too).
+STARTS_HERE = "_starts_here"
 # Added by bound_contributions: whether a visit counts in the visit metrics (dp uses it too).
 COUNTED = "_counted"
 
@@ -113,7 +115,7 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
         *[F.col(f"{_HOUR}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN)],
         ((F.col(C.VISIT_START) >= F.col(f"{_HOUR}.{C.HOUR_START}"))
          & (F.col(C.VISIT_START) < F.col(f"{_HOUR}.{HOUR_END}"))
-         & _counted(visits)).alias(_STARTS_HERE),
+         & _counted(visits)).alias(STARTS_HERE),
     )
 
 
@@ -204,13 +206,13 @@ def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Tab
 def aggregate_cohort_hours(visit_hours: DataFrame, zones: DataFrame, day: dt.date,
                            hours: Sequence[LocalHour]) -> DataFrame:
     """footfall.zone_hourly before disclosure control: zone x local hour x cohort, full grid."""
-    return _full_grid(visit_hours, _grid(zones, day, hours, by_cohort=True), F.col(_STARTS_HERE), ZONE_HOURLY)
+    return _full_grid(visit_hours, _grid(zones, day, hours, by_cohort=True), F.col(STARTS_HERE), ZONE_HOURLY)
 
 
 def aggregate_hours(visit_hours: DataFrame, zones: DataFrame, day: dt.date, hours: Sequence[LocalHour]) -> DataFrame:
     """footfall.zone_hourly_total before disclosure control: zone x local hour, full grid."""
     return _full_grid(
-        visit_hours, _grid(zones, day, hours, by_cohort=False), F.col(_STARTS_HERE), ZONE_HOURLY_TOTAL
+        visit_hours, _grid(zones, day, hours, by_cohort=False), F.col(STARTS_HERE), ZONE_HOURLY_TOTAL
     )
 
 

@@ -37,6 +37,7 @@ from footfall.pipeline.aggregate import (
     explode_visit_hours,
 )
 from footfall.pipeline.release import check_release, chosen_zone_sets, zone_counts
+from footfall.pipeline.utility import VISITOR_HOURS_TOTAL, coverage_counts
 from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.privacy import dp
 from footfall.privacy.nested import Nesting, nesting_of
@@ -308,7 +309,11 @@ def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: 
                                                            ).localCheckpoint()
     hourly, totals, daily, day_totals = _protected(hourly, totals, daily, day_totals, k)
     grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
-    return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary)
+    with step("compute", "utility", visit_hours.sparkSession, zone_set=zone_set) as s:
+        # Before the writes: nothing is published unless the whole run's counts are there.
+        utility = coverage_counts(visit_hours, grids)
+        s.record(rows_in=utility.get(VISITOR_HOURS_TOTAL, 0))
+    return _write_grids(grids, _partition(event_date, zone_set), run_id, before, after_primary) | utility
 
 
 def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,

@@ -15,6 +15,14 @@ from pyspark.sql import functions as F
 from footfall.config import Config
 from footfall.errors import EXIT_OK
 from footfall.pipeline import compute, ingest, reference, release
+from footfall.pipeline.utility import (
+    LEVEL_NAMES,
+    LEVELS,
+    VISITOR_HOURS_TOTAL,
+    VISITS_TOTAL,
+    visitor_hours_covered,
+    visits_covered,
+)
 from footfall.schemas import RUNS, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONES, C
 from footfall.session import build_session
 
@@ -81,12 +89,13 @@ def _busiest(spark: SparkSession, event_date: dt.date, zone_set: str, n: int = 5
     ]
 
 
+def share(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
 def information_loss(counts: dict[str, int]) -> str:
     """The share of zone_hourly cells and of visitor-hours that suppression withheld, from a
     compute run's counts, split into primary and secondary (the price of the LP protection)."""
-    def share(part: int, whole: int) -> str:
-        return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
-
     cells, visitors = counts["cells"], counts.get("visitors_total", 0)
     secondary_cells, secondary_visitors = counts.get("cells_suppressed_secondary", 0), counts.get(
         "visitors_in_secondary_cells", 0)
@@ -110,6 +119,18 @@ def visit_metrics_kept(counts: dict[str, int]) -> str | None:
     return "visit counts / dwell histograms published in " + ", ".join(kept) + " with published visitors"
 
 
+def utility(counts: dict[str, int]) -> str | None:
+    """Per level, the shares of the day's visits and visitor-hours in a cell with published
+    visitors (footfall.pipeline.utility), from a compute run's counts; None for runs before they
+    were counted."""
+    visits, hours = counts.get(VISITS_TOTAL), counts.get(VISITOR_HOURS_TOTAL)
+    if visits is None or hours is None:
+        return None
+    parts = [f"{LEVEL_NAMES[level]} {share(counts.get(visits_covered(level), 0), visits)} / "
+             f"{share(counts.get(visitor_hours_covered(level), 0), hours)}" for level, _ in LEVELS.values()]
+    return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts)
+
+
 def summary(spark: SparkSession, event_date: dt.date) -> str:
     """A short printed summary of the day from ops.runs and the published tables."""
     lines = [f"footfall run {event_date.isoformat()}"]
@@ -122,8 +143,7 @@ def summary(spark: SparkSession, event_date: dt.date) -> str:
             lines.append("    privacy mode dp: every cell is a noisy count (docs/dp.md), nothing suppressed")
         elif row[C.JOB] == "compute" and counts.get("cells"):
             lines.append("    " + information_loss(counts))
-            kept = visit_metrics_kept(counts)
-            lines += [f"    {kept}"] if kept else []
+            lines += [f"    {line}" for line in (visit_metrics_kept(counts), utility(counts)) if line]
     cells = (
         spark.table(ZONE_HOURLY.name).where(F.col(C.EVENT_DATE) == F.lit(event_date))
         .groupBy(C.ZONE_SET, C.STATUS).count().orderBy(C.ZONE_SET, C.STATUS).collect()

@@ -1,0 +1,83 @@
+"""Utility (footfall.pipeline.utility): the visits and visitor-hours in a cell with published
+visitors, per level, on a hand-made day.
+
+2026-03-14 is CET (UTC+1): local hour 10 starts at 09:00 UTC, hour 11 at 10:00 UTC. Visits:
+- a (25-34, F) in z1: 09:30-10:20 UTC, a visitor of hours 10 and 11, its visit starts in 10;
+  and 10:40-10:50, again hour 11 (the same visitor-hour), a visit starting in 11.
+- b (35-44, M) in z1: 10:05-10:10, 10:30-10:35 and 10:45-10:50: one visitor-hour (11); three
+  visits start there, of which two count (privacy.max_visits_per_zone_hour = 2, bound_contributions),
+  as in the tables' visit counts.
+- c (25-34, F) in z1: 09:10-09:20: hour 10.
+- d (25-34, F) in z2: 09:00-09:05: hour 10.
+So 6 visits (counted) and 5 visitor-hours: (a, z1, 10), (a, z1, 11), (b, z1, 11), (c, z1, 10), (d, z2, 10).
+
+Published cells (the rest withheld, for any reason):
+- hour x cohort: (z1, 10, 25-34 F) and (z1, 11, 35-44 M); not (z1, 11, 25-34 F), not (z2, 10, 25-34 F).
+  Visitor-hours (a, 10), (c, 10), (b, 11): 3; visits a's first, c's, b's two: 4.
+- hour: (z1, 11) and (z2, 10); not (z1, 10). Visitor-hours (a, 11), (b, 11), (d, 10): 3; visits
+  a's second, b's two, d's: 4.
+- day x cohort: (z1, 25-34 F); not (z1, 35-44 M), not (z2, 25-34 F). Visitor-hours a's two, c's:
+  3; visits a's two, c's: 3.
+- day: z2 only: d's visitor-hour and visit.
+"""
+
+import datetime as dt
+
+from footfall.localtime import day_hours
+from footfall.pipeline.aggregate import bound_contributions, explode_visit_hours
+from footfall.pipeline.run import utility
+from footfall.pipeline.utility import coverage_counts
+from footfall.schemas import STATUS_PUBLISHED, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+
+DAY = dt.date(2026, 3, 14)
+H10, H11 = dt.datetime(2026, 3, 14, 9, tzinfo=dt.UTC), dt.datetime(2026, 3, 14, 10, tzinfo=dt.UTC)  # local 10, 11
+F25, M35 = ("25-34", "F"), ("35-44", "M")
+WITHHELD = "primary"  # any reason: only `published` counts
+
+
+def _visit(zone: str, subscriber: str, cohort: tuple[str, str], start: tuple[int, int], end: tuple[int, int]):
+    """A visit row (times UTC on DAY)."""
+    at = [dt.datetime(2026, 3, 14, h, m, tzinfo=dt.UTC) for h, m in (start, end)]
+    return ("u", zone, subscriber, *cohort, *at, int((at[1] - at[0]).total_seconds()))
+
+
+def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
+    visits = spark.createDataFrame([
+        _visit("z1", "a", F25, (9, 30), (10, 20)), _visit("z1", "a", F25, (10, 40), (10, 50)),
+        _visit("z1", "b", M35, (10, 5), (10, 10)), _visit("z1", "b", M35, (10, 30), (10, 35)),
+        _visit("z1", "b", M35, (10, 45), (10, 50)),
+        _visit("z1", "c", F25, (9, 10), (9, 20)), _visit("z2", "d", F25, (9, 0), (9, 5)),
+    ], f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.AGE_BAND} string, {C.GENDER} string, "
+       f"{C.VISIT_START} timestamp, {C.VISIT_END} timestamp, {C.DWELL_S} long")
+    visit_hours = visits.transform(bound_contributions, 2, 720).transform(
+        explode_visit_hours, day_hours(DAY, "Europe/Berlin"))
+    cohort_hour = f"{C.ZONE_ID} string, {C.HOUR_START} timestamp, {C.AGE_BAND} string, {C.GENDER} string, " \
+                  f"{C.STATUS} string"
+    grids = {
+        ZONE_HOURLY: spark.createDataFrame([
+            ("z1", H10, *F25, STATUS_PUBLISHED), ("z1", H11, *M35, STATUS_PUBLISHED),
+            ("z1", H11, *F25, WITHHELD), ("z2", H10, *F25, WITHHELD)], cohort_hour),
+        ZONE_HOURLY_TOTAL: spark.createDataFrame([
+            ("z1", H10, WITHHELD), ("z1", H11, STATUS_PUBLISHED), ("z2", H10, STATUS_PUBLISHED)],
+            f"{C.ZONE_ID} string, {C.HOUR_START} timestamp, {C.STATUS} string"),
+        ZONE_DAILY: spark.createDataFrame([
+            ("z1", *F25, STATUS_PUBLISHED), ("z1", *M35, WITHHELD), ("z2", *F25, WITHHELD)],
+            f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
+        ZONE_DAILY_TOTAL: spark.createDataFrame([("z1", WITHHELD), ("z2", STATUS_PUBLISHED)],
+                                                f"{C.ZONE_ID} string, {C.STATUS} string"),
+    }
+    counts = coverage_counts(visit_hours, grids)
+    assert counts == {
+        "utility_visitor_hours": 5, "utility_visits": 6,
+        "utility_visitor_hours_hour_cohort": 3, "utility_visits_hour_cohort": 4,
+        "utility_visitor_hours_hour": 3, "utility_visits_hour": 4,
+        "utility_visitor_hours_day_cohort": 3, "utility_visits_day_cohort": 3,
+        "utility_visitor_hours_day": 1, "utility_visits_day": 1,
+    }
+    assert utility(counts) == (
+        "visits / visitor-hours in a cell with published visitors: hour x cohort 66.7% / 60.0%, "
+        "hour 66.7% / 60.0%, day x cohort 50.0% / 60.0%, day 16.7% / 20.0%")
+
+
+def test_runs_before_utility_was_counted_print_no_line():
+    assert utility({"cells": 5, "cells_published": 5}) is None
