@@ -232,7 +232,7 @@ def vacuum_now(spark: SparkSession, tables: tuple[Table, ...]) -> None:
         # One thread per table: each VACUUM is a few small Spark jobs (list, compare, delete) that
         # leave the cores idle between them; side by side, a republish's four take the time of one.
         # inheritable_thread_target: the jobs keep the step's job description (footfall.observe).
-        vacuum = inheritable_thread_target(lambda table: DeltaTable.forName(spark, table.name).vacuum(0.0))
+        vacuum = inheritable_thread_target(spark)(lambda table: DeltaTable.forName(spark, table.name).vacuum(0.0))
         with ThreadPoolExecutor(max_workers=max(len(tables), 1)) as pool:
             futures = {table.name: pool.submit(vacuum, table) for table in tables}
         failed = [(name, error) for name, f in futures.items() if (error := f.exception()) is not None]
