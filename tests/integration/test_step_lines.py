@@ -15,8 +15,9 @@ moves (no handover, one event each: no scatter), so there are no travel points; 
 bursts at one place are one stay, 492's burst another, and each is its subscriber's only place,
 so the night place adds no virtual stay: 2 stays, 2 stay points, both in the zone (2 stay visits,
 2 visits), one zone category (`test`) for the duration priors, no zone with enough stay visits
-for a dwell estimate (dwell_est_min_visits), and the full grids: 1 zone x 24 hours x 21 cohorts
-(hourly), 24 (totals), 21 (daily), 1 (daily total).
+for a dwell estimate (dwell_est_min_visits), 48 visitor-hours (2 visits of 24 h) for the utility
+counts, and the full grids: 1 zone x 24 hours x 21 cohorts (hourly), 24 (totals), 21 (daily), 1
+(daily total).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jo
     ("compute", "dwell_priors", {"zone_set": ZONE_SET, "categories": "1"}, None, None),
     ("compute", "restricted.visits", {"zone_set": ZONE_SET}, None, "2"),
     ("compute", "dwell_estimates", {"zone_set": ZONE_SET}, None, "0"),
+    ("compute", "utility", {"zone_set": ZONE_SET}, "48", None),  # visitor-hours: 2 visits of 24 h
     ("compute", "footfall.zone_hourly", {"zone_set": ZONE_SET}, None, str(GRID)),
     ("compute", "footfall.zone_hourly_total", {"zone_set": ZONE_SET}, None, "24"),
     ("compute", "footfall.zone_daily", {"zone_set": ZONE_SET}, None, "21"),
@@ -168,6 +170,7 @@ def test_step_rows_agree_with_the_counts_the_jobs_record(logged):
     assert steps["ingest", "rejected_events"]["rows_out"] == str(ing["rejected"])
     assert steps["compute", "read_events"]["rows_out"] == str(comp["events_in"])
     assert steps["compute", "restricted.visits"]["rows_out"] == str(comp["visits"])
+    assert steps["compute", "utility"]["rows_in"] == str(comp["utility_visitor_hours"])
     assert steps["compute", "footfall.zone_hourly"]["rows_out"] == str(comp["cells"])
     assert steps["compute", "footfall.zone_hourly_total"]["rows_out"] == str(comp["total_cells"])
     assert steps["compute", "footfall.zone_daily"]["rows_out"] == str(comp["daily_cells"])
