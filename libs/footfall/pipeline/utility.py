@@ -2,7 +2,7 @@
 the share of the day's visits and of its visitor-hours that lie in a cell whose visitors are
 published. Computed by compute from the visits and the four grids after disclosure control,
 recorded in ops.runs' counts and printed by `footfall run` (footfall.pipeline.run.utility;
-docs/definitions.md, "Utility"; the demo's in docs/analysts.md, "How much is published").
+docs/definitions.md, "Utility"; measured in docs/analysts.md, "How much is published").
 
 Definitions (docs/definitions.md, "Utility"):
 - a visitor-hour is one subscriber present in one zone in one local hour (a row of zone_hourly's
