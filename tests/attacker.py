@@ -8,6 +8,11 @@ published cells of one zone and day:
 - a cohort's zone_daily visitors are at least its visitors in any hour, and at most their sum;
 - the day's zone_daily_total is the sum of the 21 cohorts' zone_daily cells (each subscriber has
   one cohort), at least any hour's zone_hourly_total and at most their sum;
+- visitors by age band (zone_daily_margins, gender `all`) are the sum of the age band's
+  zone_daily cells over the genders, visitors by gender (age band `all`) the sum of the gender's
+  cells over the age bands; either way the margins add up to the day's zone_daily_total (or, with
+  no day total, to each other). Without zone_daily cells a margin is at least its age band's (or
+  gender's) sum of zone_hourly cells in any hour and at most that sum over the hours;
 - every count is non-negative;
 - what a withheld cell's status says: footfall's earlier releases marked a cell withheld to
   protect another one `suppressed_secondary`, chosen among cells that would have been published,
@@ -38,6 +43,7 @@ from scipy.sparse import coo_matrix
 CAP = 1e7
 EPS = 1e-6
 COHORT = ("age_band", "gender")
+ALL = "all"  # zone_daily_margins: the cohort key a margin adds up over
 
 
 # Statuses that tell the attacker a withheld cell holds at least k people.
@@ -47,19 +53,22 @@ STATUS_AT_LEAST_K = ("suppressed_secondary",)
 @dataclass(frozen=True)
 class Leak:
     zone_id: str
-    cell: tuple  # ("hourly", hour, age, gender) | ("total", hour) | ("daily", age, gender) | ("day_total",)
+    # ("hourly", hour, age, gender) | ("total", hour) | ("daily", age, gender) | ("day_total",)
+    # | ("margin", age, "all") | ("margin", "all", gender)
+    cell: tuple
     low: float
     high: float
 
 
 def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
-           day_total: pd.DataFrame | None = None) -> tuple[dict[tuple, float | None], set[tuple]]:
+           day_total: pd.DataFrame | None = None,
+           margins: pd.DataFrame | None = None) -> tuple[dict[tuple, float | None], set[tuple]]:
     """One zone's cells by name -> published visitors, or None when suppressed (status not
     published); and the names of the suppressed cells whose status says they hold at least k."""
     cells: dict[tuple, float | None] = {}
     at_least_k: set[tuple] = set()
     named = (("hourly", hourly, ("hour_start", "age_band", "gender")), ("total", total, ("hour_start",)),
-             ("daily", daily, COHORT), ("day_total", day_total, ()))
+             ("daily", daily, COHORT), ("day_total", day_total, ()), ("margin", margins, COHORT))
     for kind, frame, keys in named:
         for row in () if frame is None else frame.to_dict("records"):
             name = (kind, *(row[key] for key in keys))
@@ -94,6 +103,42 @@ def _relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float
         inequalities += [{name: 1.0, ("day_total",): -1.0} for name in totals]
         if totals:
             inequalities.append({**dict.fromkeys(totals, -1.0), ("day_total",): 1.0})
+    more = _margin_relations(cells)
+    return equalities + more[0], inequalities + more[1]
+
+
+def _margin_relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float]], list[dict[tuple, float]]]:
+    """The relations of zone_daily_margins: ("margin", age, "all") and ("margin", "all", gender).
+    A zone's margins, like its zone_daily cells, are all there (10 rows); a cohort with no
+    zone_daily row had nobody."""
+    equalities, inequalities = [], []
+    margins = [name for name in cells if name[0] == "margin"]
+    if not margins:
+        return equalities, inequalities
+    days = [name for name in cells if name[0] == "daily"]
+    hourly = [name for name in cells if name[0] == "hourly"]
+    by_age = [name for name in margins if name[2] == ALL and name[1] != ALL]
+    by_gender = [name for name in margins if name[1] == ALL and name[2] != ALL]
+    # the age band is at position 1 of a margin and of a daily cell (2 of an hourly one), the gender at 2 (3)
+    for at, side in ((1, by_age), (2, by_gender)):
+        for margin in side:
+            if days:
+                equalities.append({**dict.fromkeys((d for d in days if d[at] == margin[at]), 1.0), margin: -1.0})
+                continue
+            hours: dict[object, list[tuple]] = {}
+            for name in hourly:
+                if name[at + 1] == margin[at]:
+                    hours.setdefault(name[1], []).append(name)
+            # at least any hour's visitors of the age band (gender), at most their sum over the hours
+            inequalities += [{**dict.fromkeys(names, 1.0), margin: -1.0} for names in hours.values()]
+            if hours:
+                inequalities.append({**{n: -1.0 for names in hours.values() for n in names}, margin: 1.0})
+    if ("day_total",) in cells:
+        for side in (by_age, by_gender):
+            if side:
+                equalities.append({**dict.fromkeys(side, 1.0), ("day_total",): -1.0})
+    elif by_age and by_gender:
+        equalities.append({**dict.fromkeys(by_age, 1.0), **dict.fromkeys(by_gender, -1.0)})
     return equalities, inequalities
 
 
@@ -169,24 +214,25 @@ def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int,
 
 
 def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None, k: int,
-          day_total: pd.DataFrame | None = None) -> list[Leak]:
+          day_total: pd.DataFrame | None = None, margins: pd.DataFrame | None = None) -> list[Leak]:
     """The leaks of one day and zone set: every zone's cells of the published tables (columns
-    zone_id, hour_start, age_band, gender, visitors, status as in footfall.zone_*); `daily` and
-    `day_total` (zone_daily, zone_daily_total) may be left out (None)."""
+    zone_id, hour_start, age_band, gender, visitors, status as in footfall.zone_*); `daily`,
+    `day_total` and `margins` (zone_daily, zone_daily_total, zone_daily_margins) may be left out
+    (None)."""
     found = []
-
+    frames = (hourly, total, daily, day_total, margins)
     # Split once by zone (not a filter per zone: store fronts are thousands of zones).
-    by_zone = [{} if frame is None else dict(tuple(frame.groupby("zone_id"))) for frame in (hourly, total, daily,
-                                                                                           day_total)]
+    by_zone = [{} if frame is None else dict(tuple(frame.groupby("zone_id"))) for frame in frames]
     empty = hourly.iloc[0:0]
 
     def of(kind: int, zone_id: str) -> pd.DataFrame | None:
-        if (hourly, total, daily, day_total)[kind] is None:
+        if frames[kind] is None:
             return None
         return by_zone[kind].get(zone_id, empty)
 
-    for zone_id in sorted(set(hourly["zone_id"]) | set(total["zone_id"])):
-        cells, at_least_k = _cells(of(0, zone_id), of(1, zone_id), of(2, zone_id), of(3, zone_id))
+    zones = set(hourly["zone_id"]) | set(total["zone_id"]) | (set() if margins is None else set(margins["zone_id"]))
+    for zone_id in sorted(zones):
+        cells, at_least_k = _cells(*(of(kind, zone_id) for kind in range(len(frames))))
         found += zone_leaks(zone_id, cells, k, at_least_k)
     return found
 

@@ -75,12 +75,13 @@ def guard_constraints(table: Table) -> dict[str, str]:
         "status_known": f"{C.STATUS} IN ({statuses})",
         # A dp count is noisy (docs/dp.md), no exact count of people: it may be small.
         "visitors_at_least_floor": f"{C.STATUS} = '{STATUS_DP}' OR {C.VISITORS} IS NULL OR {C.VISITORS} >= {K_FLOOR}",
-        "visit_counts_at_least_floor": f"{C.STATUS} = '{STATUS_DP}' OR "
-                                       f"(({C.VISITS} IS NULL OR {C.VISITS} >= {K_FLOOR}) AND {zero_or_floor})",
         "suppressed_has_no_metric": f"{C.STATUS} <> '{STATUS_SUPPRESSED}' OR ({all_null(metrics)})",
-        "dp_only_noisy_metrics": f"{C.STATUS} <> '{STATUS_DP}' OR "
-                                 f"({all_null([c for c in metrics if c not in NOISY_METRICS])})",
     }
+    if C.VISITS in table.names:  # zone_daily_margins publishes visitors only
+        visits_floor = f"({C.VISITS} IS NULL OR {C.VISITS} >= {K_FLOOR})"
+        guard["visit_counts_at_least_floor"] = f"{C.STATUS} = '{STATUS_DP}' OR ({visits_floor} AND {zero_or_floor})"
+        guard["dp_only_noisy_metrics"] = (f"{C.STATUS} <> '{STATUS_DP}' OR "
+                                          f"({all_null([c for c in metrics if c not in NOISY_METRICS])})")
     if table.name == ZONE_HOURLY.name:
         guard["hourly_visitors_only"] = f"{C.STATUS} <> '{STATUS_PUBLISHED}' OR ({all_null(_visit_metrics(table))})"
     return guard

@@ -54,7 +54,8 @@ COMPUTE_ARGS = ("--date", DAY, *(arg for zone_set in ZONE_SETS for arg in ("--zo
 # localities (96 zones) above the threshold: the spatially partitioned join; districts (12) below
 JOIN_SETTINGS = ("--set", "spatial.broadcast_max_zones=50")
 INGEST_TABLES = ("ref.zones", "ref.cells", "restricted.subscribers", "restricted.events", "ops.rejected_events")
-COMPUTE_TABLES = ("restricted.visits", "footfall.zone_hourly", "footfall.zone_hourly_total", "footfall.zone_daily")
+COMPUTE_TABLES = ("restricted.visits", "footfall.zone_hourly", "footfall.zone_hourly_total", "footfall.zone_daily",
+                  "footfall.zone_daily_margins")
 # Differs between two runs by design (a fresh id per run); ops.runs is not compared at all.
 RUN_SPECIFIC_COLUMNS = ("run_id",)
 # Doubles (mean dwell) are sums whose last bits depend on the partitioning: compared rounded.

@@ -81,6 +81,7 @@ from footfall.pipeline import compute
 from footfall.pipeline.aggregate import ESTIMATES, METRICS
 from footfall.schemas import (
     EVENTS,
+    MARGIN_ALL,
     RUNS,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -92,6 +93,7 @@ from footfall.schemas import (
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -246,6 +248,14 @@ DAILY_TOTAL_SHOWN = [
     # need the histogram.
     (50, 76, *HISTOGRAM_WITHHELD, P),
 ]
+MARGINS_SHOWN = [
+    # The day's 25-34: (25-34, F)'s 28, nobody else. Women: 28 + X1 = 29, men: 19 + N1 = 20 (>= k),
+    # the unknown gender: U1. Women beside the published (25-34, F) would count the other women
+    # as 1 (X1): withheld (subtraction). Men 20 and the day's 50 then give women + unknown = 30,
+    # the women at least 28 (their published cohort): the unknown gender at most 2, so the men's
+    # margin is withheld too (linked: only margin cells give way for a margin's leak).
+    ("25-34", MARGIN_ALL, 28, P),
+]
 
 
 def test_published_numbers_match_the_hand_derived_day(spark, first_run):
@@ -269,6 +279,14 @@ def test_published_numbers_match_the_hand_derived_day(spark, first_run):
         spark.createDataFrame(_rows(TOTALS_SHOWN), ZONE_HOURLY_TOTAL.struct),
         ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
     )
+
+    margins = _published(spark, ZONE_DAILY_MARGINS)
+    assert margins.count() == 2 * (7 + 3)
+    assert_df_equality(
+        margins.where(F.col(C.STATUS) == P), spark.createDataFrame(_rows(MARGINS_SHOWN), ZONE_DAILY_MARGINS.struct),
+        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
+    )
+    assert margins.where((F.col(C.STATUS) != P) & F.col(C.VISITORS).isNotNull()).count() == 0
 
     daily = _published(spark, ZONE_DAILY)
     assert daily.count() == 2 * 21
@@ -307,13 +325,21 @@ def test_why_each_cell_was_withheld_is_kept_for_the_privacy_officer(spark, first
         # 25-34/F), and hour 14's count against the day's (the comments of TOTALS_SHOWN)
         (ZONE_HOURLY_TOTAL.name, "histogram_primary"): 1, (ZONE_DAILY.name, "histogram_primary"): 1,
         (ZONE_DAILY_TOTAL.name, "histogram_primary"): 1, (ZONE_HOURLY_TOTAL.name, "visits_subtraction"): 1,
+        # the margins (MARGINS_SHOWN): women 29 beside the published (25-34, F) 28 would count
+        # the other women (X1) as 1; then men 20 and the day's 50 would give women + unknown =
+        # 30, the women at least 28: the unknown gender at most 2 (linked)
+        (ZONE_DAILY_MARGINS.name, WITHHELD_PRIMARY): 7 + 10, (ZONE_DAILY_MARGINS.name, WITHHELD_SUBTRACTION): 1,
+        (ZONE_DAILY_MARGINS.name, WITHHELD_LINKED): 1,
     }
     run_id = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(F.desc(C.STARTED_AT)).first()[C.RUN_ID]
     assert_df_equality(
-        withheld.where(F.col(C.REASON) == WITHHELD_SUBTRACTION),
-        spark.createDataFrame([(ZONE_SET, "mall", DAY, ZONE_HOURLY.name, local(14, 0), "25-34", "F",
-                                WITHHELD_SUBTRACTION, run_id)], WITHHELD_CELLS.struct),
-        ignore_nullable=True, ignore_metadata=True,
+        withheld.where(F.col(C.REASON).isin(WITHHELD_SUBTRACTION, WITHHELD_LINKED)),
+        spark.createDataFrame([
+            (ZONE_SET, "mall", DAY, ZONE_HOURLY.name, local(14, 0), "25-34", "F", WITHHELD_SUBTRACTION, run_id),
+            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "F", WITHHELD_SUBTRACTION, run_id),
+            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "M", WITHHELD_LINKED, run_id),
+        ], WITHHELD_CELLS.struct),
+        ignore_nullable=True, ignore_metadata=True, ignore_row_order=True,
     )
 
 
@@ -375,6 +401,11 @@ EXPECTED_COUNTS = {
     "daily_cells_suppressed_secondary": 0,
     "daily_total_cells": 2, "daily_total_cells_published": 1, "daily_total_cells_suppressed_primary": 1,
     "daily_total_cells_suppressed_secondary": 0,
+    # zone_daily_margins (MARGINS_SHOWN): the mall's 25-34 published; 35-44, 45-54, 55-64 and
+    # unknown (1 each or 19), 18-24 and 65+ (0), the unknown gender (1) and the far zone's 10
+    # below k; women (29) and men (20) withheld to protect others
+    "margin_cells": 20, "margin_cells_published": 1, "margin_cells_suppressed_primary": 7 + 10,
+    "margin_cells_suppressed_secondary": 2,
     # published cells without a visit count / a histogram: zone_hourly's one (it has none); hour 14
     # (count and histogram), hour 10 (histogram); the daily cell (histogram); the day (histogram)
     "cells_visits_withheld": 1, "cells_histogram_withheld": 1, "total_cells_visits_withheld": 1,
@@ -393,6 +424,11 @@ EXPECTED_COUNTS = {
     "utility_visits_hour": 48 + 26, "utility_visitor_hours_hour": 48 + 26,
     "utility_visits_day_cohort": 50 + 3, "utility_visitor_hours_day_cohort": 50 + 3,
     "utility_visits_day": 76, "utility_visitor_hours_day": 85,
+    # the mall's 25-34: the same 53 as its only cohort (25-34, F); no gender published; any cohort
+    # level: hour 10's (25-34, F) 28 lies within the day's 53
+    "utility_visits_day_age": 53, "utility_visitor_hours_day_age": 53,
+    "utility_visits_day_gender": 0, "utility_visitor_hours_day_gender": 0,
+    "utility_visits_any_cohort": 53, "utility_visitor_hours_any_cohort": 53,
 }
 
 
@@ -411,7 +447,7 @@ def test_run_manifest_records_counts_and_input_versions(spark, first_run):
     assert parameters["visits"]["split"] == SPLIT_MIDPOINT
 
 
-PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
+PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
 
 
 def _snapshot(spark):
@@ -505,13 +541,18 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
         # as before; hour 14's count, withheld in the replaced release, stays withheld
         (ZONE_HOURLY_TOTAL.name, "histogram_primary"): 1, (ZONE_HOURLY_TOTAL.name, "visits_republish"): 1,
         (ZONE_DAILY_TOTAL.name, "histogram_primary"): 1,
+        # women and men were withheld before and stay so. The 25-34 margin (28, as before) stays:
+        # beside it the withheld daily (25-34, F) is x = 28 - (25-34, M) - (25-34, unknown), in
+        # [0, 28] (the day's other cohorts, 50 - x, can hold hour 10's other 48 - x people)
+        (ZONE_DAILY_MARGINS.name, WITHHELD_PRIMARY): 7 + 10, (ZONE_DAILY_MARGINS.name, WITHHELD_REPUBLISH): 2,
     }
     assert counts == EXPECTED_COUNTS | {"cells_published": 0, "cells_suppressed_secondary": 2,
                                         "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85,
                                         "daily_cells_published": 0, "daily_cells_suppressed_secondary": 1,
                                         "cells_visits_withheld": 0, "cells_histogram_withheld": 0,
                                         "daily_cells_histogram_withheld": 0,
-                                        # no cohort cell published: none of their visits or visitor-hours
+                                        # no cohort cell published: none of their visits or visitor-hours;
+                                        # the 25-34 margin still covers (25-34, F)'s 53 (any cohort level)
                                         "utility_visits_hour_cohort": 0, "utility_visitor_hours_hour_cohort": 0,
                                         "utility_visits_day_cohort": 0, "utility_visitor_hours_day_cohort": 0}
     assert_df_equality(_published(spark, ZONE_HOURLY_TOTAL).where(F.col(C.STATUS) == P),

@@ -4,8 +4,8 @@ session's `generated_day`, tests/integration/conftest.py).
 - The attacker (tests/attacker.py: a linear program written for the tests, not footfall's own
   auditor footfall.privacy.audit) reads the published tables as an analyst does, through
   `footfall duckdb` (delta_scan of the published folders, no Spark), sees every published number
-  of a zone (hourly cells, hourly totals, daily cells, the day total) and its status, and
-  narrows no suppressed cell below k.
+  of a zone (hourly cells, hourly totals, daily cells, the day total, the day's visitors by age
+  band and by gender) and its status, and narrows no suppressed cell below k.
 - Negative control: the same attacker on the same day's cells with primary suppression only
   does find leaks, so the first test can fail. Those cells are counted here from
   restricted.visits with pandas, by the definitions in docs/definitions.md (a visitor of hour h
@@ -34,6 +34,7 @@ from footfall.schemas import (
     VISITS,
     WITHHELD_CELLS,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -52,6 +53,8 @@ GENDERS = ("F", "M", "unknown")
 # (The day may compute more zone sets: the `published` fixture checks these are among them.)
 ZONE_SETS = ("districts",)
 K = 20
+ALL = "all"  # zone_daily_margins: the key a margin adds up over
+TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
 # Raw identifiers: a German MSISDN (49 + 10-11 digits), an IMSI or IMEI (15 digits), standing alone
 # (not the digits after a decimal point, e.g. of a coordinate in ops.runs parameters).
 IDENTIFIER = r"(^|[^0-9A-Za-z.])(49[0-9]{10,11}|[0-9]{15})([^0-9A-Za-z]|$)"
@@ -71,12 +74,11 @@ def _day(spark, data, table, zone_set) -> pd.DataFrame:
 
 
 def _published(data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's four published tables as `footfall duckdb` shows them to an analyst."""
-    tables = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
-    con = duck.connect({t.name: str(table_location(data, t)) for t in tables})
+    """The day's five published tables as `footfall duckdb` shows them to an analyst."""
+    con = duck.connect({t.name: str(table_location(data, t)) for t in TABLES})
     try:
         frames = [con.execute(f"SELECT * FROM {t.name} WHERE {C.EVENT_DATE} = ? AND {C.ZONE_SET} = ?",
-                              [DAY, zone_set]).df() for t in tables]
+                              [DAY, zone_set]).df() for t in TABLES]
     finally:
         con.close()
     # hour_start in nanoseconds, like the counts' hours (and Spark's toPandas)
@@ -84,7 +86,7 @@ def _published(data, zone_set) -> tuple[pd.DataFrame, ...]:
 
 
 def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's four full grids (every zone x hour x cohort, ...) counted from restricted.visits,
+    """The day's five full grids (every zone x hour x cohort, ...) counted from restricted.visits,
     with primary suppression only: visitors < k -> suppressed, else published."""
     visits = _day(spark, data, VISITS, zone_set)
     zones = sorted(read_table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
@@ -105,6 +107,10 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
         (visits.groupby([C.ZONE_ID, *cohort])[C.PSEUDO_ID].nunique(),
          pd.MultiIndex.from_tuples([(z, a, g) for z in zones for a, g in cohorts], names=[C.ZONE_ID, *cohort])),
         (visits.groupby(C.ZONE_ID)[C.PSEUDO_ID].nunique(), pd.Index(zones, name=C.ZONE_ID)),
+        (pd.concat([visits.assign(**{C.GENDER: ALL}), visits.assign(**{C.AGE_BAND: ALL})]).groupby(
+            [C.ZONE_ID, *cohort])[C.PSEUDO_ID].nunique(),
+         pd.MultiIndex.from_tuples([(z, a, ALL) for z in zones for a in AGE_BANDS]
+                                   + [(z, ALL, g) for z in zones for g in GENDERS], names=[C.ZONE_ID, *cohort])),
     )
     out = []
     for counts, grid in grids:
@@ -129,11 +135,12 @@ def _latest_compute_counts(spark, data, zone_set) -> dict:
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
 def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(published, zone_set):
     data, _ = published
-    hourly, total, daily, day_total = _published(data, zone_set)
+    hourly, total, daily, day_total, margins = _published(data, zone_set)
     statuses = pd.concat([hourly[C.STATUS], total[C.STATUS], daily[C.STATUS]])
     assert (statuses == "published").sum() > 100  # there is something to attack with
     assert (statuses != "published").sum() > 100  # and something to find
-    assert leaks(hourly, total, daily, K, day_total) == []
+    assert (margins[C.STATUS] == "published").any() and (margins[C.STATUS] != "published").any()
+    assert leaks(hourly, total, daily, K, day_total, margins) == []
 
 
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
@@ -143,7 +150,7 @@ def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zon
     published cohorts; and the denominators of dwell means. Their negative controls are in
     tests/unit/test_visit_metrics.py."""
     data, _ = published
-    hourly, total, daily, day_total = _published(data, zone_set)
+    hourly, total, daily, day_total, _ = _published(data, zone_set)
     assert hourly[[m for m in VISIT_COUNTS if m != "stays"]].isna().all().all()  # zone_hourly: visitors only
     keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE]
     assert visit_exposures(total, day_total, keys, K) == []
@@ -158,8 +165,8 @@ def test_negative_control_primary_suppression_alone_leaks(counted):
     With the stay model nearly everyone is counted in every hour, so an hour's withheld cohort
     cells add up to k or more (the hourly tables alone leak nothing on this day); the leaks come
     through the day total, which pins the withheld daily cohort cells and, through them, hours."""
-    hourly, total, daily, day_total = counted["districts"]
-    found = leaks(hourly, total, daily, K, day_total)
+    hourly, total, daily, day_total, margins = counted["districts"]
+    found = leaks(hourly, total, daily, K, day_total, margins)
     assert len(found) > 0
     assert all(leak.high - leak.low < K for leak in found)
 
@@ -172,9 +179,8 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
     secondary = {}  # per table: the cells of k or more withheld to protect others
     counted = counted[zone_set]
     keys = ([C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER], [C.ZONE_ID, C.HOUR_START],
-            [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID])
-    tables = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
-    for table, mine, theirs, key in zip(tables, counted, run, keys, strict=True):
+            [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID], [C.ZONE_ID, C.AGE_BAND, C.GENDER])
+    for table, mine, theirs, key in zip(TABLES, counted, run, keys, strict=True):
         both = mine.merge(theirs[[*key, C.VISITORS, C.STATUS]], on=key, how="outer", suffixes=("", "_run"),
                           indicator=True)
         assert (both["_merge"] == "both").all(), table.name  # the same full grid

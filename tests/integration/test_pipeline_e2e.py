@@ -31,6 +31,7 @@ from footfall.schemas import (
     SUBSCRIBERS,
     VISITS,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -104,11 +105,11 @@ def test_published_cells_have_at_least_k_visitors(spark, day_run):
         assert day.where((F.col(C.STATUS) != "published") & F.col(C.VISITORS).isNotNull()).count() == 0
 
 
-def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_four_tables_together(spark, day_run):
+def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_five_tables_together(spark, day_run):
     cfg, _ = day_run
-    hourly, total, daily, day_total = (_day(spark, t).toPandas()
-                                       for t in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL))
-    assert leaks(hourly, total, daily, cfg.privacy.k, day_total) == []
+    hourly, total, daily, day_total, margins = (_day(spark, t).toPandas() for t in (
+        ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS))
+    assert leaks(hourly, total, daily, cfg.privacy.k, day_total, margins) == []
 
 
 STAY = [C.PSEUDO_ID, C.ZONE_ID, "start", "end"]

@@ -12,13 +12,16 @@ from footfall.pipeline.aggregate import (
     aggregate_cohort_hours,
     aggregate_days,
     aggregate_hours,
+    aggregate_margins,
     explode_visit_hours,
 )
 from footfall.schemas import (
     AGE_BANDS,
     GENDERS,
+    MARGIN_ALL,
     VISITS,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -184,6 +187,20 @@ def test_cohort_days_full_grid_with_exact_metrics(spark, visits, zones):
     }
     expected = spark.createDataFrame(_grid_rows(cells, False, True), _schema_without_status(ZONE_DAILY))
     assert expected.count() == 21
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_margins_count_the_day_visitors_by_age_band_and_by_gender(spark, visits, zones):
+    # The day's cohorts above: (25-34, F) p1 and p2, (25-34, M) p5, (65+, M) p3 (p4 is elsewhere,
+    # p6 on another day). By age band: 25-34 3, 65+ 1; by gender: F 2, M 2; every other cell 0.
+    got = aggregate_cohort_days(visits, zones, FALL_BACK).transform(aggregate_margins)
+    by_age = {"25-34": 3, "65+": 1}
+    by_gender = {"F": 2, "M": 2}
+    expected = spark.createDataFrame(
+        [("s", "Z", FALL_BACK, a, MARGIN_ALL, by_age.get(a, 0)) for a in AGE_BANDS]
+        + [("s", "Z", FALL_BACK, MARGIN_ALL, g, by_gender.get(g, 0)) for g in GENDERS],
+        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAILY_MARGINS.columns if c.name != C.STATUS))
+    assert expected.count() == 7 + 3
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 

@@ -97,6 +97,68 @@ def test_a_status_that_says_why_narrows_the_withheld_cells():
         (("hourly", H1, "18-24", "F"), 20.0, 32.0), (("hourly", H1, "35-44", "M"), 0.0, 12.0)}
 
 
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+GENDERS = ("F", "M", "unknown")
+
+
+def _margins(by_age, by_gender):
+    """A zone's 10 rows of zone_daily_margins: {age band: (visitors, status)} (gender `all`) and
+    {gender: (visitors, status)} (age band `all`); a group not given had nobody, published as 0."""
+    rows = [(age, "all", *by_age.get(age, (0, P))) for age in AGE_BANDS]
+    rows += [("all", gender, *by_gender.get(gender, (0, P))) for gender in GENDERS]
+    return pd.DataFrame([("z1", age, gender, float(v) if s == P else math.nan, s) for age, gender, v, s in rows],
+                        columns=["zone_id", "age_band", "gender", "visitors", "status"])
+
+
+def _margin_day():
+    # One hour, so a cohort's daily cell equals its hourly one. Cohorts 25-34/F 30 (published),
+    # 25-34/M 5, 35-44/F 12, 35-44/M 14 (withheld); hour total and day total 61 (published).
+    cohorts = [("25-34", "F", 30, P), ("25-34", "M", 5, S), ("35-44", "F", 12, S), ("35-44", "M", 14, S)]
+    hourly, total, daily = _tables([(H1, *c) for c in cohorts], [(H1, 61, P)], cohorts)
+    day_total = pd.DataFrame([("z1", 61.0, P)], columns=["zone_id", "visitors", "status"])
+    return hourly, total, daily, day_total
+
+
+def test_the_margins_pin_a_withheld_daily_cell():
+    # Visitors by age band 25-34 (35) are its daily cells over the genders: 35 = 30 + 25-34/M
+    # (no 25-34/unknown row: nobody), so 25-34/M is 5, and with one hour its hourly cell too.
+    # The rest is open: 35-44/F + 35-44/M = 61 - 30 - 5 = 26 (also the published 35-44 margin),
+    # each in [0, 26]; the withheld margins F = 30 + 35-44/F in [30, 56], M = 5 + 35-44/M in [5, 31].
+    hourly, total, daily, day_total = _margin_day()
+    margins = _margins({"25-34": (35, P), "35-44": (26, P)}, {"F": (42, S), "M": (19, S)})
+    assert _found(leaks(hourly, total, daily, K, day_total, margins)) == {
+        (("hourly", H1, "25-34", "M"), 5.0, 5.0), (("daily", "25-34", "M"), 5.0, 5.0)}
+
+
+def test_without_the_margins_the_same_day_does_not_leak():
+    # 25-34/M + 35-44/F + 35-44/M = 61 - 30 = 31: each in [0, 31], at least k wide
+    hourly, total, daily, day_total = _margin_day()
+    assert leaks(hourly, total, daily, K, day_total) == []
+
+
+def test_margins_withheld_enough_do_not_leak():
+    # The same day with the 25-34 and 35-44 margins withheld too: they add up to 61 (the other age
+    # bands publish 0), 25-34 = 30 + 25-34/M in [30, 61], 35-44 in [0, 31], F in [30, 61] and
+    # M in [0, 31]; the daily cells as without margins, each in [0, 31].
+    hourly, total, daily, day_total = _margin_day()
+    margins = _margins({"25-34": (35, S), "35-44": (26, S)}, {"F": (42, S), "M": (19, S)})
+    assert leaks(hourly, total, daily, K, day_total, margins) == []
+
+
+def test_margins_bound_the_hours_without_daily_cells():
+    # No zone_daily, no day total; one hour whose total is withheld: 25-34/F 20 published, 25-34/M
+    # (2) and 35-44/F (30) withheld, each open up to the cap. The 25-34 margin (22) is at least the
+    # hour's 25-34 cells and at most their sum over the hours (one hour): 20 + 25-34/M = 22, so
+    # 25-34/M is 2; the withheld M margin is at least and at most the hour's M cells: 2 as well.
+    # 35-44/F, its margin, the F margin (20 + 35-44/F) and the hour's total stay open.
+    hourly, total, _ = _tables([(H1, "25-34", "F", 20, P), (H1, "25-34", "M", 2, S), (H1, "35-44", "F", 30, S)],
+                               [(H1, 52, S)])
+    margins = _margins({"25-34": (22, P), "35-44": (30, S)}, {"F": (50, S), "M": (2, S)})
+    assert leaks(hourly, total, None, K) == []
+    assert _found(leaks(hourly, total, None, K, None, margins)) == {
+        (("hourly", H1, "25-34", "M"), 2.0, 2.0), (("margin", "all", "M"), 2.0, 2.0)}
+
+
 def test_the_attacker_finds_unions_of_zones_from_the_polygons_alone():
     from attack_day import attacker_unions
 

@@ -4,8 +4,19 @@ import math
 
 import pandas as pd
 
-from footfall.privacy.audit import DAILY, HOURLY, KIND, LONG_COLUMNS, TOTAL, ZoneModel, audit_zone, protect_zone
-from footfall.schemas import C
+from footfall.privacy.audit import (
+    DAILY,
+    DAILY_TOTAL,
+    HOURLY,
+    KIND,
+    LONG_COLUMNS,
+    MARGIN,
+    TOTAL,
+    ZoneModel,
+    audit_zone,
+    protect_zone,
+)
+from footfall.schemas import MARGIN_ALL, C
 
 K = 20
 H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
@@ -107,3 +118,44 @@ def test_a_zone_without_leaks_needs_no_extra_suppression():
         (TOTAL, H1, None, None, 50, P),
     ])
     assert protect_zone(cells, K).empty
+
+
+def _margin_day(men: int | None):
+    """Daily cohorts 25-34/F 60 and 35-44/M 40 published, 45-54/M 13 suppressed; the day's men
+    (zone_daily_margins, age band `all`) published as `men`, or not at all."""
+    rows = [(DAILY, None, "25-34", "F", 60, P), (DAILY, None, "35-44", "M", 40, P), (DAILY, None, "45-54", "M", 13, S1)]
+    return _cells(rows if men is None else [*rows, (MARGIN, None, MARGIN_ALL, "M", men, P)])
+
+
+def test_a_published_margin_pins_the_one_suppressed_cohort_it_adds_up():
+    # men = 35-44/M + 45-54/M (the only male cohorts of the day): 45-54/M = 53 - 40 = 13
+    assert _found(audit_zone(_margin_day(53), K)) == {("daily 45-54/M", 13.0, 13.0)}
+    # Negative control: without the margin nothing relates 45-54/M to a published number.
+    assert audit_zone(_margin_day(None), K) == []
+
+
+def test_each_margin_adds_up_to_the_day_total():
+    # By age band: 25-34 30 published, 35-44 and 45-54 suppressed, the day 48: together 18 < k.
+    cells = _cells([
+        (MARGIN, None, "25-34", MARGIN_ALL, 30, P), (MARGIN, None, "35-44", MARGIN_ALL, 12, S1),
+        (MARGIN, None, "45-54", MARGIN_ALL, 6, S1), (DAILY_TOTAL, None, None, None, 48, P),
+    ])
+    assert _found(audit_zone(cells, K)) == {
+        (f"margin 35-44/{MARGIN_ALL}", 0.0, 18.0), (f"margin 45-54/{MARGIN_ALL}", 0.0, 18.0),
+    }
+
+
+def test_a_margin_leak_costs_the_margin_never_a_finer_cell():
+    # The leak of 45-54/M relates to two published cells through the men's margin: 35-44/M (40)
+    # and the margin itself (53). 35-44/M is cheaper, but the finer tables are protected first
+    # without the margins (nothing leaks there), and then only margin cells may be suppressed:
+    # the margin goes, and 45-54/M is bounded by nothing but the LP's cap (35-44/M + 45-54/M = the
+    # withheld margin).
+    cells = _margin_day(53)
+    extra = protect_zone(cells, K)
+    assert list(zip(extra[KIND], extra[C.AGE_BAND], extra[C.GENDER], strict=True)) == [(MARGIN, MARGIN_ALL, "M")]
+    protected = cells.copy()
+    protected.loc[extra.index, C.STATUS] = S2
+    assert audit_zone(protected, K) == []
+    low, high = ZoneModel(protected).interval("daily 45-54/M")
+    assert low == 0.0 and high > 1e6

@@ -175,7 +175,7 @@ def _day_total(visitors: int | None, status: str) -> tuple:
     return ("s", "Z", DAY, *_metrics(visitors), *estimates, status)
 
 
-def _linked_grids(spark, day_total: tuple) -> tuple:
+def _linked_grids(spark, day_total: tuple) -> dict:
     hourly = spark.createDataFrame([
         _cell(1, "b", 50, P), _cell(1, "c", 30, P), _cell(1, "d", None, S1),
         _cell(2, "b", 35, P), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
@@ -183,17 +183,19 @@ def _linked_grids(spark, day_total: tuple) -> tuple:
     totals = spark.createDataFrame([_total(1, 80, P), _total(2, 60, P)], _schema(ZONE_HOURLY_TOTAL, with_status=True))
     daily = spark.createDataFrame([_daily("b", 60, P), _daily("c", 40, P), _daily("d", None, S1)],
                                   _schema(ZONE_DAILY, with_status=True))
-    return hourly, totals, daily, spark.createDataFrame([day_total], _schema(ZONE_DAILY_TOTAL, with_status=True))
+    return {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily,
+            ZONE_DAILY_TOTAL: spark.createDataFrame([day_total], _schema(ZONE_DAILY_TOTAL, with_status=True))}
 
 
 def test_a_published_day_total_that_pins_a_cohort_is_protected_too(spark):
     # Daily cohorts b 60 and c 40 published, d suppressed; a published day total of 110 would
     # give d = 110 - 60 - 40 = 10 exactly (day total = sum of the cohorts' daily cells). Without
     # that relation nothing at day level needs more suppression (previous test).
-    got = protect_linked(*_linked_grids(spark, _day_total(110, P)), K)
-    day_level = [(r[C.AGE_BAND], r[C.STATUS]) for r in got[2].collect()] + [(None, got[3].first()[C.STATUS])]
+    got = protect_linked(_linked_grids(spark, _day_total(110, P)), K)
+    day_level = [(r[C.AGE_BAND], r[C.STATUS]) for r in got[ZONE_DAILY].collect()] + [
+        (None, got[ZONE_DAILY_TOTAL].first()[C.STATUS])]
     assert any(status == WITHHELD_LINKED for _, status in day_level), day_level
-    withheld = got[3].where(f"{C.STATUS} != '{P}'").collect()
+    withheld = got[ZONE_DAILY_TOTAL].where(f"{C.STATUS} != '{P}'").collect()
     assert all(r[C.STAYS_EST] is None and r[C.VISITORS] is None for r in withheld)
 
 
@@ -202,16 +204,15 @@ def test_linked_protection_in_spark_suppresses_what_the_cross_table_attacker_nee
     as Spark grids: protect_linked suppresses exactly the two hand-derived partner cells."""
     # The day total is withheld here: T = 100 + d has the width of d, which the hourly
     # suppression already protects, so it needs nothing more.
-    hourly, totals, daily, day_total = _linked_grids(spark, _day_total(None, S1))
-    got_hourly, got_totals, got_daily, got_day_total = protect_linked(hourly, totals, daily, day_total, K)
+    grids = _linked_grids(spark, _day_total(None, S1))
+    got = protect_linked(grids, K)
     expected = spark.createDataFrame([
         _cell(1, "b", 50, P), _cell(1, "c", None, WITHHELD_LINKED), _cell(1, "d", None, S1),
         _cell(2, "b", None, WITHHELD_LINKED), _cell(2, "c", None, S1), _cell(2, "d", None, S1),
     ], _schema(ZONE_HOURLY, with_status=True))
-    assert_df_equality(got_hourly, expected, ignore_row_order=True, ignore_nullable=True)
-    assert_df_equality(got_totals, totals, ignore_row_order=True, ignore_nullable=True)
-    assert_df_equality(got_daily, daily, ignore_row_order=True, ignore_nullable=True)
-    assert_df_equality(got_day_total, day_total, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(got[ZONE_HOURLY], expected, ignore_row_order=True, ignore_nullable=True)
+    for table in (ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL):
+        assert_df_equality(got[table], grids[table], ignore_row_order=True, ignore_nullable=True)
 
 
 def _attacker_view(grid) -> pd.DataFrame:

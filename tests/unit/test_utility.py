@@ -18,7 +18,12 @@ Published cells (the rest withheld, for any reason):
   a's second, b's two, d's: 4.
 - day x cohort: (z1, 25-34 F); not (z1, 35-44 M), not (z2, 25-34 F). Visitor-hours a's two, c's:
   3; visits a's two, c's: 3.
+- day x age band (zone_daily_margins, gender `all`): (z1, 35-44) only; not (z1, 25-34), not
+  (z2, 25-34). Visitor-hour b's, visits b's two.
+- day x gender (age band `all`): (z2, F) only; not (z1, F), not (z1, M): d's visitor-hour and visit.
 - day: z2 only: d's visitor-hour and visit.
+- any cohort level (hour x cohort, day x cohort, day x age band or day x gender): every
+  visitor-hour and visit; (a, 11) only through day x cohort, d's only through day x gender.
 """
 
 import datetime as dt
@@ -27,7 +32,16 @@ from footfall.localtime import day_hours
 from footfall.pipeline.aggregate import bound_contributions, explode_visit_hours
 from footfall.pipeline.run import utility
 from footfall.pipeline.utility import coverage_counts
-from footfall.schemas import STATUS_PUBLISHED, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C
+from footfall.schemas import (
+    MARGIN_ALL,
+    STATUS_PUBLISHED,
+    ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+)
 
 DAY = dt.date(2026, 3, 14)
 H10, H11 = dt.datetime(2026, 3, 14, 9, tzinfo=dt.UTC), dt.datetime(2026, 3, 14, 10, tzinfo=dt.UTC)  # local 10, 11
@@ -65,6 +79,11 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
             f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
         ZONE_DAILY_TOTAL: spark.createDataFrame([("z1", WITHHELD), ("z2", STATUS_PUBLISHED)],
                                                 f"{C.ZONE_ID} string, {C.STATUS} string"),
+        ZONE_DAILY_MARGINS: spark.createDataFrame([
+            ("z1", "25-34", MARGIN_ALL, WITHHELD), ("z1", "35-44", MARGIN_ALL, STATUS_PUBLISHED),
+            ("z2", "25-34", MARGIN_ALL, WITHHELD), ("z1", MARGIN_ALL, "F", WITHHELD), ("z1", MARGIN_ALL, "M", WITHHELD),
+            ("z2", MARGIN_ALL, "F", STATUS_PUBLISHED)],
+            f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
     }
     counts = coverage_counts(visit_hours, grids)
     assert counts == {
@@ -72,11 +91,15 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         "utility_visitor_hours_hour_cohort": 3, "utility_visits_hour_cohort": 4,
         "utility_visitor_hours_hour": 3, "utility_visits_hour": 4,
         "utility_visitor_hours_day_cohort": 3, "utility_visits_day_cohort": 3,
+        "utility_visitor_hours_day_age": 1, "utility_visits_day_age": 2,
+        "utility_visitor_hours_day_gender": 1, "utility_visits_day_gender": 1,
         "utility_visitor_hours_day": 1, "utility_visits_day": 1,
+        "utility_visitor_hours_any_cohort": 5, "utility_visits_any_cohort": 6,
     }
     assert utility(counts) == (
         "visits / visitor-hours in a cell with published visitors: hour x cohort 66.7% / 60.0%, "
-        "hour 66.7% / 60.0%, day x cohort 50.0% / 60.0%, day 16.7% / 20.0%")
+        "hour 66.7% / 60.0%, day x cohort 50.0% / 60.0%, day x age band 33.3% / 20.0%, "
+        "day x gender 16.7% / 20.0%, day 16.7% / 20.0%, any cohort level 100.0% / 100.0%")
 
 
 def test_runs_before_utility_was_counted_print_no_line():

@@ -110,7 +110,7 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
     status = pd.concat([
         spark.table(t.name).where(selected).groupBy(C.STATUS).agg(F.count("*").alias("cells"))
         .withColumn("table_name", F.lit(t.name)).toPandas()
-        for t in PUBLISHED_TABLES
+        for t in PUBLISHED_TABLES if spark.catalog.tableExists(t.name)  # days computed before a table existed
     ], ignore_index=True)
     zones = spark.table(ZONES.name).where(F.col(C.ZONE_SET) == chosen).select(C.ZONE_ID, C.ZONE_NAME, C.GEOMETRY)
     return ReportData(

@@ -1,4 +1,5 @@
-"""Visits to the published grids: zone x local hour (x cohort) and zone x local day (x cohort).
+"""Visits to the published grids: zone x local hour (x cohort), zone x local day (x cohort), and
+the day's visitors by age band and by gender.
 
 A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
 count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
@@ -20,7 +21,9 @@ from footfall.localtime import LocalHour
 from footfall.schemas import (
     AGE_BANDS,
     GENDERS,
+    MARGIN_ALL,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -238,3 +241,20 @@ def aggregate_days(visits: DataFrame, zones: DataFrame, day: dt.date, estimates:
         F.col(f"e.{c}").alias(c) if c in ESTIMATES else F.col(f"c.{c}").alias(c)
         for c in (*cols(ZONE_DAILY_TOTAL), *PRIVATE) if c != C.STATUS
     ])
+
+
+def aggregate_margins(cohort_days: DataFrame) -> DataFrame:
+    """footfall.zone_daily_margins before disclosure control: per zone and day, the visitors by
+    age band (gender `all`) and by gender (age band `all`), full grid.
+
+    From zone_daily's cells before suppression (aggregate_cohort_days), not from the visits: a
+    subscriber has one cohort, so the distinct visitors of an age band are the sum of its cohort
+    cells' visitors, and so are a gender's."""
+    keys = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
+
+    def margin(by: str, other: str) -> DataFrame:
+        return cohort_days.groupBy(*keys, by).agg(F.sum(C.VISITORS).cast("long").alias(C.VISITORS)).withColumn(
+            other, F.lit(MARGIN_ALL))
+
+    names = [c for c in cols(ZONE_DAILY_MARGINS) if c != C.STATUS]
+    return margin(C.AGE_BAND, C.GENDER).select(*names).unionByName(margin(C.GENDER, C.AGE_BAND).select(*names))

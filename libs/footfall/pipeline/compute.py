@@ -3,8 +3,8 @@
 Once per day: the stays over every subscriber's whole trajectory with their estimated start and
 end (footfall.pipeline.day). Per zone set: the Sedona join of one point per stay and of the
 travel observations to the set's zones, visits with the cohort attached (restricted.visits),
-the four grids (footfall.zone_hourly, zone_hourly_total, zone_daily, zone_daily_total with its
-dwell estimates) after primary and secondary suppression, and one ops.runs row with the counts
+the five grids (footfall.zone_hourly, zone_hourly_total, zone_daily, zone_daily_total with its
+dwell estimates, zone_daily_margins) after primary and secondary suppression, and one ops.runs row with the counts
 and input table versions. Every write replaces exactly (date, zone set), so a rerun of the day
 leaves the tables as one run would. Definitions: docs/definitions.md.
 """
@@ -33,6 +33,7 @@ from footfall.pipeline.aggregate import (
     aggregate_cohort_hours,
     aggregate_days,
     aggregate_hours,
+    aggregate_margins,
     bound_contributions,
     explode_visit_hours,
 )
@@ -45,6 +46,7 @@ from footfall.privacy.suppression import (
     protect_linked,
     public_status,
     suppress_against_release,
+    suppress_margins_secondary,
     suppress_primary,
     suppress_secondary,
     withheld_cells,
@@ -64,6 +66,7 @@ from footfall.schemas import (
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -80,7 +83,7 @@ log = logging.getLogger(__name__)
 INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
 # The dp budget ledger exists from the first compute on (empty in suppression mode), and so does
 # the record of why cells were withheld (empty in dp mode).
-OUTPUTS = (VISITS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS)
+OUTPUTS = (VISITS, *PUBLISHED_TABLES, PRIVACY_BUDGET, WITHHELD_CELLS)
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
@@ -176,7 +179,7 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
                       subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1), republishing: bool = False) -> dict[str, int]:
-    """Visits and the four published grids of one zone set (suppressed, or noisy in dp mode);
+    """Visits and the five published grids of one zone set (suppressed, or noisy in dp mode);
     returns the counts recorded in ops.runs. `republishing`: the day and zone set replace a
     release (footfall.pipeline.release), whose files are vacuumed once replaced.
 
@@ -261,16 +264,18 @@ def _publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: d
     counts: dict[str, int] = {}
     for table, prefix in ((ZONE_HOURLY, "cells"), (ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells")):
         counts |= _write_observed(grids[table], table, keys, prefix, dp.cell_metrics(prefix))
-    # zone_daily_total (with its model-based dwell estimates) has no dp release: the day's rows
-    # are removed, so that an earlier suppression run's exact numbers never stand beside noisy ones.
-    empty = bounded.sparkSession.createDataFrame([], ZONE_DAILY_TOTAL.struct)
-    return counts | _write_observed(empty, ZONE_DAILY_TOTAL, keys, "daily_total_cells")
+    # zone_daily_total (with its model-based dwell estimates) and zone_daily_margins have no dp
+    # release: the day's rows are removed, so that an earlier suppression run's exact numbers
+    # never stand beside noisy ones.
+    for table, prefix in ((ZONE_DAILY_TOTAL, "daily_total_cells"), (ZONE_DAILY_MARGINS, "margin_cells")):
+        counts |= _write_observed(bounded.sparkSession.createDataFrame([], table.struct), table, keys, prefix)
+    return counts
 
 
 def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: DataFrame, zones: DataFrame,
                         event_date: dt.date, zone_set: str, hours: list[LocalHour], run_id: str,
                         previous: dict[Table, DataFrame] | None) -> dict[str, int]:
-    """The four grids after primary and secondary suppression (footfall.privacy.suppression),
+    """The five grids after primary and secondary suppression (footfall.privacy.suppression),
     written with the one public status, with the visitors they withheld; why each cell was
     withheld goes to ops.withheld_cells. `privacy`: k and the dwell statistics' dominance share;
     `estimates`: the zones' dwell estimates; `previous`: the release replaced, if any, which each
@@ -304,11 +309,14 @@ def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: 
                                                                       ).localCheckpoint()
     day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
         primary(ZONE_DAILY_TOTAL, *DAY_KEYS)).localCheckpoint()
-    daily = bounded.transform(aggregate_cohort_days, zones, event_date).transform(
-        primary(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(suppress_secondary, day_totals, DAY_KEYS, k
-                                                           ).localCheckpoint()
-    hourly, totals, daily, day_totals = _protected(hourly, totals, daily, day_totals, k)
-    grids = {ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily, ZONE_DAILY_TOTAL: day_totals}
+    daily_raw = bounded.transform(aggregate_cohort_days, zones, event_date).localCheckpoint()
+    daily = daily_raw.transform(primary(ZONE_DAILY, *DAY_KEYS, *cohort)).transform(
+        suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
+    margins = daily_raw.transform(aggregate_margins).transform(suppress_primary, k).transform(
+        against(ZONE_DAILY_MARGINS, *DAY_KEYS, *cohort)).transform(
+        suppress_margins_secondary, daily, day_totals, DAY_KEYS, k).localCheckpoint()
+    grids = _protected({ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily,
+                        ZONE_DAILY_TOTAL: day_totals, ZONE_DAILY_MARGINS: margins}, k)
     with step("compute", "utility", visit_hours.sparkSession, zone_set=zone_set) as s:
         # Before the writes: nothing is published unless the whole run's counts are there.
         utility = coverage_counts(visit_hours, grids)
@@ -318,7 +326,7 @@ def _publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: 
 
 def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,
                  after_primary: Observation) -> dict[str, int]:
-    """Write the four protected grids with the public status, and why each cell was withheld;
+    """Write the five protected grids with the public status, and why each cell was withheld;
     returns the counts for ops.runs (`before`, `after_primary`: the visitors observed on the way)."""
     hourly_counts = _write_observed(
         grids[ZONE_HOURLY], ZONE_HOURLY, keys, "cells",
@@ -330,8 +338,9 @@ def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id:
     counts["visitors_in_secondary_cells"] = int(after_primary.get["published"] or 0) - published
     counts |= hourly_counts
     for table, prefix in ((ZONE_HOURLY_TOTAL, "total_cells"), (ZONE_DAILY, "daily_cells"),
-                          (ZONE_DAILY_TOTAL, "daily_total_cells")):
-        counts |= _write_observed(grids[table], table, keys, prefix, _cell_metrics(prefix), release=public_status)
+                          (ZONE_DAILY_TOTAL, "daily_total_cells"), (ZONE_DAILY_MARGINS, "margin_cells")):
+        metrics = _cell_metrics(prefix, visit_metrics=C.VISITS in table.names)
+        counts |= _write_observed(grids[table], table, keys, prefix, metrics, release=public_status)
     withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
     replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
     return counts
@@ -345,18 +354,18 @@ def _before_secondary(cells: DataFrame, table: Table, keys: Sequence[str], k: in
     return cells if nesting is None else nesting.protect(cells, table, [c for c in keys if c not in DAY_KEYS], k)
 
 
-def _protected(hourly: DataFrame, totals: DataFrame, daily: DataFrame, day_totals: DataFrame,
-               k: int) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
+def _protected(grids: dict[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
     """The grids after the LP pass (protect_linked) and, last, the visit metrics' secondary
     suppression, on the final pattern of withheld cells: hours and cohorts each add up to the
     day (footfall.privacy.suppression). Checkpointed (the grids are small): the visit metrics'
     window rules, the writes and ops.withheld_cells plan from the stored rows, not from the
     grids' whole lineage, and totals and daily are computed once, not again for withheld_cells."""
-    hourly, totals, daily, day_totals = (g.localCheckpoint()
-                                         for g in protect_linked(hourly, totals, daily, day_totals, k))
-    totals = totals.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=False)
-    daily = daily.transform(suppress_visit_secondary, day_totals, DAY_KEYS, k, disjoint_people=True)
-    return hourly, totals.localCheckpoint(), daily.localCheckpoint(), day_totals
+    out = {t: grid.localCheckpoint() for t, grid in protect_linked(grids, k).items()}
+    day_totals = out[ZONE_DAILY_TOTAL]
+    for table, disjoint in ((ZONE_HOURLY_TOTAL, False), (ZONE_DAILY, True)):
+        out[table] = out[table].transform(suppress_visit_secondary, day_totals, DAY_KEYS, k,
+                                          disjoint_people=disjoint).localCheckpoint()
+    return out
 
 
 def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], rows: str, metrics: Sequence[Column] = (),
@@ -374,10 +383,11 @@ def _write_observed(df: DataFrame, table: Table, keys: dict[str, object], rows: 
     return counts
 
 
-def _cell_metrics(prefix: str) -> list[Column]:
+def _cell_metrics(prefix: str, visit_metrics: bool = True) -> list[Column]:
     """The number of cells published, withheld as primary and as secondary (against
-    the replaced release, or either pass), counted before the public status hides why; and the
-    published cells without a visit count, and without a dwell histogram (all of zone_hourly's)."""
+    the replaced release, or either pass), counted before the public status hides why; and, if
+    the table has `visit_metrics`, the published cells without a visit count, and without a
+    dwell histogram (all of zone_hourly's)."""
     by_status = [
         F.count(F.when(F.col(C.STATUS).isin(*statuses), 1)).alias(f"{prefix}_{name}")
         for name, statuses in (("published", (STATUS_PUBLISHED,)), ("suppressed_primary", (WITHHELD_PRIMARY,)),
@@ -387,4 +397,4 @@ def _cell_metrics(prefix: str) -> list[Column]:
     published = F.col(C.STATUS) == STATUS_PUBLISHED
     withheld = [F.count(F.when(published & F.col(metric).isNull(), 1)).alias(f"{prefix}_{name}_withheld")
                 for name, metric in (("visits", C.VISITS), ("histogram", C.PASSERSBY))]
-    return [*by_status, *withheld]
+    return [*by_status, *withheld] if visit_metrics else by_status

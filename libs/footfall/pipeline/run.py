@@ -16,7 +16,7 @@ from footfall.config import Config
 from footfall.errors import EXIT_OK
 from footfall.pipeline import compute, ingest, reference, release
 from footfall.pipeline.utility import (
-    LEVEL_NAMES,
+    ANY_COHORT,
     LEVELS,
     VISITOR_HOURS_TOTAL,
     VISITS_TOTAL,
@@ -126,8 +126,8 @@ def utility(counts: dict[str, int]) -> str | None:
     visits, hours = counts.get(VISITS_TOTAL), counts.get(VISITOR_HOURS_TOTAL)
     if visits is None or hours is None:
         return None
-    parts = [f"{LEVEL_NAMES[level]} {share(counts.get(visits_covered(level), 0), visits)} / "
-             f"{share(counts.get(visitor_hours_covered(level), 0), hours)}" for level, _ in LEVELS.values()]
+    parts = [f"{level.label} {share(counts.get(visits_covered(level.name), 0), visits)} / "
+             f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in (*LEVELS, ANY_COHORT)]
     return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts)
 
 

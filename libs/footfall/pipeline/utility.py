@@ -1,6 +1,6 @@
 """How much of a day the release answers (issue 16, "utility, measured"): per published level,
 the share of the day's visits and of its visitor-hours that lie in a cell whose visitors are
-published. Computed by compute from the visits and the four grids after disclosure control,
+published. Computed by compute from the visits and the published grids after disclosure control,
 recorded in ops.runs' counts and printed by `footfall run` (footfall.pipeline.run.utility;
 docs/definitions.md, "Utility"; measured in docs/analysts.md, "How much is published").
 
@@ -17,15 +17,19 @@ Definitions (docs/definitions.md, "Utility"):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from footfall.pipeline.aggregate import STARTS_HERE
 from footfall.schemas import (
+    MARGIN_ALL,
     STATUS_PUBLISHED,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
@@ -33,14 +37,33 @@ from footfall.schemas import (
     Table,
 )
 
-# The level's name in the counts and the keys (beside the constant day and zone set) of its cells.
-LEVELS: dict[Table, tuple[str, tuple[str, ...]]] = {
-    ZONE_HOURLY: ("hour_cohort", (C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER)),
-    ZONE_HOURLY_TOTAL: ("hour", (C.ZONE_ID, C.HOUR_START)),
-    ZONE_DAILY: ("day_cohort", (C.ZONE_ID, C.AGE_BAND, C.GENDER)),
-    ZONE_DAILY_TOTAL: ("day", (C.ZONE_ID,)),
-}
-LEVEL_NAMES = {"hour_cohort": "hour x cohort", "hour": "hour", "day_cohort": "day x cohort", "day": "day"}
+
+@dataclass(frozen=True)
+class Level:
+    name: str  # in the counts' names
+    label: str  # as printed
+    table: Table
+    keys: tuple[str, ...]  # of its cells, beside the constant day and zone set
+    # The table's rows that are this level's cells: (column, value), or None for all. (Not a
+    # Column: building one at import time would need a live Spark session.)
+    rows: tuple[str, str] | None = None
+
+    def cells(self, grid: DataFrame) -> DataFrame:
+        return grid if self.rows is None else grid.where(F.col(self.rows[0]) == self.rows[1])
+
+
+LEVELS = (
+    Level("hour_cohort", "hour x cohort", ZONE_HOURLY, (C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER)),
+    Level("hour", "hour", ZONE_HOURLY_TOTAL, (C.ZONE_ID, C.HOUR_START)),
+    Level("day_cohort", "day x cohort", ZONE_DAILY, (C.ZONE_ID, C.AGE_BAND, C.GENDER)),
+    Level("day_age", "day x age band", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.AGE_BAND), (C.GENDER, MARGIN_ALL)),
+    Level("day_gender", "day x gender", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.GENDER), (C.AGE_BAND, MARGIN_ALL)),
+    Level("day", "day", ZONE_DAILY_TOTAL, (C.ZONE_ID,)),
+)
+# A visit or visitor-hour covered by a published cell of any level with a cohort dimension: the
+# share of the day that some cohort-level number describes (issue 16's 90 % target).
+ANY_COHORT = Level("any_cohort", "any cohort level", ZONE_DAILY, ())
+_COHORT_LEVELS = ("hour_cohort", "day_cohort", "day_age", "day_gender")
 VISITS_TOTAL = "utility_visits"
 VISITOR_HOURS_TOTAL = "utility_visitor_hours"
 _STARTING = "_visits_starting"
@@ -57,18 +80,23 @@ def visitor_hours_covered(level: str) -> str:
 def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> DataFrame:
     """One row: the day's visits and visitor-hours, and per level those covered (the counts'
     names above). `visit_hours`: footfall.pipeline.aggregate.explode_visit_hours' rows, one per
-    visit and local hour it overlaps; `grids`: the four grids of the day after disclosure
-    control (status `published` or why the cell was withheld)."""
+    visit and local hour it overlaps; `grids`: the published tables' grids of the day after
+    disclosure control (status `published` or why the cell was withheld)."""
     rows = visit_hours.groupBy(C.PSEUDO_ID, C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER).agg(
         F.count(F.when(F.col(STARTS_HERE), 1)).alias(_STARTING))  # one row per visitor-hour
     totals: list[Column] = [F.count(F.lit(1)).alias(VISITOR_HOURS_TOTAL),
                             F.sum(_STARTING).alias(VISITS_TOTAL)]
-    for table, (level, keys) in LEVELS.items():
-        flag = f"_{level}"
-        published = grids[table].where(F.col(C.STATUS) == STATUS_PUBLISHED).select(*keys, F.lit(True).alias(flag))
-        rows = rows.join(published, list(keys), "left")
-        totals += [F.count(F.col(flag)).alias(visitor_hours_covered(level)),
-                   F.sum(F.when(F.col(flag), F.col(_STARTING))).alias(visits_covered(level))]
+    flags: dict[str, Column] = {}
+    for level in LEVELS:
+        flag = f"_{level.name}"
+        published = level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(
+            *level.keys, F.lit(True).alias(flag))
+        rows = rows.join(published, list(level.keys), "left")
+        flags[level.name] = F.coalesce(F.col(flag), F.lit(False))
+    flags[ANY_COHORT.name] = functools.reduce(Column.__or__, [flags[name] for name in _COHORT_LEVELS])
+    for name, covered in flags.items():
+        totals += [F.count(F.when(covered, 1)).alias(visitor_hours_covered(name)),
+                   F.sum(F.when(covered, F.col(_STARTING))).alias(visits_covered(name))]
     return rows.agg(*totals)
 
 

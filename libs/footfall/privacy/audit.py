@@ -3,13 +3,15 @@ secondary suppression that defeats it.
 
 For each zone the attacker sees every published number of one day — the cohort cells of
 footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
-the cohort cells of footfall.zone_daily and the day's total of footfall.zone_daily_total — and
-knows how they relate:
+the cohort cells of footfall.zone_daily, the day's total of footfall.zone_daily_total and the
+day's visitors by age band and by gender of footfall.zone_daily_margins — and knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
 - the day's total is the sum of the cohorts' daily cells, at least the total of any hour and
   at most the sum of the hours' totals;
+- an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a
+  gender's the sum over the age bands, and each margin adds up to the day's total;
 - every count is non-negative.
 
 For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
@@ -34,13 +36,14 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from footfall.schemas import STATUS_PUBLISHED, C
+from footfall.schemas import MARGIN_ALL, STATUS_PUBLISHED, C
 
-HOURLY, TOTAL, DAILY, DAILY_TOTAL = "hourly", "total", "daily", "daily_total"
+HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN = "hourly", "total", "daily", "daily_total", "margin"
 KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 _EPS = 1e-6
 _CAP = 1e9
+_DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
     parts = [kind]
     if kind in (HOURLY, TOTAL):
         parts.append(str(hour))
-    if kind in (HOURLY, DAILY):
+    if kind in (HOURLY, DAILY, MARGIN):
         parts.append(f"{age_band}/{gender}")
     return " ".join(parts)
 
@@ -69,10 +72,9 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
     sum(coef * cell) == 0 or <= 0 over named cells."""
     hourly = cells[cells[KIND] == HOURLY]
     total_names = {h: cell_name(TOTAL, h, None, None) for h in cells.loc[cells[KIND] == TOTAL, C.HOUR_START]}
-    daily_names = (
-        {cell_name(DAILY, None, a, g) for a, g in cells.loc[cells[KIND] == DAILY, [C.AGE_BAND, C.GENDER]].itertuples(
-            index=False)} if cross_table else set()
-    )
+    daily_cohorts = [(a, g) for a, g in cells.loc[cells[KIND] == DAILY, [C.AGE_BAND, C.GENDER]].itertuples(
+        index=False)] if cross_table else []
+    daily_names = {cell_name(DAILY, None, a, g) for a, g in daily_cohorts}
     equalities: list[dict[str, float]] = []
     inequalities: list[dict[str, float]] = []
     for hour, group in hourly.groupby(C.HOUR_START):
@@ -92,7 +94,30 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         inequalities.append(upper)  # daily <= sum of hourly
     if cross_table and (cells[KIND] == DAILY_TOTAL).any():
         _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
+    if cross_table:
+        margins = cells.loc[cells[KIND] == MARGIN, [C.AGE_BAND, C.GENDER]].itertuples(index=False)
+        equalities += _margin_relations(daily_cohorts, [(a, g) for a, g in margins],
+                                        bool((cells[KIND] == DAILY_TOTAL).any()))
     return equalities, inequalities
+
+
+def _margin_relations(daily_cohorts: list[tuple[str, str]], margins: list[tuple[str, str]], day_total: bool
+                      ) -> list[dict[str, float]]:
+    """zone_daily_margins against the cohorts' daily cells and the day's total: each margin cell
+    is the sum of its cohorts' daily cells, and each margin adds up to the day's total."""
+    found: list[dict[str, float]] = []
+    by_age = [(a, g) for a, g in margins if g == MARGIN_ALL]
+    by_gender = [(a, g) for a, g in margins if a == MARGIN_ALL]
+    for a, g in margins:
+        relation = {cell_name(DAILY, None, da, dg): 1.0 for da, dg in daily_cohorts
+                    if (g == MARGIN_ALL and da == a) or (a == MARGIN_ALL and dg == g)}
+        if relation:
+            found.append({**relation, cell_name(MARGIN, None, a, g): -1.0})
+    for margin in (by_age, by_gender):
+        if margin and day_total:
+            found.append({**{cell_name(MARGIN, None, a, g): 1.0 for a, g in margin},
+                          cell_name(DAILY_TOTAL, None, None, None): -1.0})
+    return found
 
 
 def _day_total_relations(daily_names: set[str], total_names: list[str], equalities: list[dict[str, float]],
@@ -116,7 +141,7 @@ class ZoneModel:
         for kind, hour, age_band, gender, visitors, status in cells[
             [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
         ].itertuples(index=False):
-            if kind in (DAILY, DAILY_TOTAL) and not cross_table:
+            if kind in _DAY_KINDS and not cross_table:
                 continue
             name = cell_name(kind, hour, age_band, gender)
             if status == STATUS_PUBLISHED:
@@ -229,14 +254,15 @@ class ZoneModel:
                 found.append(Leak(self.zone_id, name, round(low, 6), round(high, 6)))
         return found
 
-    def cheapest_partner(self, name: str) -> str:
+    def cheapest_partner(self, name: str, margins_only: bool = False) -> str:
         """The published cell to suppress next for leaking cell `name`: the one with the fewest
         visitors among the cells sharing a relation with it (breadth-first through suppressed
-        cells if none does); ties by name, so the choice is deterministic."""
+        cells if none does); ties by name, so the choice is deterministic. With `margins_only`,
+        only margin cells (zone_daily_margins) are candidates."""
         seen, frontier = {name}, [name]
         while frontier:
             related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
-            published = [n for n in related if n in self.known]
+            published = [n for n in related if n in self.known and (not margins_only or _kind(n) == MARGIN)]
             if published:
                 return min(published, key=lambda n: (self.known[n], n))
             seen |= related
@@ -249,39 +275,58 @@ def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Le
     return ZoneModel(cells, cross_table).leaks(k)
 
 
-_DAY_KINDS = (DAILY, DAILY_TOTAL)
 
 
-def _is_day_cell(name: str) -> bool:
-    """Whether a cell's name (cell_name: its kind first) is a day-level cell."""
-    return name.split(" ", 1)[0] in _DAY_KINDS
+def _kind(name: str) -> str:
+    """A cell's kind, from its name (cell_name: the kind first)."""
+    return name.split(" ", 1)[0]
 
 
 def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     """The published cells of one zone (rows of `cells`) to suppress so that the cross-table
     attacker finds no leak.
 
-    Greedy: every round suppresses, for each leaking cell, its cheapest partner, until the audit
-    is clean. Suppressing a published cell only removes knowledge, so no interval ever narrows:
-    after the first round only the cells that leaked and the newly suppressed ones need checking.
-    It ends, at worst with every cell related to a leak suppressed (nothing published, nothing
-    to narrow). Then the cells chosen only for day cells' leaks are released again where the
-    audit stays clean without them (see _release_unneeded). Greedy is not the minimum loss; the
-    loss it costs is reported per run.
+    In two stages. First the four finer tables alone, as if no margin were published: greedy,
+    every round suppresses, for each leaking cell, its cheapest partner, until the audit is
+    clean; then the cells chosen only for day cells' leaks are released again where the audit
+    stays clean without them (see _release_unneeded). Then the margins (zone_daily_margins) are
+    added, and only margin cells are suppressed until the audit of everything is clean again: a
+    margin is the fallback level for zones whose cohort cells are thin, so it never costs a
+    finer cell (a women's margin of 29 beside a published 25-34/F cell of 28 would otherwise cost
+    that cohort cell and its hours). Both stages end: suppressing only removes knowledge, and at
+    worst every related cell (in the second stage every margin cell) is suppressed, which leaves
+    the clean first stage. Greedy is not the minimum loss; the loss it costs is reported per run.
     """
-    names = [cell_name(*row) for row in cells[[KIND, C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False)]
     status = cells[C.STATUS].to_numpy(copy=True)
+    is_margin = (cells[KIND] == MARGIN).to_numpy()
+    finer_rows = np.flatnonzero(~is_margin)
+    finer = cells.iloc[finer_rows]
+    finer_status = status[finer_rows]
+    suppressed, for_days = _greedy(finer, finer_status, k)
+    chosen = set(finer_rows[sorted(set(suppressed) - _release_unneeded(finer, finer_status, for_days, k))])
+    status[list(chosen)] = "suppressed"
+    if (is_margin & (status == STATUS_PUBLISHED)).any():
+        chosen |= set(_greedy(cells, status, k, margins_only=True)[0])
+    return cells.iloc[sorted(chosen)]
+
+
+def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_only: bool = False) -> tuple[list[int], list[int]]:
+    """Suppress cheapest partners (ZoneModel.cheapest_partner) round by round until the audit
+    of `cells` under `status` (updated) is clean; returns the rows suppressed, and those chosen
+    only for day cells' leaks in their round. Suppressing only removes knowledge, so no interval
+    ever narrows: after the first round only the cells that leaked and the new ones need checking."""
+    names = [cell_name(*row) for row in cells[[KIND, C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False)]
     row_of = {name: i for i, name in enumerate(names)}
     suppressed: list[int] = []
-    for_days: list[int] = []  # chosen only for day cells' leaks in their round
+    for_days: list[int] = []
     check: list[str] | None = None
     while True:
         model = ZoneModel(cells.assign(**{C.STATUS: status}))
         leaks = model.leaks(k, check)
         if not leaks:
-            break
-        partners = {leak.cell: model.cheapest_partner(leak.cell) for leak in leaks}
-        for_hours = {p for cell, p in partners.items() if not _is_day_cell(cell)}
+            return suppressed, for_days
+        partners = {leak.cell: model.cheapest_partner(leak.cell, margins_only) for leak in leaks}
+        for_hours = {p for cell, p in partners.items() if _kind(cell) not in _DAY_KINDS}
         chosen = sorted(set(partners.values()))
         for name in chosen:
             status[row_of[name]] = "suppressed"
@@ -289,8 +334,6 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
             if name not in for_hours:
                 for_days.append(row_of[name])
         check = [leak.cell for leak in leaks] + chosen
-    released = _release_unneeded(cells, status, for_days, k)
-    return cells.iloc[sorted(set(suppressed) - released)]
 
 
 def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:

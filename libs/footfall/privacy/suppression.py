@@ -8,10 +8,10 @@ Secondary, in two passes (docs/privacy.md):
    suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
    and does most of the work cheaply, for every zone set however large.
 2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.privacy.audit over
-   one zone's hourly cells, hourly totals, daily cells and daily total together (daily >=
-   hourly, daily <= sum of hourly; the daily total = the sum of the daily cells, >= each hourly
-   total, <= their sum), with greedy extra suppression until no suppressed cell is narrower
-   than k.
+   one zone's hourly cells, hourly totals, daily cells, daily total and daily margins together
+   (daily >= hourly, daily <= sum of hourly; the daily total = the sum of the daily cells, >=
+   each hourly total, <= their sum; a margin cell = the sum of its daily cells, each margin =
+   the daily total), with greedy extra suppression until no suppressed cell is narrower than k.
 
 The visit metrics (visits, pass-bys, dwell bins and statistics) count other people than the
 visitors, so they have their own rules (footfall.privacy.visit_metrics), applied to cells whose
@@ -26,7 +26,7 @@ keeps the reasons for ops.withheld_cells.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
@@ -34,9 +34,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, TOTAL, protect_zone
+from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, MARGIN, TOTAL, protect_zone
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
+    MARGIN_ALL,
     PUBLISHED_KEYS,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -46,7 +47,13 @@ from footfall.schemas import (
     WITHHELD_REASONS,
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
+    ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
     C,
+    Table,
 )
 
 _TOTAL = "_total"
@@ -55,6 +62,7 @@ _N_SUPPRESSED = "_n_suppressed"
 _RANK = "_rank"
 _BEFORE = "_published_before"
 _OLD = "_old_"
+_SHOWN = "_published_cohorts"
 
 
 def suppress_where(cells: DataFrame, condition: Column, status: str) -> DataFrame:
@@ -102,14 +110,17 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
 
     dwell_stats = [C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN]
     compared = [c for c in (*COUNT_METRICS, *dwell_stats) if c in cells.columns]
-    few_visits = F.abs(F.col(C.VISITS) - old(C.VISITS)) < k
     was_withheld = old(C.STATUS).isNotNull() & (old(C.STATUS) != STATUS_PUBLISHED)
     hide = (F.col(C.STATUS) == STATUS_PUBLISHED) & (
         was_withheld
-        | functools.reduce(Column.__or__, [differ_by_less_than_k(c) for c in compared if c in COUNT_METRICS])
-        | (few_visits & functools.reduce(Column.__or__, [~F.col(c).eqNullSafe(old(c)) for c in dwell_stats])))
+        | functools.reduce(Column.__or__, [differ_by_less_than_k(c) for c in compared if c in COUNT_METRICS]))
     joined = cells.join(previous.select(*keys, *[F.col(c).alias(_OLD + c) for c in (C.STATUS, *compared)]),
                         list(keys), how="left")
+    if C.VISITS not in cells.columns:  # zone_daily_margins: visitors only
+        return suppress_where(joined, F.coalesce(hide, F.lit(False)), WITHHELD_REPUBLISH).select(*cells.columns)
+    few_visits = F.abs(F.col(C.VISITS) - old(C.VISITS)) < k
+    hide = hide | ((F.col(C.STATUS) == STATUS_PUBLISHED) & few_visits & functools.reduce(
+        Column.__or__, [~F.col(c).eqNullSafe(old(c)) for c in dwell_stats]))
     # The first metric of a layer is NULL in a published cell exactly when the layer was withheld,
     # or, for the dwell statistics, when its published histogram says nobody stayed.
     nobody_stayed = old(C.PASSERSBY).isNotNull() & (old(C.VISITS) == old(C.PASSERSBY))
@@ -159,10 +170,43 @@ def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str],
     return suppress_where(ranked, F.coalesce(needs_more, F.lit(False)), WITHHELD_SUBTRACTION).select(*cells.columns)
 
 
+def suppress_margins_secondary(margins: DataFrame, daily: DataFrame, totals: DataFrame, keys: Sequence[str],
+                               k: int) -> DataFrame:
+    """The first pass of secondary suppression for zone_daily_margins, after primary suppression.
+
+    A margin cell (an age band's or a gender's visitors of the day) minus its published cohort
+    cells of `daily` (zone_daily after its own secondary suppression) is the sum S of its
+    suppressed cohort cells. Where S > 0 and (S < k, or only one of them is suppressed), the
+    margin cell is suppressed: the finer level wins, and a margin is published where it adds
+    k or more people beyond the published cohorts (or exactly none). Then the age bands and the
+    genders are each a partition of the day's visitors, each protected against the day's total
+    (`totals`) by suppress_secondary on its own. Both steps only suppress more, so neither
+    undoes the other's protection; protect_linked checks all relations together after."""
+    published = F.col(C.STATUS) == STATUS_PUBLISHED
+
+    def beneath(by: str, other: str) -> DataFrame:
+        return daily.groupBy(*keys, by).agg(
+            F.coalesce(F.sum(F.when(published, F.col(C.VISITORS))), F.lit(0)).alias(_SHOWN),
+            F.count(F.when(~published, 1)).alias(_N_SUPPRESSED)).withColumn(other, F.lit(MARGIN_ALL))
+
+    cohorts = beneath(C.AGE_BAND, C.GENDER).unionByName(beneath(C.GENDER, C.AGE_BAND))
+    joined = margins.join(cohorts, [*keys, C.AGE_BAND, C.GENDER], "left")
+    hidden = F.col(C.VISITORS) - F.col(_SHOWN)
+    pins = published & (hidden > 0) & ((hidden < k) | (F.col(_N_SUPPRESSED) == 1))
+    over_cohorts = suppress_where(joined, F.coalesce(pins, F.lit(False)), WITHHELD_SUBTRACTION).select(
+        *margins.columns)
+    by_age = F.col(C.GENDER) == MARGIN_ALL
+    return functools.reduce(DataFrame.unionByName, [
+        over_cohorts.where(rows).transform(suppress_secondary, totals, keys, k) for rows in (by_age, ~by_age)])
+
+
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
 _CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
-              DAILY_TOTAL: ()}
+              DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER)}
+# The published tables' cells in footfall.privacy.audit.
+_KIND_OF = {ZONE_HOURLY: HOURLY, ZONE_HOURLY_TOTAL: TOTAL, ZONE_DAILY: DAILY, ZONE_DAILY_TOTAL: DAILY_TOTAL,
+            ZONE_DAILY_MARGINS: MARGIN}
 _LONG_SCHEMA = StructType([
     StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
     StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
@@ -186,17 +230,16 @@ def _long(grid: DataFrame, kind: str) -> DataFrame:
     return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind)})
 
 
-def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily_total: DataFrame,
-                   k: int) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
-    """Suppress more cells of the four grids of one day until the LP attacker, who sees all
-    four at once, narrows no suppressed cell of any zone below k. Returns the grids, in order.
+def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
+    """Suppress more cells of one day's grids (by published table; a table may be missing) until
+    the LP attacker, who sees them all at once, narrows no suppressed cell of any zone below k.
+    Returns the grids by table.
 
     Only zones with both published and suppressed cells go to the UDF: with nothing published
     there is nothing to reason from, with nothing suppressed nothing to find. The inputs are
     read more than once (here and when written), so the caller should persist them.
     """
-    long = (_long(hourly, HOURLY).unionByName(_long(totals, TOTAL)).unionByName(_long(daily, DAILY))
-            .unionByName(_long(daily_total, DAILY_TOTAL)))
+    long = functools.reduce(DataFrame.unionByName, [_long(grid, _KIND_OF[t]) for t, grid in grids.items()])
     published = F.col(C.STATUS) == STATUS_PUBLISHED
     mixed = long.groupBy(*_ZONE_KEYS).agg(F.bool_or(published).alias("p"), F.bool_or(~published).alias("s")).where(
         F.col("p") & F.col("s")).select(*_ZONE_KEYS)
@@ -225,7 +268,7 @@ def protect_linked(hourly: DataFrame, totals: DataFrame, daily: DataFrame, daily
         marked = grid.join(chosen, keys, "left")
         return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
 
-    return apply(hourly, HOURLY), apply(totals, TOTAL), apply(daily, DAILY), apply(daily_total, DAILY_TOTAL)
+    return {t: apply(grid, _KIND_OF[t]) for t, grid in grids.items()}
 
 
 def public_status(grid: DataFrame) -> DataFrame:

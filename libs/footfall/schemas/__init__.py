@@ -30,6 +30,8 @@ from footfall.schemas.table import column as _col
 # Cohort vocabulary (DESIGN.md, "Definitions").
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 GENDERS = ("F", "M", "unknown")
+# zone_daily_margins: the cohort key a margin adds up over (visitors by age band have gender `all`).
+MARGIN_ALL = "all"
 
 # Cell status values of published tables: one for every withheld cell, since a status saying why
 # narrows the hidden values (docs/privacy.md, "One public status"); why is in ops.withheld_cells.
@@ -41,7 +43,7 @@ NOISY_METRICS = (C.VISITORS, C.VISITS)  # the metrics a dp cell carries; every o
 # Why a cell was withheld (ops.withheld_cells.reason; inside disclosure control, its status).
 WITHHELD_PRIMARY = "primary"  # fewer than k distinct subscribers
 WITHHELD_SUBTRACTION = "subtraction"  # its hour's or day's total minus the published cells would pin another
-WITHHELD_LINKED = "linked"  # the LP over a zone's four grids together would narrow another below k
+WITHHELD_LINKED = "linked"  # the LP over a zone's five grids together would narrow another below k
 WITHHELD_REPUBLISH = "republish"  # withheld in the release it replaces, or differs from it by 1 to k - 1
 WITHHELD_NESTED = "nested"  # with its union or parts in another zone set it would pin people in two parts or none
 WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED, WITHHELD_NESTED)
@@ -118,6 +120,24 @@ ZONE_DAILY_TOTAL = Table(
     _ZONE_KEYS + _DAY_METRICS[:-1] + _DWELL_ESTIMATES + _DAY_METRICS[-1:],
     "Footfall per zone x local day over all cohorts, with length-bias-corrected dwell estimates, suppressed "
     "below k distinct subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+
+# A coarser cohort level where day x cohort cells are too thin (issue 16): visitors by age band over
+# all genders and by gender over all age bands, one table, the margined-out key `all`.
+ZONE_DAILY_MARGINS = Table(
+    "footfall.zone_daily_margins",
+    (
+        *_ZONE_KEYS,
+        _col(C.AGE_BAND, StringType(), f"Age band (18-24 ... 65+, unknown), or {MARGIN_ALL} in the rows by gender",
+             False),
+        _col(C.GENDER, StringType(), f"F, M or unknown, or {MARGIN_ALL} in the rows by age band", False),
+        _col(C.VISITORS, LongType(), "Distinct subscribers of the age band (or gender) with a visit this day "
+             "(exact; NULL if suppressed)"),
+        _DAY_METRICS[-1],
+    ),
+    "Footfall per zone x local day by age band and by gender (visitors only), suppressed below k distinct "
+    "subscribers",
     partition_by=(C.EVENT_DATE,),
 )
 
@@ -298,6 +318,6 @@ WITHHELD_CELLS = Table(
 
 ALL_TABLES = (
     ZONES, ZONE_RELATIONS, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL,
-    ZONE_DAILY, ZONE_DAILY_TOTAL, PRIVACY_BUDGET, WITHHELD_CELLS,
+    ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
-PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
+PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
