@@ -254,19 +254,21 @@ class ZoneModel:
                 found.append(Leak(self.zone_id, name, round(low, 6), round(high, 6)))
         return found
 
-    def cheapest_partner(self, name: str, margins_only: bool = False) -> str:
+    def cheapest_partner(self, name: str, margins_first: bool = False) -> str:
         """The published cell to suppress next for leaking cell `name`: the one with the fewest
         visitors among the cells sharing a relation with it (breadth-first through suppressed
-        cells if none does); ties by name, so the choice is deterministic. With `margins_only`,
-        only margin cells (zone_daily_margins) are candidates."""
-        seen, frontier = {name}, [name]
-        while frontier:
-            related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
-            published = [n for n in related if n in self.known and (not margins_only or _kind(n) == MARGIN)]
-            if published:
-                return min(published, key=lambda n: (self.known[n], n))
-            seen |= related
-            frontier = list(related)
+        cells if none does); ties by name, so the choice is deterministic. With `margins_first`,
+        a margin cell (zone_daily_margins) if any is reachable: only where none is (a withheld
+        margin the finer tables narrow by themselves) does a finer cell give way."""
+        for margins_only in (True, False) if margins_first else (False,):
+            seen, frontier = {name}, [name]
+            while frontier:
+                related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
+                published = [n for n in related if n in self.known and (not margins_only or _kind(n) == MARGIN)]
+                if published:
+                    return min(published, key=lambda n: (self.known[n], n))
+                seen |= related
+                frontier = list(related)
         raise RuntimeError(f"leaking cell {name} in zone {self.zone_id} relates to no published cell")
 
 
@@ -290,12 +292,14 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     every round suppresses, for each leaking cell, its cheapest partner, until the audit is
     clean; then the cells chosen only for day cells' leaks are released again where the audit
     stays clean without them (see _release_unneeded). Then the margins (zone_daily_margins) are
-    added, and only margin cells are suppressed until the audit of everything is clean again: a
-    margin is the fallback level for zones whose cohort cells are thin, so it never costs a
-    finer cell (a women's margin of 29 beside a published 25-34/F cell of 28 would otherwise cost
-    that cohort cell and its hours). Both stages end: suppressing only removes knowledge, and at
-    worst every related cell (in the second stage every margin cell) is suppressed, which leaves
-    the clean first stage. Greedy is not the minimum loss; the loss it costs is reported per run.
+    added, and margin cells are suppressed first until the audit of everything, withheld margins
+    included, is clean again: a margin is the fallback level for zones whose cohort cells are
+    thin, so it gives way before a finer cell (a women's margin of 29 beside a published 25-34/F
+    cell of 28 would otherwise cost that cohort cell and its hours). A finer cell gives way only
+    for a withheld margin that the finer tables narrow by themselves (its cohorts' sum pinned),
+    which no margin suppression can widen. Both stages end: suppressing only removes knowledge,
+    and at worst every related cell is suppressed. Greedy is not the minimum loss; the loss it
+    costs is reported per run.
     """
     status = cells[C.STATUS].to_numpy(copy=True)
     is_margin = (cells[KIND] == MARGIN).to_numpy()
@@ -305,12 +309,13 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     suppressed, for_days = _greedy(finer, finer_status, k)
     chosen = set(finer_rows[sorted(set(suppressed) - _release_unneeded(finer, finer_status, for_days, k))])
     status[list(chosen)] = "suppressed"
-    if (is_margin & (status == STATUS_PUBLISHED)).any():
-        chosen |= set(_greedy(cells, status, k, margins_only=True)[0])
+    if is_margin.any():  # withheld margins are audited too, published ones or not
+        chosen |= set(_greedy(cells, status, k, margins_first=True)[0])
     return cells.iloc[sorted(chosen)]
 
 
-def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_only: bool = False) -> tuple[list[int], list[int]]:
+def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool = False
+            ) -> tuple[list[int], list[int]]:
     """Suppress cheapest partners (ZoneModel.cheapest_partner) round by round until the audit
     of `cells` under `status` (updated) is clean; returns the rows suppressed, and those chosen
     only for day cells' leaks in their round. Suppressing only removes knowledge, so no interval
@@ -325,7 +330,7 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_only: bool 
         leaks = model.leaks(k, check)
         if not leaks:
             return suppressed, for_days
-        partners = {leak.cell: model.cheapest_partner(leak.cell, margins_only) for leak in leaks}
+        partners = {leak.cell: model.cheapest_partner(leak.cell, margins_first) for leak in leaks}
         for_hours = {p for cell, p in partners.items() if _kind(cell) not in _DAY_KINDS}
         chosen = sorted(set(partners.values()))
         for name in chosen:
