@@ -179,7 +179,8 @@ def table_properties(spark: SparkSession, table: Table) -> dict[str, str]:
     there, and zone_hourly's visitors-only constraint came back as `*********(redacted)`, so
     add_guard found it missing on every first ensure of a session and migrated the table again
     (an UPDATE, a constraint dropped and added, a VACUUM: about 18 s of every compute)."""
-    return dict(DeltaTable.forName(spark, table.name).detail().first()["properties"])
+    detail = DeltaTable.forName(spark, table.name).detail().first()
+    return dict(detail["properties"]) if detail is not None else {}
 
 
 def _guard_properties(table: Table) -> dict[str, str]:
