@@ -14,8 +14,8 @@ from footfall.privacy.audit import (
     TOTAL,
     ZoneModel,
     audit_zone,
-    protect_zone,
 )
+from footfall.privacy.protect import protect_zone
 from footfall.schemas import MARGIN_ALL, C
 
 K = 20

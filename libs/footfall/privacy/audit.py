@@ -1,5 +1,5 @@
-"""The disclosure auditor: a linear-programming attacker on the published tables, and the
-secondary suppression that defeats it.
+"""The disclosure auditor: a linear-programming attacker on the published tables (the
+secondary suppression that defeats it is footfall.privacy.protect).
 
 For each zone the attacker sees every published number of one day — the cohort cells of
 footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
@@ -43,7 +43,7 @@ KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 _EPS = 1e-6
 _CAP = 1e9
-_DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN)
+DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class ZoneModel:
         for kind, hour, age_band, gender, visitors, status in cells[
             [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
         ].itertuples(index=False):
-            if kind in _DAY_KINDS and not cross_table:
+            if kind in DAY_KINDS and not cross_table:
                 continue
             name = cell_name(kind, hour, age_band, gender)
             if status == STATUS_PUBLISHED:
@@ -282,7 +282,7 @@ class ZoneModel:
         for name in names:
             component = self._component[name]
             if component >= 0:
-                group = name.rsplit(" ", 1)[-1] if _kind(name) in (HOURLY, DAILY, MARGIN) else _kind(name)
+                group = name.rsplit(" ", 1)[-1] if kind_of(name) in (HOURLY, DAILY, MARGIN) else kind_of(name)
                 groups.setdefault((component, group), []).append(name)
         for (component, _), members in groups.items():
             _, columns = self._model(component)
@@ -312,7 +312,7 @@ class ZoneModel:
             seen, frontier = {name}, [name]
             while frontier:
                 related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
-                published = [n for n in related if n in self.known and (not margins_only or _kind(n) == MARGIN)]
+                published = [n for n in related if n in self.known and (not margins_only or kind_of(n) == MARGIN)]
                 if published:
                     return min(published, key=lambda n: (self.known[n], n))
                 seen |= related
@@ -327,90 +327,6 @@ def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Le
 
 
 
-def _kind(name: str) -> str:
+def kind_of(name: str) -> str:
     """A cell's kind, from its name (cell_name: the kind first)."""
     return name.split(" ", 1)[0]
-
-
-def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The published cells of one zone (rows of `cells`) to suppress so that the cross-table
-    attacker finds no leak.
-
-    In two stages. First the four finer tables alone, as if no margin were published: greedy,
-    every round suppresses, for each leaking cell, its cheapest partner, until the audit is
-    clean; then the cells chosen only for day cells' leaks are released again where the audit
-    stays clean without them (see _release_unneeded). Then the margins (zone_daily_margins) are
-    added, and margin cells are suppressed first until the audit of everything, withheld margins
-    included, is clean again: a margin is the fallback level for zones whose cohort cells are
-    thin, so it gives way before a finer cell (a women's margin of 29 beside a published 25-34/F
-    cell of 28 would otherwise cost that cohort cell and its hours). A finer cell gives way only
-    for a withheld margin that the finer tables narrow by themselves (its cohorts' sum pinned),
-    which no margin suppression can widen. Both stages end: suppressing only removes knowledge,
-    and at worst every related cell is suppressed. Greedy is not the minimum loss; the loss it
-    costs is reported per run.
-    """
-    is_margin = (cells[KIND] == MARGIN).to_numpy()
-    # Most zones need nothing suppressed, and the audit of all cells shows it at once: the finer
-    # tables alone (stage 1) allow the attacker every point the full model does and more, so
-    # where the full model narrows no cell below k, stage 1 finds nothing either, and stage 2
-    # starts and ends clean. It saves stage 1's audit, a full one, in every such zone.
-    if is_margin.any() and ZoneModel(cells).first_leak(k) is None:
-        return cells.iloc[[]]
-    status = cells[C.STATUS].to_numpy(copy=True)
-    finer_rows = np.flatnonzero(~is_margin)
-    finer = cells.iloc[finer_rows]
-    finer_status = status[finer_rows]
-    suppressed, for_days = _greedy(finer, finer_status, k)
-    chosen = set(finer_rows[sorted(set(suppressed) - _release_unneeded(finer, finer_status, for_days, k))])
-    status[list(chosen)] = "suppressed"
-    if is_margin.any():  # withheld margins are audited too, published ones or not
-        chosen |= set(_greedy(cells, status, k, margins_first=True)[0])
-    return cells.iloc[sorted(chosen)]
-
-
-def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool = False
-            ) -> tuple[list[int], list[int]]:
-    """Suppress cheapest partners (ZoneModel.cheapest_partner) round by round until the audit
-    of `cells` under `status` (updated) is clean; returns the rows suppressed, and those chosen
-    only for day cells' leaks in their round. Suppressing only removes knowledge, so no interval
-    ever narrows: after the first round only the cells that leaked and the new ones need checking."""
-    names = [cell_name(*row) for row in cells[[KIND, C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False)]
-    row_of = {name: i for i, name in enumerate(names)}
-    suppressed: list[int] = []
-    for_days: list[int] = []
-    check: list[str] | None = None
-    while True:
-        model = ZoneModel(cells.assign(**{C.STATUS: status}))
-        leaks = model.leaks(k, check)
-        if not leaks:
-            return suppressed, for_days
-        partners = {leak.cell: model.cheapest_partner(leak.cell, margins_first) for leak in leaks}
-        for_hours = {p for cell, p in partners.items() if _kind(cell) not in _DAY_KINDS}
-        chosen = sorted(set(partners.values()))
-        for name in chosen:
-            status[row_of[name]] = "suppressed"
-            suppressed.append(row_of[name])
-            if name not in for_hours:
-                for_days.append(row_of[name])
-        check = [leak.cell for leak in leaks] + chosen
-
-
-def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:
-    """Publish again each candidate row (largest first) whose release leaves the audit clean;
-    returns the rows released (`status` is updated).
-
-    A day cell is bounded by its hours, so its leak is often the hours' leak seen from above and
-    ends with the hours' own partners, chosen in the same round. A published day total relates
-    every cohort's daily cell to it, so the day cells' cheapest partner is then a daily cell,
-    withheld for nothing. Releasing adds knowledge, so each release is checked by a full audit.
-    """
-    released: set[int] = set()
-    original = cells[C.STATUS].to_numpy()
-    visitors = cells[C.VISITORS].to_numpy(float)
-    for row in sorted(candidates, key=lambda i: (-visitors[i], i)):
-        status[row] = original[row]
-        if ZoneModel(cells.assign(**{C.STATUS: status})).leaks(k):
-            status[row] = "suppressed"
-        else:
-            released.add(row)
-    return released

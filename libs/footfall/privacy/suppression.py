@@ -34,7 +34,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, MARGIN, TOTAL, protect_zone
+from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, MARGIN, TOTAL
+from footfall.privacy.protect import protect_zone
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
     MARGIN_ALL,
