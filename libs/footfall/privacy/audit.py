@@ -269,8 +269,8 @@ class ZoneModel:
         return next((leak for name in names for leak in self._leak(name, k)), None)
 
     def _prove_together(self, names: list[str], k: float) -> None:
-        """Prove many cells safe per LP before any is solved alone: per cohort (its hourly, daily
-        and margin cells), and for the hour totals, maximise the sum of the cells not yet proven
+        """Prove many cells safe per LP before any is solved alone: per cohort (its hourly and daily
+        cells), per margin cell, and for the hour totals, maximise the sum of the cells not yet proven
         (their seen range under k) where they were seen at 0 and minimise it where they were not,
         again while that proves some. One cohort's cells rise
         together, as far as its daily cell and each hour's total allow, so one solve proves a
