@@ -53,7 +53,9 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
     """Suppress cheapest partners (ZoneModel.cheapest_partner) round by round until the audit
     of `cells` under `status` (updated) is clean; returns the rows suppressed, and those chosen
     only for day cells' leaks in their round. Suppressing only removes knowledge, so no interval
-    ever narrows: after the first round only the cells that leaked and the new ones need checking."""
+    ever narrows: after the first round only the cells that leaked and the new ones need checking,
+    except a cell shown empty ([0, 0], no leak), which a later suppression can widen to a leak
+    [0, m] with m < k: the audit that ends the loop is always a full one."""
     names = [cell_name(*row) for row in cells[[KIND, C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False)]
     row_of = {name: i for i, name in enumerate(names)}
     suppressed: list[int] = []
@@ -62,6 +64,9 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
     while True:
         model = ZoneModel(cells.assign(**{C.STATUS: status}))
         leaks = model.leaks(k, check)
+        if not leaks and check is not None:
+            check = None
+            leaks = model.leaks(k)
         if not leaks:
             return suppressed, for_days
         partners = {leak.cell: model.cheapest_partner(leak.cell, margins_first) for leak in leaks}
