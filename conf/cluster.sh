@@ -9,6 +9,9 @@
 # MASTER_UI_PORT [8180], WORKERS [2], WORKER_PORT_BASE [7177: workers get 7178, 7179 ...],
 # WORKER_UI_PORT_BASE [8180: UIs 8181, 8182 ...], WORKER_CORES [1], WORKER_MEMORY [1g],
 # WORKER_TIMEOUT [60, as Spark: seconds without heartbeat before the master drops a worker],
+# WORKER_CLEANUP_TTL [3600] and WORKER_CLEANUP_INTERVAL [600]: a finished application's folder on
+# a worker (with its unpacked footfall-env, ~650 MB) is removed once it is TTL s old, checked every
+# INTERVAL s,
 # HISTORY_UI_PORT [18180], EVENT_LOG_DIR [.data/spark-events], SPARK_HOME [the pinned pyspark].
 # The ports sit away from Spark's defaults (7077/8080/18080) so a developer's own cluster or
 # another test run does not collide with this one.
@@ -23,6 +26,8 @@ WORKER_UI_PORT_BASE=${WORKER_UI_PORT_BASE:-$MASTER_UI_PORT}
 WORKER_CORES=${WORKER_CORES:-1}
 WORKER_MEMORY=${WORKER_MEMORY:-1g}
 WORKER_TIMEOUT=${WORKER_TIMEOUT:-60}
+WORKER_CLEANUP_TTL=${WORKER_CLEANUP_TTL:-3600}
+WORKER_CLEANUP_INTERVAL=${WORKER_CLEANUP_INTERVAL:-600}
 HISTORY_UI_PORT=${HISTORY_UI_PORT:-18180}
 EVENT_LOG_DIR=${EVENT_LOG_DIR:-.data/spark-events}
 if [[ -z ${SPARK_HOME:-} ]]; then SPARK_HOME=$(ls -d "$PWD"/.venv/lib/python3*/site-packages/pyspark | head -1); fi
@@ -96,9 +101,9 @@ up() {
       rm -rf "$CLUSTER_DIR/worker-$n/work" "$CLUSTER_DIR/worker-$n/local"
     fi
     mkdir -p "$CLUSTER_DIR/worker-$n/work" "$CLUSTER_DIR/worker-$n/local"
-    # finished applications' folders are removed an hour after they end while the worker runs
-    SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.interval=600 \
--Dspark.worker.cleanup.appDataTtl=3600" \
+    # finished applications' folders are removed while the worker runs (an hour after they end)
+    SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.interval=$WORKER_CLEANUP_INTERVAL \
+-Dspark.worker.cleanup.appDataTtl=$WORKER_CLEANUP_TTL" \
     SPARK_LOCAL_DIRS=$CLUSTER_DIR/worker-$n/local start "worker-$n" "$WORKER_CLASS" \
       $((WORKER_PORT_BASE + n)) $((WORKER_UI_PORT_BASE + n)) -- \
       --host 127.0.0.1 --port $((WORKER_PORT_BASE + n)) --webui-port $((WORKER_UI_PORT_BASE + n)) \

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -78,6 +79,12 @@ class Submitter:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARK_HOME", "VIRTUAL_ENV")}
         env.update(SPARK_MASTER=MASTER_URL, FOOTFALL_PSEUDONYM_KEY=TEST_KEY, SUBMIT_OPTS=SUBMIT_OPTS)
+        # The driver's scratch (a copy of the package's archive and its unpacked env, ~700 MB per
+        # submission) goes into the test's folder, not /tmp: a driver the tests SIGKILL never
+        # removes it, and a few CI runs' leftovers filled the disk.
+        scratch = self.workdir / "scratch"
+        scratch.mkdir(exist_ok=True)
+        env.update(SPARK_LOCAL_DIRS=str(scratch), SPARK_SUBMIT_OPTS=f"-Djava.io.tmpdir={scratch}")
         return env
 
     def command(self, job: str, data_dir: Path, *args: str) -> list[str]:
@@ -128,3 +135,22 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+# A submitted ingest of the test day takes about 1.5 minutes; one still without the awaited
+# sign after this long is stuck (no executors, a full disk), and waiting on would hold CI.
+STUCK_AFTER = 600
+
+
+def stuck(what: str, log: Path) -> str:
+    """The failure message for a submission that did not get to `what` within STUCK_AFTER s: the
+    master's applications and workers, the free disk, the end of the driver's log."""
+    try:
+        state = master_state()
+        master = f"active applications {[a['id'] for a in state['activeapps']]}, workers " + ", ".join(
+            f"{w['id']} {w['state']} {w['coresused']}/{w['cores']} cores" for w in state["workers"])
+    except OSError as exc:
+        master = f"master not answering: {exc}"
+    free = shutil.disk_usage(log.parent).free / 2**30
+    tail = log.read_text(errors="replace")[-4000:] if log.is_file() else "(no log)"
+    return f"{what} not seen within {STUCK_AFTER} s; {master}; {free:.1f} GiB free on disk\n{tail}"

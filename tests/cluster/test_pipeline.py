@@ -28,12 +28,14 @@ from harness import (
     DIST,
     REFERENCE_DIR,
     ROOT,
+    STUCK_AFTER,
     TEST_KEY,
     Submitter,
     alive_workers,
     check,
     children,
     cluster_sh,
+    stuck,
     wait_for_workers,
     wait_until_idle,
 )
@@ -272,11 +274,13 @@ def killed_driver(runs: Runs, submitter: Submitter, tmp_path_factory: pytest.Tem
     files_before = data_files(table)
     log = tmp_path_factory.mktemp("killed-driver") / "ingest.log"
     driver = submitter.start("ingest", runs.on_cluster, "--date", DAY, log=log)
+    deadline = time.monotonic() + STUCK_AFTER
     try:
         while driver.poll() is None:
             if data_files(table) - files_before:
                 os.killpg(driver.pid, signal.SIGKILL)
                 break
+            assert time.monotonic() < deadline, stuck("a data file of restricted.events", log)
             time.sleep(0.05)
         driver.wait(timeout=60)
     finally:
@@ -311,8 +315,10 @@ def test_the_rerun_survives_losing_a_worker_and_leaves_one_clean_run(
     driver = submitter.start("ingest", runs.on_cluster, "--date", DAY, log=log)
     killed: list[int] = []
     commits_at_kill: set[str] = set()
+    deadline = time.monotonic() + STUCK_AFTER
     try:
         while driver.poll() is None and not killed:
+            assert time.monotonic() < deadline, stuck("a finished task of worker 2's executor", log)
             executor_log = new_executor_log(2, apps_before)
             if executor_log is not None and "Finished task" in executor_log.read_text(errors="replace"):
                 worker = int(cluster_sh("worker-pid", "2").stdout)

@@ -49,8 +49,10 @@ TRACE = re.compile(r"^\s+at \S+\(|^Traceback |^Caused by: |^\s+\.\.\. \d+ more")
 def _run_and_kill_after(data: Path, marker: str, *args: str) -> int:
     """Start the command in its own process group and SIGKILL the group (driver JVM included)
     once `marker` appears in its log; return its exit status."""
+    # Spark's scratch (with a copy of the jars) in the test's folder: a killed driver leaves it behind
+    env = {**footfall_env(KEY), "SPARK_LOCAL_DIRS": str(data / "scratch")}
     with (data / "run.log").open("ab") as log:
-        proc = subprocess.Popen(footfall_command(data, *args), cwd=ROOT, env=footfall_env(KEY), stdout=log,
+        proc = subprocess.Popen(footfall_command(data, *args), cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 3600
     while marker not in (data / "run.log").read_text():
