@@ -16,6 +16,7 @@ from footfall.analyst.catalog import (
 )
 from footfall.analyst.sql import run_statement
 from footfall.analyst.statements import render, split_statements
+from footfall.errors import BadInputError
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
 
 COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]
@@ -145,3 +146,30 @@ def test_sql_output_formats_on_a_hand_made_table(handmade, fmt, expected):
              "AND event_date = DATE'2026-03-14' "
              "ORDER BY zone_id")
     assert run_statement(handmade, query, fmt) == expected
+
+
+def test_table_paths_are_asked_again_only_while_a_published_table_is_missing(tmp_path: Path, monkeypatch):
+    """A catalog located before zone_daily_margins existed is located again once (the helper
+    JVM, here a stand-in that writes what `locate` would find); a complete one never."""
+    cfg = make_config(tmp_path)
+    everything = {t.name: f"file:/w/{t.name.replace('.', '.db/')}" for t in (*PUBLISHED_TABLES, catalog.ZONES)}
+    before_margins = {name: path for name, path in everything.items() if name != "footfall.zone_daily_margins"}
+    asked: list[str] = []
+
+    def locate(action: str, _cfg) -> None:
+        asked.append(action)
+        catalog.save_table_paths(cfg, everything)
+
+    monkeypatch.setattr(catalog, "_run_helper", locate)
+    catalog.save_table_paths(cfg, before_margins)
+    assert catalog.ensure_table_paths(cfg) == everything
+    assert asked == ["locate"]
+    assert catalog.ensure_table_paths(cfg) == everything
+    assert asked == ["locate"]  # complete now: no helper
+
+
+def test_no_published_table_after_locating_is_a_clear_error(tmp_path: Path, monkeypatch):
+    cfg = make_config(tmp_path)
+    monkeypatch.setattr(catalog, "_run_helper", lambda action, _cfg: catalog.save_table_paths(cfg, {}))
+    with pytest.raises(BadInputError, match="no published tables yet: run `make run`"):
+        catalog.ensure_table_paths(cfg)

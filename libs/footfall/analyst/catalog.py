@@ -145,18 +145,16 @@ def load_table_paths(cfg: Config) -> dict[str, str]:
 
 
 def ensure_table_paths(cfg: Config) -> dict[str, str]:
-    """The stored locations; asks the footfall catalog (in a helper process, a JVM) only while no
-    published table is known, so `footfall duckdb` normally starts none. Delete table_paths.json
-    to ask again (e.g. after tables moved)."""
-
-    def published(found: Mapping[str, str]) -> bool:
-        return any(t.name in found for t in PUBLISHED_TABLES)
-
+    """The stored locations; asks the footfall catalog (in a helper process, a JVM) only while a
+    published table is not among them, so `footfall duckdb` normally starts none. A table that
+    came after the last ask (a release of a later version adds one: zone_daily_margins did) is
+    found then; the others stay where they are. Delete table_paths.json to ask again (e.g. after
+    tables moved)."""
     paths = load_table_paths(cfg)
-    if not published(paths):
+    if not all(t.name in paths for t in PUBLISHED_TABLES):
         _run_helper("locate", cfg)
         paths = load_table_paths(cfg)
-    if not published(paths):
+    if not any(t.name in paths for t in PUBLISHED_TABLES):
         raise BadInputError("no published tables yet: run `make run` (or `footfall run --date YYYY-MM-DD`) first")
     return paths
 
