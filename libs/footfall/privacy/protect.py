@@ -25,7 +25,11 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     thin, so it gives way before a finer cell (a women's margin of 29 beside a published 25-34/F
     cell of 28 would otherwise cost that cohort cell and its hours). A finer cell gives way only
     for a withheld margin that the finer tables narrow by themselves (its cohorts' sum pinned),
-    which no margin suppression can widen. Both stages end: suppressing only removes knowledge,
+    which no margin suppression can widen. Greedy rounds often withhold more than the last of
+    them needs (two leaks of one round each take a margin where one would have done), so stage
+    2's cells are released again where a full audit stays clean: the margins first (largest
+    first), as they are the only cohort-level number of a zone whose cohort cells are thin, then
+    its finer cells. Both stages end: suppressing only removes knowledge,
     and at worst every related cell is suppressed. Greedy is not the minimum loss; the loss it
     costs is reported per run.
     """
@@ -44,7 +48,11 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     chosen = set(finer_rows[sorted(set(suppressed) - _release_unneeded(finer, finer_status, for_days, k))])
     status[list(chosen)] = "suppressed"
     if is_margin.any():  # withheld margins are audited too, published ones or not
-        chosen |= set(_greedy(cells, status, k, margins_first=True)[0])
+        second = _greedy(cells, status, k, margins_first=True)[0]
+        margins = [row for row in second if is_margin[row]]
+        released = _release_unneeded(cells, status, margins, k)
+        released |= _release_unneeded(cells, status, [row for row in second if not is_margin[row]], k)
+        chosen |= set(second) - released
     return cells.iloc[sorted(chosen)]
 
 
@@ -82,7 +90,8 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
 
 def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:
     """Publish again each candidate row (largest first) whose release leaves the audit clean;
-    returns the rows released (`status` is updated).
+    returns the rows released (`status` is updated). Used for stage 1's cells chosen for day
+    cells' leaks, and for all of stage 2's (protect_zone).
 
     A day cell is bounded by its hours, so its leak is often the hours' leak seen from above and
     ends with the hours' own partners, chosen in the same round. A published day total relates
