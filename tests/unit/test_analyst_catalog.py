@@ -16,7 +16,7 @@ from footfall.analyst.catalog import (
 )
 from footfall.analyst.sql import run_statement
 from footfall.analyst.statements import render, split_statements
-from footfall.errors import BadInputError
+from footfall.errors import BadInputError, SetupError
 from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
 
 COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]
@@ -172,4 +172,22 @@ def test_no_published_table_after_locating_is_a_clear_error(tmp_path: Path, monk
     cfg = make_config(tmp_path)
     monkeypatch.setattr(catalog, "_run_helper", lambda action, _cfg: catalog.save_table_paths(cfg, {}))
     with pytest.raises(BadInputError, match="no published tables yet: run `make run`"):
+        catalog.ensure_table_paths(cfg)
+
+
+def test_a_failed_locate_keeps_the_known_tables_and_says_which_are_missing(tmp_path: Path, monkeypatch, caplog):
+    """A job holds the embedded metastore, so the helper cannot ask it: the four tables located
+    before are still queried (a warning names the missing one); with none known it is an error."""
+    cfg = make_config(tmp_path)
+    known = {t.name: f"file:/w/{t.name}" for t in PUBLISHED_TABLES if t.name != "footfall.zone_daily_margins"}
+
+    def busy(action: str, _cfg) -> None:
+        raise SetupError(f"could not {action}")
+
+    monkeypatch.setattr(catalog, "_run_helper", busy)
+    catalog.save_table_paths(cfg, known)
+    assert catalog.ensure_table_paths(cfg) == known
+    assert "could not locate; going on without footfall.zone_daily_margins" in caplog.text
+    catalog.save_table_paths(cfg, {})
+    with pytest.raises(SetupError, match="could not locate"):
         catalog.ensure_table_paths(cfg)

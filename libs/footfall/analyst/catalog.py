@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from typing import Any
 from footfall.config import Config, MetastoreSection
 from footfall.errors import BadInputError, SetupError
 from footfall.schemas import PUBLISHED_TABLES, STATUS_PUBLISHED, ZONE_HOURLY_TOTAL, ZONES, C, Table
+
+log = logging.getLogger(__name__)
 
 # What analysts may see: the published tables and the zone catalogue (never ref.cells: the
 # cell plan is the operator's business, not a statistic).
@@ -149,10 +152,17 @@ def ensure_table_paths(cfg: Config) -> dict[str, str]:
     published table is not among them, so `footfall duckdb` normally starts none. A table that
     came after the last ask (a release of a later version adds one: zone_daily_margins did) is
     found then; the others stay where they are. Delete table_paths.json to ask again (e.g. after
-    tables moved)."""
+    tables moved). Where the helper fails (a running job holds the embedded metastore) but some
+    published tables are known, those are used, with a warning."""
     paths = load_table_paths(cfg)
-    if not all(t.name in paths for t in PUBLISHED_TABLES):
-        _run_helper("locate", cfg)
+    missing = [t.name for t in PUBLISHED_TABLES if t.name not in paths]
+    if missing:
+        try:
+            _run_helper("locate", cfg)
+        except SetupError as exc:
+            if len(missing) == len(PUBLISHED_TABLES):
+                raise
+            log.warning("%s; going on without %s", exc, ", ".join(missing))
         paths = load_table_paths(cfg)
     if not any(t.name in paths for t in PUBLISHED_TABLES):
         raise BadInputError("no published tables yet: run `make run` (or `footfall run --date YYYY-MM-DD`) first")
