@@ -10,8 +10,8 @@
 # WORKER_UI_PORT_BASE [8180: UIs 8181, 8182 ...], WORKER_CORES [1], WORKER_MEMORY [1g],
 # WORKER_TIMEOUT [60, as Spark: seconds without heartbeat before the master drops a worker],
 # WORKER_CLEANUP_TTL [3600] and WORKER_CLEANUP_INTERVAL [600]: a finished application's folder on
-# a worker (with its unpacked footfall-env, ~650 MB) is removed once it is TTL s old, checked every
-# INTERVAL s,
+# a worker (with its unpacked footfall-env, ~650 MB) is removed once nothing in it changed for TTL s,
+# checked every INTERVAL s,
 # HISTORY_UI_PORT [18180], EVENT_LOG_DIR [.data/spark-events], SPARK_HOME [the pinned pyspark].
 # The ports sit away from Spark's defaults (7077/8080/18080) so a developer's own cluster or
 # another test run does not collide with this one.
@@ -101,7 +101,8 @@ up() {
       rm -rf "$CLUSTER_DIR/worker-$n/work" "$CLUSTER_DIR/worker-$n/local"
     fi
     mkdir -p "$CLUSTER_DIR/worker-$n/work" "$CLUSTER_DIR/worker-$n/local"
-    # finished applications' folders are removed while the worker runs (an hour after they end)
+    # a finished application's folder is removed once it has had no executor here and no file
+    # in it changed for WORKER_CLEANUP_TTL s
     SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.interval=$WORKER_CLEANUP_INTERVAL \
 -Dspark.worker.cleanup.appDataTtl=$WORKER_CLEANUP_TTL" \
     SPARK_LOCAL_DIRS=$CLUSTER_DIR/worker-$n/local start "worker-$n" "$WORKER_CLASS" \

@@ -149,8 +149,8 @@ def stuck(what: str, log: Path) -> str:
         state = master_state()
         master = f"active applications {[a['id'] for a in state['activeapps']]}, workers " + ", ".join(
             f"{w['id']} {w['state']} {w['coresused']}/{w['cores']} cores" for w in state["workers"])
-    except OSError as exc:
-        master = f"master not answering: {exc}"
+    except (OSError, ValueError, KeyError) as exc:  # a diagnostic: never the error that hides the cause
+        master = f"master state unavailable: {exc!r}"
     free = shutil.disk_usage(log.parent).free / 2**30
     tail = log.read_text(errors="replace")[-4000:] if log.is_file() else "(no log)"
     return f"{what} not seen within {STUCK_AFTER} s; {master}; {free:.1f} GiB free on disk\n{tail}"

@@ -238,7 +238,8 @@ def test_a_cell_shown_empty_is_audited_again_when_later_suppressions_widen_it():
     a + b + c = 60 - 31 = 29, d + e = 100 - 29 - 44 = 27, the men's days add up to
     137 - 39 - 44 = 54 and each is at most the sum of its hours, so 54 <= a + c + d + e = 56 - b:
     b is narrowed to [0, 2], a leak the earlier rounds had missed. Its cheapest partner is H1
-    25-34/F (31 < the total 60 and daily 35-44/F 44), and with it withheld the audit is clean."""
+    25-34/F (31 < the total 60, daily 35-44/F 44 and H2 35-44/F 44), and with it withheld the
+    audit is clean."""
     cells = _cells([
         (HOURLY, H1, "25-34", "F", 31, P), (HOURLY, H1, "25-34", "M", 0, S1),
         (HOURLY, H1, "35-44", "F", 0, S1), (HOURLY, H1, "35-44", "M", 29, P),
