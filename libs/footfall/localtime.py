@@ -19,6 +19,11 @@ def local_day_start_utc(day: dt.date, time_zone: str) -> dt.datetime:
     return start.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+# Day parts by local clock hour: (name, first hour, hour after the last). They cover the day, so
+# on a DST day the night, which holds 02:00, has 5 or 7 clock hours (docs/definitions.md).
+DAY_PARTS = (("night", 0, 6), ("morning", 6, 10), ("midday", 10, 14), ("afternoon", 14, 18), ("evening", 18, 24))
+
+
 class LocalHour(NamedTuple):
     hour_start: dt.datetime  # UTC, naive
     local_hour: int
@@ -42,3 +47,23 @@ def day_hours(day: dt.date, time_zone: str) -> list[LocalHour]:
         hours.append(LocalHour(t, local.hour, int(offset.total_seconds()) // 60))
         t += dt.timedelta(hours=1)
     return hours
+
+
+class DayPart(NamedTuple):
+    name: str
+    hours: tuple[LocalHour, ...]  # its local clock hours of the day, in order
+
+    @property
+    def start(self) -> dt.datetime:
+        """The UTC instant (naive) at which its first hour starts."""
+        return self.hours[0].hour_start
+
+
+def part_of(local_hour: int) -> str:
+    """The name of the day part holding a local clock hour."""
+    return next(name for name, first, end in DAY_PARTS if first <= local_hour < end)
+
+
+def day_parts(hours: list[LocalHour]) -> list[DayPart]:
+    """The day parts of a day (DAY_PARTS), each with its hours among `hours` (day_hours' list)."""
+    return [DayPart(name, tuple(h for h in hours if first <= h.local_hour < end)) for name, first, end in DAY_PARTS]

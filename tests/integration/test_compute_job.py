@@ -56,9 +56,13 @@ Hour 10: (25-34, F) published, the other cohort cells suppressed with S = 48 - 2
 20 cells: no secondary. Hour 14: (25-34, F) 25, unknown 1, total 26 published: S = 1 < k would
 reveal the unknown subscriber, so (25-34, F) is suppressed too (secondary) and S becomes 26.
 Day: (25-34, F) 28 published, the day total 50 published: S = 22 >= k.
+Day parts (night 0-5, morning 6-9, midday 10-13, afternoon 14-17, evening 18-23): N1 in the
+night, the morning and the evening; midday (25-34, F) 28, (35-44, M) 19, X1 1; afternoon
+(25-34, F) 25, unknown 1. Published: midday and afternoon (25-34, F).
 The LP attacker (docs/definitions.md, secondary pass 2) finds no interval narrower than k: the
-hour-10 cells sum to 20, each in [0, 20]; hour 14's (25-34, F) lies in [26 - 22, 26] (the other
-cohorts' day cells sum to 22); every other suppressed cell is bounded above by 22 or more.
+hour-10 cells sum to 20, each in [0, 20]; hour 14's (25-34, F) lies in [26 - 22, 25] (the other
+cohorts' day cells sum to 22; the afternoon's (25-34, F) is 25); every other suppressed cell is
+bounded above by 22 or more.
 """
 
 import dataclasses
@@ -95,6 +99,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     ZONES,
@@ -248,6 +253,10 @@ DAILY_TOTAL_SHOWN = [
     # need the histogram.
     (50, 76, *HISTOGRAM_WITHHELD, P),
 ]
+DAYPART_SHOWN = [  # (day part, its start, its hours, cohort, visitors, status): the module docstring
+    ("midday", local(10, 0), 4, "25-34", "F", 28, P),
+    ("afternoon", local(14, 0), 4, "25-34", "F", 25, P),
+]
 MARGINS_SHOWN = [
     # The day's 25-34: (25-34, F)'s 28, nobody else. Women: 28 + X1 = 29, men: 19 + N1 = 20 (>= k),
     # the unknown gender: U1. Women beside the published (25-34, F) would count the other women
@@ -287,6 +296,14 @@ def test_published_numbers_match_the_hand_derived_day(spark, first_run):
         ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
     )
     assert margins.where((F.col(C.STATUS) != P) & F.col(C.VISITORS).isNotNull()).count() == 0
+
+    dayparts = _published(spark, ZONE_DAYPART)
+    assert dayparts.count() == 2 * 5 * 21
+    assert_df_equality(
+        dayparts.where(F.col(C.STATUS) == P), spark.createDataFrame(_rows(DAYPART_SHOWN), ZONE_DAYPART.struct),
+        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
+    )
+    assert dayparts.where((F.col(C.STATUS) != P) & F.col(C.VISITORS).isNotNull()).count() == 0
 
     daily = _published(spark, ZONE_DAILY)
     assert daily.count() == 2 * 21
@@ -330,6 +347,8 @@ def test_why_each_cell_was_withheld_is_kept_for_the_privacy_officer(spark, first
         # 30, the women at least 28: the unknown gender at most 2 (linked)
         (ZONE_DAILY_MARGINS.name, WITHHELD_PRIMARY): 7 + 10, (ZONE_DAILY_MARGINS.name, WITHHELD_SUBTRACTION): 1,
         (ZONE_DAILY_MARGINS.name, WITHHELD_LINKED): 1,
+        # day parts: all but DAYPART_SHOWN's two have fewer than k visitors
+        (ZONE_DAYPART.name, WITHHELD_PRIMARY): 2 * 5 * 21 - 2,
     }
     run_id = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(F.desc(C.STARTED_AT)).first()[C.RUN_ID]
     assert_df_equality(
@@ -406,6 +425,8 @@ EXPECTED_COUNTS = {
     # below k; women (29) and men (20) withheld to protect others
     "margin_cells": 20, "margin_cells_published": 1, "margin_cells_suppressed_primary": 7 + 10,
     "margin_cells_suppressed_secondary": 2,
+    "daypart_cells": 210, "daypart_cells_published": 2, "daypart_cells_suppressed_primary": 208,
+    "daypart_cells_suppressed_secondary": 0,
     # published cells without a visit count / a histogram: zone_hourly's one (it has none); hour 14
     # (count and histogram), hour 10 (histogram); the daily cell (histogram); the day (histogram)
     "cells_visits_withheld": 1, "cells_histogram_withheld": 1, "total_cells_visits_withheld": 1,
@@ -422,6 +443,8 @@ EXPECTED_COUNTS = {
     "utility_visits": 76, "utility_visitor_hours": 85,
     "utility_visits_hour_cohort": 28, "utility_visitor_hours_hour_cohort": 28,
     "utility_visits_hour": 48 + 26, "utility_visitor_hours_hour": 48 + 26,
+    # the midday's and the afternoon's (25-34, F): hour 10's 28 and hour 14's 25
+    "utility_visits_daypart_cohort": 28 + 25, "utility_visitor_hours_daypart_cohort": 28 + 25,
     "utility_visits_day_cohort": 50 + 3, "utility_visitor_hours_day_cohort": 50 + 3,
     "utility_visits_day": 76, "utility_visitor_hours_day": 85,
     # the mall's 25-34: the same 53 as its only cohort (25-34, F); no gender published; any cohort
@@ -447,7 +470,7 @@ def test_run_manifest_records_counts_and_input_versions(spark, first_run):
     assert parameters["visits"]["split"] == SPLIT_MIDPOINT
 
 
-PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
+PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)
 
 
 def _snapshot(spark):
@@ -522,8 +545,13 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
     published next to 28, the difference would count 2 people. It is withheld, and so is hour
     14's (25-34, F), withheld in the replaced release. Withheld, hour 10's (25-34, F) is x = 48 -
     (the other cohorts of hour 10), each at most its day cell, and those sum to 50 - 28 = 22: x in
-    [26, 28], so the LP pass withholds the daily (25-34, F) too. The replaced files are vacuumed:
-    the old version can no longer be read."""
+    [26, 28], so the LP pass withholds the daily (25-34, F) too. The midday's (25-34, F), 28,
+    would pin it again: the day's (25-34, F) is at least its midday's, so x >= 28 - 2 and x <= 28
+    (an hour's visitors are at most its day part's). The midday cell is withheld (linked; 28 <
+    hour 10's total 48). Then x is at least the afternoon's 25 minus 2: [23, 48], safe; but the
+    25-34 margin (28) bounds the day's (25-34, F) from above, x in [23, 28]: the margin, which
+    gives way first, is withheld (linked). The replaced files are vacuumed: the old version can
+    no longer be read."""
     keys = {C.EVENT_DATE: DAY, C.ZONE_SET: ZONE_SET}
     hour_10 = ((F.col(C.ZONE_ID) == "mall") & (F.col(C.LOCAL_HOUR) == 10) & (F.col(C.AGE_BAND) == "25-34")
                & (F.col(C.GENDER) == "F"))
@@ -541,20 +569,27 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
         # as before; hour 14's count, withheld in the replaced release, stays withheld
         (ZONE_HOURLY_TOTAL.name, "histogram_primary"): 1, (ZONE_HOURLY_TOTAL.name, "visits_republish"): 1,
         (ZONE_DAILY_TOTAL.name, "histogram_primary"): 1,
-        # women and men were withheld before and stay so. The 25-34 margin (28, as before) stays:
-        # beside it the withheld daily (25-34, F) is x = 28 - (25-34, M) - (25-34, unknown), in
-        # [0, 28] (the day's other cohorts, 50 - x, can hold hour 10's other 48 - x people)
+        # women and men were withheld before and stay so; the 25-34 margin and the midday's
+        # (25-34, F) are withheld (linked) for hour 10's (25-34, F), as the docstring derives
         (ZONE_DAILY_MARGINS.name, WITHHELD_PRIMARY): 7 + 10, (ZONE_DAILY_MARGINS.name, WITHHELD_REPUBLISH): 2,
+        (ZONE_DAILY_MARGINS.name, WITHHELD_LINKED): 1,
+        (ZONE_DAYPART.name, WITHHELD_PRIMARY): 2 * 5 * 21 - 2, (ZONE_DAYPART.name, WITHHELD_LINKED): 1,
     }
     assert counts == EXPECTED_COUNTS | {"cells_published": 0, "cells_suppressed_secondary": 2,
                                         "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85,
                                         "daily_cells_published": 0, "daily_cells_suppressed_secondary": 1,
                                         "cells_visits_withheld": 0, "cells_histogram_withheld": 0,
                                         "daily_cells_histogram_withheld": 0,
-                                        # no cohort cell published: none of their visits or visitor-hours;
-                                        # the 25-34 margin still covers (25-34, F)'s 53 (any cohort level)
+                                        "margin_cells_published": 0, "margin_cells_suppressed_secondary": 3,
+                                        "daypart_cells_published": 1, "daypart_cells_suppressed_secondary": 1,
+                                        # no hour or day cohort cell published, nor the 25-34 margin: of
+                                        # the cohort levels only the afternoon's (25-34, F) covers
+                                        # anything, hour 14's 25 visits and visitor-hours
                                         "utility_visits_hour_cohort": 0, "utility_visitor_hours_hour_cohort": 0,
-                                        "utility_visits_day_cohort": 0, "utility_visitor_hours_day_cohort": 0}
+                                        "utility_visits_day_cohort": 0, "utility_visitor_hours_day_cohort": 0,
+                                        "utility_visits_day_age": 0, "utility_visitor_hours_day_age": 0,
+                                        "utility_visits_daypart_cohort": 25, "utility_visitor_hours_daypart_cohort": 25,
+                                        "utility_visits_any_cohort": 25, "utility_visitor_hours_any_cohort": 25}
     assert_df_equality(_published(spark, ZONE_HOURLY_TOTAL).where(F.col(C.STATUS) == P),
                        spark.createDataFrame(_rows(TOTALS_SHOWN), ZONE_HOURLY_TOTAL.struct),
                        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)

@@ -5,11 +5,13 @@ session's `generated_day`, tests/integration/conftest.py).
   auditor footfall.privacy.audit) reads the published tables as an analyst does, through
   `footfall duckdb` (delta_scan of the published folders, no Spark), sees every published number
   of a zone (hourly cells, hourly totals, daily cells, the day total, the day's visitors by age
-  band and by gender) and its status, and narrows no suppressed cell below k.
+  band and by gender, and by day part and cohort) and its status, and narrows no suppressed cell
+  below k.
 - Negative control: the same attacker on the same day's cells with primary suppression only
   does find leaks, so the first test can fail. Those cells are counted here from
   restricted.visits with pandas, by the definitions in docs/definitions.md (a visitor of hour h
-  has a visit with h <= visit_end and h + 1 h > visit_start; k = 20), not with footfall's code.
+  has a visit with h <= visit_end and h + 1 h > visit_start; a visitor of a day part one of any
+  of its hours; k = 20), not with footfall's code.
 - The published cells and the information loss the run reports are what those counts say.
 - No msisdn, IMSI or IMEI pattern in any table, rejects row (the generator's shifted rows, an IMSI
   before the msisdn, among them) or log line of the run.
@@ -36,6 +38,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     ZONES,
@@ -48,13 +51,16 @@ DAY = GENERATED_DATE  # 2026-05-16, a Saturday in CEST (UTC+2): local midnight i
 HOURS = [pd.Timestamp(2026, 5, 15, 22) + pd.Timedelta(hours=h) for h in range(24)]
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")  # docs/definitions.md
 GENDERS = ("F", "M", "unknown")
+# Day parts by the local clock: (name, first local hour, end); HOURS[h] starts local hour h (DAY has
+# no clock change, so every part has end - first hours).
+DAY_PARTS = (("night", 0, 6), ("morning", 6, 10), ("midday", 10, 14), ("afternoon", 14, 18), ("evening", 18, 24))
 # Districts only: with a few thousand subscribers they have both many published and many
 # suppressed cells (smaller zones would have almost nothing published, nothing to attack with).
 # (The day may compute more zone sets: the `published` fixture checks these are among them.)
 ZONE_SETS = ("districts",)
 K = 20
 ALL = "all"  # zone_daily_margins: the key a margin adds up over
-TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
+TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)
 # Raw identifiers: a German MSISDN (49 + 10-11 digits), an IMSI or IMEI (15 digits), standing alone
 # (not the digits after a decimal point, e.g. of a coordinate in ops.runs parameters).
 IDENTIFIER = r"(^|[^0-9A-Za-z.])(49[0-9]{10,11}|[0-9]{15})([^0-9A-Za-z]|$)"
@@ -74,19 +80,19 @@ def _day(spark, data, table, zone_set) -> pd.DataFrame:
 
 
 def _published(data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's five published tables as `footfall duckdb` shows them to an analyst."""
+    """The day's six published tables as `footfall duckdb` shows them to an analyst."""
     con = duck.connect({t.name: str(table_location(data, t)) for t in TABLES})
     try:
         frames = [con.execute(f"SELECT * FROM {t.name} WHERE {C.EVENT_DATE} = ? AND {C.ZONE_SET} = ?",
                               [DAY, zone_set]).df() for t in TABLES]
     finally:
         con.close()
-    # hour_start in nanoseconds, like the counts' hours (and Spark's toPandas)
-    return tuple(f.astype({C.HOUR_START: "datetime64[ns]"}) if C.HOUR_START in f else f for f in frames)
+    # hour_start and part_start in nanoseconds, like the counts' hours (and Spark's toPandas)
+    return tuple(f.astype({c: "datetime64[ns]" for c in (C.HOUR_START, C.PART_START) if c in f}) for f in frames)
 
 
 def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's five full grids (every zone x hour x cohort, ...) counted from restricted.visits,
+    """The day's six full grids (every zone x hour x cohort, ...) counted from restricted.visits,
     with primary suppression only: visitors < k -> suppressed, else published."""
     visits = _day(spark, data, VISITS, zone_set)
     zones = sorted(read_table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
@@ -97,6 +103,8 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
         there = visits[(visits[C.VISIT_START] < hour + pd.Timedelta(hours=1)) & (visits[C.VISIT_END] >= hour)]
         per_hour.append(there.assign(**{C.HOUR_START: hour}))
     present = pd.concat(per_hour, ignore_index=True)
+    part_of = {hour: part for part, first, end in DAY_PARTS for hour in HOURS[first:end]}
+    in_parts = present.assign(**{C.DAY_PART: present[C.HOUR_START].map(part_of)})
     cohorts = [(a, g) for a in AGE_BANDS for g in GENDERS]
     grids = (
         (present.groupby([C.ZONE_ID, C.HOUR_START, *cohort])[C.PSEUDO_ID].nunique(),
@@ -111,12 +119,18 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
             [C.ZONE_ID, *cohort])[C.PSEUDO_ID].nunique(),
          pd.MultiIndex.from_tuples([(z, a, ALL) for z in zones for a in AGE_BANDS]
                                    + [(z, ALL, g) for z in zones for g in GENDERS], names=[C.ZONE_ID, *cohort])),
+        (in_parts.groupby([C.ZONE_ID, C.DAY_PART, *cohort])[C.PSEUDO_ID].nunique(),  # the union of its hours'
+         pd.MultiIndex.from_tuples([(z, p, a, g) for z in zones for p, _, _ in DAY_PARTS for a, g in cohorts],
+                                   names=[C.ZONE_ID, C.DAY_PART, *cohort])),
     )
     out = []
     for counts, grid in grids:
         frame = counts.reindex(grid, fill_value=0).rename(C.VISITORS).reset_index()
         out.append(frame.assign(**{C.STATUS: frame[C.VISITORS].map(lambda v: "published" if v >= K
                                                                     else "suppressed")}))
+    parts = pd.DataFrame([(p, HOURS[first], end - first) for p, first, end in DAY_PARTS],
+                         columns=[C.DAY_PART, C.PART_START, C.PART_HOURS])
+    out[-1] = out[-1].merge(parts, on=C.DAY_PART)
     return tuple(out)
 
 
@@ -135,12 +149,13 @@ def _latest_compute_counts(spark, data, zone_set) -> dict:
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
 def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(published, zone_set):
     data, _ = published
-    hourly, total, daily, day_total, margins = _published(data, zone_set)
+    hourly, total, daily, day_total, margins, dayparts = _published(data, zone_set)
     statuses = pd.concat([hourly[C.STATUS], total[C.STATUS], daily[C.STATUS]])
     assert (statuses == "published").sum() > 100  # there is something to attack with
     assert (statuses != "published").sum() > 100  # and something to find
-    assert (margins[C.STATUS] == "published").any() and (margins[C.STATUS] != "published").any()
-    assert leaks(hourly, total, daily, K, day_total, margins) == []
+    for frame in (margins, dayparts):
+        assert (frame[C.STATUS] == "published").any() and (frame[C.STATUS] != "published").any()
+    assert leaks(hourly, total, daily, K, day_total, margins, dayparts) == []
 
 
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
@@ -150,7 +165,7 @@ def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zon
     published cohorts; and the denominators of dwell means. Their negative controls are in
     tests/unit/test_visit_metrics.py."""
     data, _ = published
-    hourly, total, daily, day_total, _ = _published(data, zone_set)
+    hourly, total, daily, day_total, *_ = _published(data, zone_set)
     assert hourly[[m for m in VISIT_COUNTS if m != "stays"]].isna().all().all()  # zone_hourly: visitors only
     keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE]
     assert visit_exposures(total, day_total, keys, K) == []
@@ -161,12 +176,12 @@ def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zon
 
 
 def test_negative_control_primary_suppression_alone_leaks(counted):
-    """The same attacker on the same day's four grids with primary suppression only finds leaks.
+    """The same attacker on the same day's six grids with primary suppression only finds leaks.
     With the stay model nearly everyone is counted in every hour, so an hour's withheld cohort
     cells add up to k or more (the hourly tables alone leak nothing on this day); the leaks come
     through the day total, which pins the withheld daily cohort cells and, through them, hours."""
-    hourly, total, daily, day_total, margins = counted["districts"]
-    found = leaks(hourly, total, daily, K, day_total, margins)
+    hourly, total, daily, day_total, margins, dayparts = counted["districts"]
+    found = leaks(hourly, total, daily, K, day_total, margins, dayparts)
     assert len(found) > 0
     assert all(leak.high - leak.low < K for leak in found)
 
@@ -179,7 +194,8 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
     secondary = {}  # per table: the cells of k or more withheld to protect others
     counted = counted[zone_set]
     keys = ([C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER], [C.ZONE_ID, C.HOUR_START],
-            [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID], [C.ZONE_ID, C.AGE_BAND, C.GENDER])
+            [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID], [C.ZONE_ID, C.AGE_BAND, C.GENDER],
+            [C.ZONE_ID, C.PART_START, C.AGE_BAND, C.GENDER])
     for table, mine, theirs, key in zip(TABLES, counted, run, keys, strict=True):
         both = mine.merge(theirs[[*key, C.VISITORS, C.STATUS]], on=key, how="outer", suffixes=("", "_run"),
                           indicator=True)
@@ -192,9 +208,12 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
         assert shown["status_run"].isin(["published", "suppressed"]).all(), table.name
         published_run = shown[shown["status_run"] == "published"]
         assert (published_run["visitors_run"] == published_run[C.VISITORS]).all(), table.name
+        of_table = withheld[withheld[C.TABLE_NAME] == table.name]
+        # withheld_cells gives a day part's start as its hour_start
+        of_table = of_table.rename(columns={C.HOUR_START: C.PART_START}) if C.PART_START in key else of_table
         # why, for the privacy officer: primary exactly where fewer than k were counted; the rows
         # for visit metrics alone (visits_*, histogram_*, dwell_*) only for published cells
-        mine_withheld = withheld[withheld[C.TABLE_NAME] == table.name].merge(both, on=key, how="left")
+        mine_withheld = of_table.merge(both, on=key, how="left")
         whole = mine_withheld[C.REASON].isin(["primary", "subtraction", "linked", "republish"])
         reasons = mine_withheld[whole]
         assert len(reasons) == (both["status_run"] == "suppressed").sum(), table.name

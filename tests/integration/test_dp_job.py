@@ -155,8 +155,8 @@ def test_run_counts_and_manifest_record_the_dp_mode(runs):
         "cells": 1008, "cells_dp": 1008, "total_cells": 48, "total_cells_dp": 48, "daily_cells": 42,
         "daily_cells_dp": 42,
     }
-    # zone_daily_total and zone_daily_margins have no dp release: emptied for the day and zone set
-    assert counts["daily_total_cells"] == 0 and counts["margin_cells"] == 0
+    # zone_daily_total, zone_daily_margins and zone_daypart have no dp release: emptied for the day and zone set
+    assert counts["daily_total_cells"] == 0 and counts["margin_cells"] == 0 and counts["daypart_cells"] == 0
     assert counts["visits"] == 31 and counts["events_in"] == 30 * (7 + 2) + 24 * 6  # home is in no zone
     run = steps["dp"]["run"]
     assert run[C.STATUS] == "ok" and steps["dp"]["compute_runs"] == 1

@@ -33,6 +33,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -105,11 +106,11 @@ def test_published_cells_have_at_least_k_visitors(spark, day_run):
         assert day.where((F.col(C.STATUS) != "published") & F.col(C.VISITORS).isNotNull()).count() == 0
 
 
-def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_five_tables_together(spark, day_run):
+def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_six_tables_together(spark, day_run):
     cfg, _ = day_run
-    hourly, total, daily, day_total, margins = (_day(spark, t).toPandas() for t in (
-        ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS))
-    assert leaks(hourly, total, daily, cfg.privacy.k, day_total, margins) == []
+    hourly, total, daily, day_total, margins, dayparts = (_day(spark, t).toPandas() for t in (
+        ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART))
+    assert leaks(hourly, total, daily, cfg.privacy.k, day_total, margins, dayparts) == []
 
 
 STAY = [C.PSEUDO_ID, C.ZONE_ID, "start", "end"]

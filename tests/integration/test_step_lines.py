@@ -85,6 +85,7 @@ EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jo
     ("compute", "footfall.zone_daily", {"zone_set": ZONE_SET}, None, "21"),
     ("compute", "footfall.zone_daily_total", {"zone_set": ZONE_SET}, None, "1"),
     ("compute", "footfall.zone_daily_margins", {"zone_set": ZONE_SET}, None, "10"),  # 7 age bands, 3 genders
+    ("compute", "footfall.zone_daypart", {"zone_set": ZONE_SET}, None, "105"),  # 5 day parts x 21 cohorts
 ]
 
 

@@ -1,13 +1,14 @@
-"""Local hours with DST, visits exploded to hours, and the three full grids with exact metrics."""
+"""Local hours and day parts with DST, visits exploded to hours, and the full grids with exact metrics."""
 
 import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
 
-from footfall.localtime import day_hours
+from footfall.localtime import day_hours, day_parts
 from footfall.pipeline.aggregate import (
     PRIVATE,
+    aggregate_cohort_dayparts,
     aggregate_cohort_days,
     aggregate_cohort_hours,
     aggregate_days,
@@ -23,6 +24,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -59,6 +61,17 @@ def test_fall_back_day_has_25_hours_with_local_hour_2_twice():
     assert hours[-1].hour_start == naive(2026, 10, 25, 22)
 
 
+def test_day_parts_follow_the_local_clock_and_the_night_takes_the_dst_change():
+    # Spring forward: 02:00 is skipped, so the night (00-06) has 5 hours; fall back: 7.
+    spring = day_parts(day_hours(dt.date(2026, 3, 29), TZ))
+    assert [(p.name, len(p.hours)) for p in spring] == [
+        ("night", 5), ("morning", 4), ("midday", 4), ("afternoon", 4), ("evening", 6)]
+    assert spring[0].start == naive(2026, 3, 28, 23) and spring[1].start == naive(2026, 3, 29, 4)  # 06:00 CEST
+    fall = day_parts(day_hours(FALL_BACK, TZ))
+    assert [len(p.hours) for p in fall] == [7, 4, 4, 4, 6]
+    assert fall[0].start == naive(2026, 10, 24, 22) and fall[1].start == naive(2026, 10, 25, 5)  # 06:00 CET
+
+
 def test_ordinary_day_has_24_hours():
     hours = day_hours(dt.date(2026, 3, 14), TZ)
     assert [h.local_hour for h in hours] == list(range(24))
@@ -67,7 +80,8 @@ def test_ordinary_day_has_24_hours():
 
 EXPLODED = (
     f"{C.PSEUDO_ID} string, {C.VISIT_START} timestamp, {C.VISIT_END} timestamp, "
-    f"{C.HOUR_START} timestamp, {C.LOCAL_HOUR} int, {C.UTC_OFFSET_MIN} int, _starts_here boolean"
+    f"{C.HOUR_START} timestamp, {C.LOCAL_HOUR} int, {C.UTC_OFFSET_MIN} int, {C.DAY_PART} string, "
+    "_starts_here boolean"
 )
 
 
@@ -84,10 +98,10 @@ def test_a_visit_is_in_every_hour_it_overlaps_and_starts_in_one(spark):
     a, b = (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 20)), (utc(2026, 10, 25, 9, 50), utc(2026, 10, 25, 10))
     expected = spark.createDataFrame(
         [
-            ("a", *a, utc(2026, 10, 25, 0), 2, 120, True),
-            ("a", *a, utc(2026, 10, 25, 1), 2, 60, False),
-            ("b", *b, utc(2026, 10, 25, 9), 10, 60, True),
-            ("b", *b, utc(2026, 10, 25, 10), 11, 60, False),
+            ("a", *a, utc(2026, 10, 25, 0), 2, 120, "night", True),
+            ("a", *a, utc(2026, 10, 25, 1), 2, 60, "night", False),
+            ("b", *b, utc(2026, 10, 25, 9), 10, 60, "midday", True),
+            ("b", *b, utc(2026, 10, 25, 10), 11, 60, "midday", False),
         ],
         EXPLODED,
     )
@@ -201,6 +215,29 @@ def test_margins_count_the_day_visitors_by_age_band_and_by_gender(spark, visits,
         + [("s", "Z", FALL_BACK, MARGIN_ALL, g, by_gender.get(g, 0)) for g in GENDERS],
         ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAILY_MARGINS.columns if c.name != C.STATUS))
     assert expected.count() == 7 + 3
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_day_parts_count_each_cohort_s_visitors_once_per_part_they_overlap(spark, visits, zones):
+    # The fall-back day's parts: night 7 hours from 22:00 UTC the day before, morning from 05:00,
+    # midday 09:00, afternoon 13:00, evening 17:00 (6 hours). Night: (25-34, F) p1 (two visits,
+    # one visitor) and p2, (25-34, M) p5; midday: (65+, M) p3 (11:00-12:30 CET). And q, added
+    # here, 09:30-10:30 CET (08:30-09:30 UTC): a visitor of the morning and of midday.
+    hours = day_hours(FALL_BACK, TZ)
+    crossing = spark.createDataFrame([_visit("q", F2534, utc(2026, 10, 25, 8, 30), utc(2026, 10, 25, 9, 30), False)],
+                                     VISITS.struct)
+    got = visits.unionByName(crossing).transform(explode_visit_hours, hours).transform(
+        aggregate_cohort_dayparts, zones, FALL_BACK, day_parts(hours))
+    starts = {"night": (utc(2026, 10, 24, 22), 7), "morning": (utc(2026, 10, 25, 5), 4),
+              "midday": (utc(2026, 10, 25, 9), 4), "afternoon": (utc(2026, 10, 25, 13), 4),
+              "evening": (utc(2026, 10, 25, 17), 6)}
+    visitors = {("night", *F2534): 2, ("night", *M2534): 1, ("midday", *M65): 1, ("morning", *F2534): 1,
+                ("midday", *F2534): 1}
+    expected = spark.createDataFrame(
+        [("s", "Z", FALL_BACK, part, *starts[part], a, g, visitors.get((part, a, g), 0))
+         for part in starts for a in AGE_BANDS for g in GENDERS],
+        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAYPART.columns if c.name != C.STATUS))
+    assert expected.count() == 5 * 21
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 

@@ -13,13 +13,14 @@ H1, H2 = "2026-03-14 09:00:00", "2026-03-14 10:00:00"
 P, S = "published", "suppressed"
 
 
-def _tables(hourly, total, daily=()):
-    def frame(rows, columns):
-        return pd.DataFrame([("z1", *r[:-2], math.nan if r[-1] != P else float(r[-2]), r[-1]) for r in rows],
-                            columns=["zone_id", *columns, "visitors", "status"])
+def _frame(rows, columns):
+    return pd.DataFrame([("z1", *r[:-2], math.nan if r[-1] != P else float(r[-2]), r[-1]) for r in rows],
+                        columns=["zone_id", *columns, "visitors", "status"])
 
-    return (frame(hourly, ["hour_start", "age_band", "gender"]), frame(total, ["hour_start"]),
-            frame(daily, ["age_band", "gender"]))
+
+def _tables(hourly, total, daily=()):
+    return (_frame(hourly, ["hour_start", "age_band", "gender"]), _frame(total, ["hour_start"]),
+            _frame(daily, ["age_band", "gender"]))
 
 
 def _found(found):
@@ -157,6 +158,96 @@ def test_margins_bound_the_hours_without_daily_cells():
     assert leaks(hourly, total, None, K) == []
     assert _found(leaks(hourly, total, None, K, None, margins)) == {
         (("hourly", H1, "25-34", "M"), 2.0, 2.0), (("margin", "all", "M"), 2.0, 2.0)}
+
+
+# zone_daypart on 2026-03-14 (CET, UTC+1): (day part, part_start in UTC, part_hours). Midday is
+# local 10:00-13:59, the UTC hours 09:00 (H1), 10:00 (H2), 11:00 and 12:00.
+PARTS = (("night", "2026-03-13 23:00:00", 6), ("morning", "2026-03-14 05:00:00", 4), ("midday", H1, 4),
+         ("afternoon", "2026-03-14 13:00:00", 4), ("evening", "2026-03-14 17:00:00", 6))
+MIDDAY = PARTS[2]
+BEFORE, AFTER = "2026-03-14 08:00:00", "2026-03-14 13:00:00"  # local 09:00 (morning), 14:00 (afternoon)
+B, C = ("35-44", "M"), ("45-54", "M")
+
+
+def _dayparts(rows):
+    """zone_daypart rows: (day part, part_start, part_hours, age band, gender, visitors, status)."""
+    return _frame(rows, ["day_part", "part_start", "part_hours", "age_band", "gender"])
+
+
+def _midday(b_part_status):
+    # H1 and H2 (midday's other two hours had nobody): 25-34/F 30 published, B = 35-44/M and
+    # C = 45-54/M withheld (20 and 5), hour total 55: b + c = 25 in each hour. B has 30 visitors
+    # (published) in the hours just before and after midday. B's midday: 40, C's: 8 (withheld).
+    hourly, total, _ = _tables(
+        [(h, *cohort, v, s) for h in (H1, H2) for cohort, v, s in ((("25-34", "F"), 30, P), (B, 20, S), (C, 5, S))]
+        + [(BEFORE, *B, 30, P), (AFTER, *B, 30, P)], [(H1, 55, P), (H2, 55, P)])
+    return hourly, total, _dayparts([(*MIDDAY, *B, 40, b_part_status), (*MIDDAY, *C, 8, S)])
+
+
+def test_a_published_day_part_bounds_its_withheld_hours():
+    hourly, total, dayparts = _midday(P)
+    # Without the day parts each hour's b + c = 25: each in [0, 25], at least k wide.
+    assert leaks(hourly, total, None, K) == []
+    # B's midday visitors are in its midday hours: 40 <= b1 + b2 (08:00 and 13:00 UTC are not
+    # midday's: with them, 40 <= 30 + b1 + b2 + 30 says nothing), and b1, b2 <= 25 (the totals),
+    # so b1 >= 40 - b2 >= 15: b1, b2 in [15, 25] and c1, c2 = 25 - b in [0, 10]. C's midday is
+    # at least each of c1, c2 and at most c1 + c2 = 50 - (b1 + b2) <= 10: in [0, 10] (0 at
+    # b1 = b2 = 25; 10 at b1 = 15, b2 = 25).
+    midday_c = ("daypart", *MIDDAY, *C)
+    assert _found(leaks(hourly, total, None, K, dayparts=dayparts)) == {
+        (("hourly", H1, *B), 15.0, 25.0), (("hourly", H2, *B), 15.0, 25.0),
+        (("hourly", H1, *C), 0.0, 10.0), (("hourly", H2, *C), 0.0, 10.0), (midday_c, 0.0, 10.0)}
+
+
+def test_day_parts_withheld_enough_do_not_leak():
+    # The same day with B's midday withheld too: b + c = 25 in each hour as without the day parts
+    # (each in [0, 25]); B's and C's midday between the larger hour and the sum: each in [0, 50].
+    hourly, total, dayparts = _midday(S)
+    assert leaks(hourly, total, None, K, dayparts=dayparts) == []
+
+
+def test_a_day_part_is_at_least_each_of_its_hours():
+    # B: 25 in H1 (published), its only midday hour with visitors, 8 in 18:00 UTC (withheld), its
+    # only evening one; its midday m and evening e withheld, its day 30 published. m is at least
+    # H1's 25 and at most the sum of its hours, 25: pinned. e equals its one hour h; the day is at
+    # most the hours' sum and the parts' (30 <= 25 + h), h at most the day: e = h in [5, 30], safe.
+    # (Without H1's lower bound on m: m in [0, 25], e = h in [5, 30], no leak.)
+    hourly, total, daily = _tables([(H1, *B, 25, P), ("2026-03-14 18:00:00", *B, 8, S)], [], [(*B, 30, P)])
+    dayparts = _dayparts([(*MIDDAY, *B, 25, S), (*PARTS[4], *B, 8, S)])
+    assert _found(leaks(hourly, total, daily, K, dayparts=dayparts)) == {(("daypart", *MIDDAY, *B), 25.0, 25.0)}
+
+
+def test_the_day_parts_add_up_to_at_least_the_daily_cell():
+    # Daily 25-34/F 40 published, B (25) and C (35) withheld, day total 100: b + c = 60, each in
+    # [0, 60]. B's day parts: morning 25, the other four 0 (published). B's parts are at most its
+    # day (b >= 25: b in [25, 60], c in [0, 35], no leak alone), and its day at most their sum,
+    # b <= 25: b is 25 and c 35, both pinned.
+    _, _, daily = _tables([], [], [("25-34", "F", 40, P), (*B, 25, S), (*C, 35, S)])
+    hourly, total, _ = _tables([], [])
+    day_total = pd.DataFrame([("z1", 100.0, P)], columns=["zone_id", "visitors", "status"])
+    dayparts = _dayparts([(*part, *B, 25 if part[0] == "morning" else 0, P) for part in PARTS])
+    assert leaks(hourly, total, daily, K, day_total) == []
+    assert _found(leaks(hourly, total, daily, K, day_total, dayparts=dayparts)) == {
+        (("daily", *B), 25.0, 25.0), (("daily", *C), 35.0, 35.0)}
+
+
+def test_without_daily_cells_the_day_total_and_margins_bound_the_day_parts():
+    # No zone_daily and no hours; midday alone had visitors (the other parts: nobody): 25-34/F 30
+    # published, 25-34/M x withheld. The day total 35 is at least midday's sum over the cohorts
+    # (30 + x <= 35) and at most the sum over all parts (35 <= 30 + x): x = 5.
+    hourly, total, _ = _tables([], [])
+    dayparts = _dayparts([(*MIDDAY, "25-34", "F", 30, P), (*MIDDAY, "25-34", "M", 5, S)])
+    day_total = pd.DataFrame([("z1", 35.0, P)], columns=["zone_id", "visitors", "status"])
+    assert _found(leaks(hourly, total, None, K, day_total, dayparts=dayparts)) == {
+        (("daypart", *MIDDAY, "25-34", "M"), 5.0, 5.0)}
+    # The same with margins instead: 25-34 (35) published, F and M withheld. The age band pins
+    # x = 5 as the day total did; the M margin is at least and at most x (5), the F one 30.
+    # Without the day parts F + M = 35 (the age bands' sum) is all: each in [0, 35], no leak.
+    margins = _margins({"25-34": (35, P)}, {"F": (30, S), "M": (5, S)})
+    assert leaks(hourly, total, None, K, margins=margins) == []
+    assert _found(leaks(hourly, total, None, K, margins=margins, dayparts=dayparts)) == {
+        (("daypart", *MIDDAY, "25-34", "M"), 5.0, 5.0), (("margin", "all", "M"), 5.0, 5.0),
+        (("margin", "all", "F"), 30.0, 30.0)}
 
 
 def test_the_attacker_finds_unions_of_zones_from_the_polygons_alone():

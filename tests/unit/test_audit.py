@@ -7,6 +7,7 @@ import pandas as pd
 from footfall.privacy.audit import (
     DAILY,
     DAILY_TOTAL,
+    DAYPART,
     HOURLY,
     KIND,
     LONG_COLUMNS,
@@ -118,6 +119,35 @@ def test_a_zone_without_leaks_needs_no_extra_suppression():
         (TOTAL, H1, None, None, 50, P),
     ])
     assert protect_zone(cells, K).empty
+
+
+def _part_of_two_hours(second_hour_status: str):
+    """One cohort's day part holding hours H1 and H2 (its cells named by its start, H1): the hours
+    published as 9 and 6 people (or the second withheld), the day part of 12 withheld."""
+    return _cells([(HOURLY, H1, "25-34", "F", 9, P), (HOURLY, H2, "25-34", "F", 6, second_hour_status),
+                   (DAYPART, H1, "25-34", "F", 12, S1)])
+
+
+def test_a_day_part_lies_between_its_largest_hour_and_their_sum():
+    # 9 <= part <= 9 + 6: the part's 12 is narrowed to [9, 15].
+    assert _found(audit_zone(_part_of_two_hours(P), K)) == {(f"daypart {H1} 25-34/F", 9.0, 15.0)}
+    # Negative control: with the second hour withheld too, nothing bounds the part from above.
+    assert audit_zone(_part_of_two_hours(S1), K) == []
+    # Protection withholds the cheaper hour (6 < 9): the part is then at least 9, nothing more.
+    extra = protect_zone(_part_of_two_hours(P), K)
+    assert list(zip(extra[KIND], extra[C.HOUR_START], strict=True)) == [(HOURLY, H2)]
+
+
+def test_the_day_is_at_most_the_sum_of_its_day_parts():
+    # Night (N1, N2) and morning (H1) of one cohort. The night's 3 people are at least its larger
+    # hour (2) and at most the sum (4); with the day of 28 published, at least 28 - 25 (the
+    # morning) = 3, since every visitor of the day is in some day part.
+    n1, n2 = "2026-03-14 00:00:00", "2026-03-14 01:00:00"
+    rows = [(HOURLY, n1, "25-34", "F", 2, P), (HOURLY, n2, "25-34", "F", 2, P), (HOURLY, H1, "25-34", "F", 25, P),
+            (DAYPART, n1, "25-34", "F", 3, S1), (DAYPART, H1, "25-34", "F", 25, P)]
+    assert _found(audit_zone(_cells(rows), K)) == {(f"daypart {n1} 25-34/F", 2.0, 4.0)}
+    with_day = _cells([*rows, (DAILY, None, "25-34", "F", 28, P)])
+    assert _found(audit_zone(with_day, K)) == {(f"daypart {n1} 25-34/F", 3.0, 4.0)}
 
 
 def _margin_day(men: int | None):

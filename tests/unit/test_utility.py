@@ -38,6 +38,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -84,12 +85,18 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
             ("z2", "25-34", MARGIN_ALL, WITHHELD), ("z1", MARGIN_ALL, "F", WITHHELD), ("z1", MARGIN_ALL, "M", WITHHELD),
             ("z2", MARGIN_ALL, "F", STATUS_PUBLISHED)],
             f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
+        # Every visit is at local 10:00-11:59: midday. Published: z1's women 25-34 (a's two hours, c's one).
+        ZONE_DAYPART: spark.createDataFrame([
+            ("z1", "midday", *F25, STATUS_PUBLISHED), ("z1", "midday", *M35, WITHHELD),
+            ("z2", "midday", *F25, WITHHELD), ("z1", "morning", *F25, STATUS_PUBLISHED)],
+            f"{C.ZONE_ID} string, {C.DAY_PART} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
     }
     counts = coverage_counts(visit_hours, grids)
     assert counts == {
         "utility_visitor_hours": 5, "utility_visits": 6,
         "utility_visitor_hours_hour_cohort": 3, "utility_visits_hour_cohort": 4,
         "utility_visitor_hours_hour": 3, "utility_visits_hour": 4,
+        "utility_visitor_hours_daypart_cohort": 3, "utility_visits_daypart_cohort": 3,
         "utility_visitor_hours_day_cohort": 3, "utility_visits_day_cohort": 3,
         "utility_visitor_hours_day_age": 1, "utility_visits_day_age": 2,
         "utility_visitor_hours_day_gender": 1, "utility_visits_day_gender": 1,
@@ -98,8 +105,8 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
     }
     assert utility(counts) == (
         "visits / visitor-hours in a cell with published visitors: hour x cohort 66.7% / 60.0%, "
-        "hour 66.7% / 60.0%, day x cohort 50.0% / 60.0%, day x age band 33.3% / 20.0%, "
-        "day x gender 16.7% / 20.0%, day 16.7% / 20.0%, any cohort level 100.0% / 100.0%")
+        "hour 66.7% / 60.0%, day part x cohort 50.0% / 60.0%, day x cohort 50.0% / 60.0%, "
+        "day x age band 33.3% / 20.0%, day x gender 16.7% / 20.0%, day 16.7% / 20.0%, any cohort level 100.0% / 100.0%")
 
 
 def test_runs_before_utility_was_counted_print_no_line():

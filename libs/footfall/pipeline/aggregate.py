@@ -1,5 +1,5 @@
-"""Visits to the published grids: zone x local hour (x cohort), zone x local day (x cohort), and
-the day's visitors by age band and by gender.
+"""Visits to the published grids: zone x local hour (x cohort), zone x local day (x cohort), the
+day's visitors by age band and by gender, and zone x day part x cohort.
 
 A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
 count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from footfall.localtime import LocalHour
+from footfall.localtime import DayPart, LocalHour, part_of
 from footfall.schemas import (
     AGE_BANDS,
     GENDERS,
@@ -25,6 +25,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -74,6 +75,7 @@ def _hours_literal(hours: Sequence[LocalHour]) -> Column:
             F.timestamp_seconds(F.lit(epoch(h.hour_start) + 3600)).alias(HOUR_END),
             F.lit(h.local_hour).alias(C.LOCAL_HOUR),
             F.lit(h.utc_offset_min).alias(C.UTC_OFFSET_MIN),
+            F.lit(part_of(h.local_hour)).alias(C.DAY_PART),
         )
         for h in hours
     ])
@@ -102,7 +104,8 @@ def _counted(visits: DataFrame) -> Column:
 
 
 def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFrame:
-    """One row per visit and local hour it overlaps, plus whether the visit starts in that hour.
+    """One row per visit and local hour it overlaps (with the hour's day part), plus whether the
+    visit starts in that hour.
 
     A visit [start, end] overlaps hour [h, h + 1h) when h <= end and h + 1h > start: a visit
     whose (estimated) end is 11:00:00 is in hour 11. Hours outside `hours` (another day) are
@@ -115,7 +118,7 @@ def explode_visit_hours(visits: DataFrame, hours: Sequence[LocalHour]) -> DataFr
     exploded = visits.withColumn(_HOUR, F.explode(overlapping))
     return exploded.select(
         *visits.columns,
-        *[F.col(f"{_HOUR}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN)],
+        *[F.col(f"{_HOUR}.{c}").alias(c) for c in (C.HOUR_START, C.LOCAL_HOUR, C.UTC_OFFSET_MIN, C.DAY_PART)],
         ((F.col(C.VISIT_START) >= F.col(f"{_HOUR}.{C.HOUR_START}"))
          & (F.col(C.VISIT_START) < F.col(f"{_HOUR}.{HOUR_END}"))
          & _counted(visits)).alias(STARTS_HERE),
@@ -258,3 +261,26 @@ def aggregate_margins(cohort_days: DataFrame) -> DataFrame:
 
     names = [c for c in cols(ZONE_DAILY_MARGINS) if c != C.STATUS]
     return margin(C.AGE_BAND, C.GENDER).select(*names).unionByName(margin(C.GENDER, C.AGE_BAND).select(*names))
+
+
+def aggregate_cohort_dayparts(visit_hours: DataFrame, zones: DataFrame, day: dt.date,
+                              parts: Sequence[DayPart]) -> DataFrame:
+    """footfall.zone_daypart before disclosure control: zone x day part x cohort, full grid.
+
+    A subscriber is a visitor of every day part one of its visits overlaps (an hour of it), so a
+    part's visitors are the union of its hours' visitors. Visitors only, like the margins: the
+    visit metrics are the day's and the hours' (docs/definitions.md)."""
+    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.DAY_PART, C.AGE_BAND, C.GENDER]
+    measured = visit_hours.groupBy(*keys).agg(F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS))
+    literal = F.array(*[
+        F.struct(F.lit(p.name).alias(C.DAY_PART),
+                 F.timestamp_seconds(F.lit(int(p.start.replace(tzinfo=dt.UTC).timestamp()))).alias(C.PART_START),
+                 F.lit(len(p.hours)).alias(C.PART_HOURS))
+        for p in parts if p.hours
+    ])
+    grid = _grid(zones, day, None, by_cohort=True).withColumn(_HOURS, F.explode(literal)).select(
+        "*", *[F.col(f"{_HOURS}.{c}").alias(c) for c in (C.DAY_PART, C.PART_START, C.PART_HOURS)]).drop(_HOURS)
+    return grid.join(measured, keys, "left").select(*[
+        F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
+        for c in cols(ZONE_DAYPART) if c != C.STATUS
+    ])

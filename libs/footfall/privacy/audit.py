@@ -3,11 +3,14 @@ secondary suppression that defeats it is footfall.privacy.protect).
 
 For each zone the attacker sees every published number of one day — the cohort cells of
 footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
-the cohort cells of footfall.zone_daily, the day's total of footfall.zone_daily_total and the
-day's visitors by age band and by gender of footfall.zone_daily_margins — and knows how they relate:
+the cohort cells of footfall.zone_daily, the day's total of footfall.zone_daily_total, the
+day's visitors by age band and by gender of footfall.zone_daily_margins and the cohorts' visitors
+per day part of footfall.zone_daypart — and knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
+- a cohort's visitors in a day part are at least its visitors in any hour of the part and at most
+  their sum; its daily visitors at least those of any day part and at most their sum;
 - the day's total is the sum of the cohorts' daily cells, at least the total of any hour and
   at most the sum of the hours' totals;
 - an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a
@@ -38,18 +41,20 @@ from scipy.sparse.csgraph import connected_components
 
 from footfall.schemas import MARGIN_ALL, STATUS_PUBLISHED, C
 
-HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN = "hourly", "total", "daily", "daily_total", "margin"
+HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN, DAYPART = "hourly", "total", "daily", "daily_total", "margin", "daypart"
 KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 _EPS = 1e-6
 _CAP = 1e9
-DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN)
+DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN, DAYPART)  # the cross-table view's: more than one hour
+# Cells of one cohort (hourly, day part, daily and margin cells end in "<age band>/<gender>").
+COHORT_KINDS = (HOURLY, DAYPART, DAILY, MARGIN)
 
 
 @dataclass(frozen=True)
 class Leak:
     zone_id: str
-    cell: str  # e.g. "hourly 2026-03-14 09:00:00 25-34/F"
+    cell: str  # e.g. "hourly 2026-03-14 09:00:00 25-34/F"; a day part is named by its start
     low: float
     high: float
 
@@ -60,9 +65,9 @@ class Leak:
 
 def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
     parts = [kind]
-    if kind in (HOURLY, TOTAL):
+    if kind in (HOURLY, TOTAL, DAYPART):
         parts.append(str(hour))
-    if kind in (HOURLY, DAILY, MARGIN):
+    if kind in COHORT_KINDS:
         parts.append(f"{age_band}/{gender}")
     return " ".join(parts)
 
@@ -92,6 +97,8 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         upper = {h: -1.0 for h in hour_names}
         upper[day_name] = 1.0
         inequalities.append(upper)  # daily <= sum of hourly
+    if cross_table:
+        _daypart_relations(cells, daily_names, inequalities)
     if cross_table and (cells[KIND] == DAILY_TOTAL).any():
         _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
     if cross_table:
@@ -99,6 +106,36 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         equalities += _margin_relations(daily_cohorts, [(a, g) for a, g in margins],
                                         bool((cells[KIND] == DAILY_TOTAL).any()))
     return equalities, inequalities
+
+
+def _daypart_relations(cells: pd.DataFrame, daily_names: set[str], inequalities: list[dict[str, float]]) -> None:
+    """zone_daypart against the hours and the day, per cohort: hourly <= day part <= sum of its
+    hours, day part <= daily <= sum of the day parts. A day part is its cells' hour_start (its
+    first hour); an hour belongs to the part that starts last at or before it (the parts cover
+    the day in order)."""
+    parts = cells[cells[KIND] == DAYPART]
+    if parts.empty:
+        return
+    starts = np.sort(parts[C.HOUR_START].unique())
+    hourly = cells[cells[KIND] == HOURLY]
+    index = np.searchsorted(starts, hourly[C.HOUR_START].to_numpy(starts.dtype), side="right") - 1
+    hours_of: dict[tuple[object, str, str], list[str]] = {}
+    for i, hour, a, g in zip(index, hourly[C.HOUR_START], hourly[C.AGE_BAND], hourly[C.GENDER], strict=True):
+        if i >= 0:  # (an hour before the first part: none in a full day)
+            hours_of.setdefault((pd.Timestamp(starts[i]), a, g), []).append(cell_name(HOURLY, hour, a, g))
+    by_cohort: dict[tuple[str, str], list[str]] = {}
+    for start, a, g in parts[[C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False):
+        part = cell_name(DAYPART, start, a, g)
+        by_cohort.setdefault((a, g), []).append(part)
+        hours = hours_of.get((pd.Timestamp(start), a, g), [])
+        inequalities += [{h: 1.0, part: -1.0} for h in hours]  # hourly <= day part
+        if hours:
+            inequalities.append({**dict.fromkeys(hours, -1.0), part: 1.0})  # day part <= sum of its hours
+    for (a, g), names in by_cohort.items():
+        day = cell_name(DAILY, None, a, g)
+        if day in daily_names:
+            inequalities += [{part: 1.0, day: -1.0} for part in names]  # day part <= daily
+            inequalities.append({**dict.fromkeys(names, -1.0), day: 1.0})  # daily <= sum of day parts
 
 
 def _margin_relations(daily_cohorts: list[tuple[str, str]], margins: list[tuple[str, str]], day_total: bool
@@ -282,7 +319,7 @@ class ZoneModel:
         for name in names:
             component = self._component[name]
             if component >= 0:
-                group = name.rsplit(" ", 1)[-1] if kind_of(name) in (HOURLY, DAILY, MARGIN) else kind_of(name)
+                group = name.rsplit(" ", 1)[-1] if kind_of(name) in COHORT_KINDS else kind_of(name)
                 groups.setdefault((component, group), []).append(name)
         for (component, _), members in groups.items():
             _, columns = self._model(component)

@@ -16,7 +16,7 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     """The published cells of one zone (rows of `cells`) to suppress so that the cross-table
     attacker finds no leak.
 
-    In two stages. First the four finer tables alone, as if no margin were published: greedy,
+    In two stages. First the finer tables alone, as if no margin were published: greedy,
     every round suppresses, for each leaking cell, its cheapest partner, until the audit is
     clean; then the cells chosen only for day cells' leaks are released again where the audit
     stays clean without them (see _release_unneeded). Then the margins (zone_daily_margins) are

@@ -8,10 +8,12 @@ Secondary, in two passes (docs/privacy.md):
    suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
    and does most of the work cheaply, for every zone set however large.
 2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.privacy.audit over
-   one zone's hourly cells, hourly totals, daily cells, daily total and daily margins together
-   (daily >= hourly, daily <= sum of hourly; the daily total = the sum of the daily cells, >=
-   each hourly total, <= their sum; a margin cell = the sum of its daily cells, each margin =
-   the daily total), with greedy extra suppression until no suppressed cell is narrower than k.
+   one zone's hourly cells, hourly totals, daily cells, daily total, daily margins and day-part
+   cells together (daily >= hourly, daily <= sum of hourly; the daily total = the sum of the
+   daily cells, >= each hourly total, <= their sum; a margin cell = the sum of its daily cells,
+   each margin = the daily total; hourly <= day part <= sum of its hours, day part <= daily <=
+   sum of the day parts), with greedy extra suppression until no suppressed cell is narrower
+   than k.
 
 The visit metrics (visits, pass-bys, dwell bins and statistics) count other people than the
 visitors, so they have their own rules (footfall.privacy.visit_metrics), applied to cells whose
@@ -34,7 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, MARGIN, TOTAL
+from footfall.privacy.audit import DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.protect import protect_zone
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
@@ -51,6 +53,7 @@ from footfall.schemas import (
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
@@ -204,10 +207,12 @@ def suppress_margins_secondary(margins: DataFrame, daily: DataFrame, totals: Dat
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
 _CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
-              DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER)}
+              DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER), DAYPART: (C.PART_START, C.AGE_BAND, C.GENDER)}
 # The published tables' cells in footfall.privacy.audit.
 _KIND_OF = {ZONE_HOURLY: HOURLY, ZONE_HOURLY_TOTAL: TOTAL, ZONE_DAILY: DAILY, ZONE_DAILY_TOTAL: DAILY_TOTAL,
-            ZONE_DAILY_MARGINS: MARGIN}
+            ZONE_DAILY_MARGINS: MARGIN, ZONE_DAYPART: DAYPART}
+# A day part is named by its start in the auditor's cells, as an hour is.
+_AS_HOUR = {C.PART_START: C.HOUR_START}
 _LONG_SCHEMA = StructType([
     StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
     StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
@@ -226,9 +231,14 @@ def _conform(grid: DataFrame, schema: StructType, fixed: dict[str, Column]) -> D
     ])
 
 
+def _as_hour(grid: DataFrame) -> dict[str, Column]:
+    """A day part's start as the cell's hour_start (zone_daypart), else nothing."""
+    return {_AS_HOUR[c]: F.col(c) for c in _AS_HOUR if c in grid.columns}
+
+
 def _long(grid: DataFrame, kind: str) -> DataFrame:
     """A grid's cells in the auditor's long format; the keys a grid lacks are NULL."""
-    return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind)})
+    return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind), **_as_hour(grid)})
 
 
 def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
@@ -265,7 +275,7 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
 
     def apply(grid: DataFrame, kind: str) -> DataFrame:
         keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
-        chosen = extra.where(F.col(KIND) == kind).select(*keys, _EXTRA)
+        chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_AS_HOUR.get(c, c)).alias(c) for c in keys], _EXTRA)
         marked = grid.join(chosen, keys, "left")
         return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
 
@@ -296,4 +306,4 @@ def withheld_cells(grid: DataFrame, table_name: str, run_id: str) -> DataFrame:
     metrics were withheld, with their reason: ops.withheld_cells rows (the keys a grid lacks are NULL)."""
     reason = F.when(F.col(C.STATUS) == STATUS_PUBLISHED, withheld_layer(grid)).otherwise(F.col(C.STATUS))
     return _conform(grid.where(reason.isNotNull()), WITHHELD_CELLS.struct, {
-        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: reason})
+        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: reason, **_as_hour(grid)})

@@ -43,7 +43,7 @@ NOISY_METRICS = (C.VISITORS, C.VISITS)  # the metrics a dp cell carries; every o
 # Why a cell was withheld (ops.withheld_cells.reason; inside disclosure control, its status).
 WITHHELD_PRIMARY = "primary"  # fewer than k distinct subscribers
 WITHHELD_SUBTRACTION = "subtraction"  # its hour's or day's total minus the published cells would pin another
-WITHHELD_LINKED = "linked"  # the LP over a zone's five grids together would narrow another below k
+WITHHELD_LINKED = "linked"  # the LP over a zone's grids together would narrow another below k
 WITHHELD_REPUBLISH = "republish"  # withheld in the release it replaces, or differs from it by 1 to k - 1
 WITHHELD_NESTED = "nested"  # with its union or parts in another zone set it would pin people in two parts or none
 WITHHELD_REASONS = (WITHHELD_PRIMARY, WITHHELD_REPUBLISH, WITHHELD_SUBTRACTION, WITHHELD_LINKED, WITHHELD_NESTED)
@@ -82,7 +82,15 @@ _COHORT_KEYS = (
     _col(C.GENDER, StringType(), "F, M or unknown", False),
 )
 
-PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _COHORT_KEYS)  # a cell's keys; the rest: metrics
+_DAYPART_KEYS = (
+    _col(C.DAY_PART, StringType(), "Day part by the local clock: night (00-06), morning (06-10), midday (10-14), "
+         "afternoon (14-18), evening (18-24)", False),
+    _col(C.PART_START, TimestampType(), "UTC instant at which the day part's first local clock hour starts", False),
+    _col(C.PART_HOURS, IntegerType(), "Local clock hours in the day part on this day (night: 5 or 7 on a DST "
+         "change day)", False),
+)
+# A cell's keys; the rest of a published table's columns are metrics.
+PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _DAYPART_KEYS + _COHORT_KEYS)
 
 ZONE_HOURLY = Table(
     "footfall.zone_hourly",
@@ -138,6 +146,21 @@ ZONE_DAILY_MARGINS = Table(
     ),
     "Footfall per zone x local day by age band and by gender (visitors only), suppressed below k distinct "
     "subscribers",
+    partition_by=(C.EVENT_DATE,),
+)
+
+# A coarser time level where hour x cohort cells are too thin (issue 16): visitors only, like the margins.
+ZONE_DAYPART = Table(
+    "footfall.zone_daypart",
+    (
+        *_ZONE_KEYS,
+        *_DAYPART_KEYS,
+        *_COHORT_KEYS,
+        _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this day part (exact; NULL if "
+             "suppressed)"),
+        _DAY_METRICS[-1],
+    ),
+    "Footfall per zone x local day part x cohort (visitors only), suppressed below k distinct subscribers",
     partition_by=(C.EVENT_DATE,),
 )
 
@@ -305,7 +328,8 @@ WITHHELD_CELLS = Table(
     (
         *_ZONE_KEYS,
         _col(C.TABLE_NAME, StringType(), "Published table of the cell, e.g. footfall.zone_hourly", False),
-        _col(C.HOUR_START, TimestampType(), "Hour of the cell (NULL in the daily tables)"),
+        _col(C.HOUR_START, TimestampType(), "Hour of the cell; in zone_daypart the start of its day part (NULL in "
+             "the daily tables)"),
         _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
         _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
         _col(C.REASON, StringType(), "primary | subtraction | linked | republish | nested; or, visitors published, "
@@ -318,6 +342,6 @@ WITHHELD_CELLS = Table(
 
 ALL_TABLES = (
     ZONES, ZONE_RELATIONS, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL,
-    ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, PRIVACY_BUDGET, WITHHELD_CELLS,
+    ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
-PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS)
+PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)

@@ -75,6 +75,9 @@ class C:
     HOUR_START = "hour_start"  # UTC instant at which the local clock hour starts
     LOCAL_HOUR = "local_hour"  # 0..23 on the local clock
     UTC_OFFSET_MIN = "utc_offset_min"  # local offset in that hour (DST: 60 or 120 in Berlin)
+    DAY_PART = "day_part"  # night, morning, midday, afternoon, evening (footfall.localtime.DAY_PARTS)
+    PART_START = "part_start"  # UTC instant at which the day part's first local clock hour starts
+    PART_HOURS = "part_hours"  # local clock hours in the day part on this day (DST: night 5 or 7)
     VISITORS = "visitors"
     VISITS = "visits"
     PASSERSBY = "passersby"
