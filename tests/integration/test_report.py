@@ -7,7 +7,8 @@ import matplotlib.image
 import numpy as np
 from unit.test_analyst_data import DAY
 
-from footfall.analyst.report import CHARTS, hourly_profiles, load, write_report, zone_values
+from footfall.analyst.charts import CHARTS, daypart_profiles, hourly_profiles, zone_values
+from footfall.analyst.report import load, write_report
 from footfall.schemas import C
 
 
@@ -21,6 +22,9 @@ def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(handmad
     female = hourly_profiles(data)["F"]
     assert female.loc[14, "25-34"] == 71 and female.loc[15, "25-34"] == 25
     assert np.isnan(female.loc[15, "35-44"])  # suppressed: a gap, not zero
+    parts = daypart_profiles(data)["F"]  # Mitte's afternoon: (25-34, F) 35, (35-44, F) withheld
+    assert parts.loc["afternoon", "25-34"] == 35 and np.isnan(parts.loc["afternoon", "35-44"])
+    assert parts.loc["morning"].isna().all()
 
     page = write_report(data, tmp_path / DAY.isoformat())
     text = page.read_text()

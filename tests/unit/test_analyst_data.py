@@ -20,6 +20,9 @@ from footfall.schemas import (
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
     ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
+    ZONE_DAILY_TOTAL,
+    ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     ZONES,
@@ -104,12 +107,28 @@ DAILY = [
     ("storefronts", "s1", "35-44", "F", _metrics(21, 20, 20, 0, 0, 6.5)),
     ("storefronts", "s1", "65+", "M", _metrics(24, 0, 20, 20, 0, 9.0)),
     ("storefronts", "s2", "25-34", "F", _metrics(70, 60, 20, 0, 0, 5.0)),
+    ("storefronts", "s2", "65+", "M", _metrics(None)),  # its gender's margin is published
+    ("storefronts", "s1", "18-24", "F", _metrics(None)),  # nothing holding it is published
+]
+# The coarser levels (footfall.zone_daily_best picks among them): (zone_set, zone_id, age band,
+# gender, visitors); Mitte's 25-34 beside its withheld (25-34, M), F-K's 65+ and women withheld.
+MARGINS = [
+    ("districts", "01", "25-34", "all", 65),
+    ("districts", "02", "65+", "all", None),
+    ("districts", "02", "all", "F", None),
+    ("storefronts", "s2", "all", "M", 20),
+]
+DAY_TOTALS = [("districts", "02", 90)]  # visitors; the visit metrics withheld
+# (zone_set, zone_id, day part, its first local hour, age band, gender, visitors)
+DAYPARTS = [
+    ("districts", "01", "afternoon", 14, "25-34", "F", 35),
+    ("districts", "01", "afternoon", 14, "35-44", "F", None),
 ]
 
 
 def write_handmade(spark: SparkSession) -> None:
-    """Create the tables (every published one: analysts see them all, zone_daily_total empty
-    here) and replace the day with the rows above (idempotent)."""
+    """Create the tables (every published one: analysts see them all) and replace the day with
+    the rows above (idempotent)."""
     ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, EVENTS))
     for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
@@ -117,7 +136,11 @@ def write_handmade(spark: SparkSession) -> None:
     hourly = [(zs, z, DAY, *_hour(h), a, g, *m, _status(m[0])) for zs, z, h, a, g, m in HOURLY]
     total = [(zs, z, DAY, *_hour(h), *m, _status(m[0])) for zs, z, h, m in TOTAL]
     daily = [(zs, z, DAY, a, g, *m, _status(m[0])) for zs, z, a, g, m in DAILY]
-    for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily)):
+    margins = [(zs, z, DAY, a, g, v, _status(v)) for zs, z, a, g, v in MARGINS]
+    day_totals = [(zs, z, DAY, *_visitors_only(v), *(None,) * 6, _status(v)) for zs, z, v in DAY_TOTALS]
+    parts = [(zs, z, DAY, part, _hour(h)[0], 4, a, g, v, _status(v)) for zs, z, part, h, a, g, v in DAYPARTS]
+    for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily),
+                        (ZONE_DAILY_MARGINS, margins), (ZONE_DAILY_TOTAL, day_totals), (ZONE_DAYPART, parts)):
         replace_partition(spark.createDataFrame(rows, table.struct), table, {C.EVENT_DATE: DAY})
     # One restricted row, to show that analysts cannot reach it.
     event = (DAY, "p-secret", "k1", dt.datetime(2026, 3, 14, 9, 0), "c1", "data", 13.4, 52.52, 50.0, "measured")

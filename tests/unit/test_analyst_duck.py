@@ -57,6 +57,25 @@ def test_convenience_views_are_the_same_in_both_engines(tables, view):
     assert columns == spark.table(view).columns
 
 
+def test_the_best_level_view_answers_each_cohort_from_the_finest_published_cell(tables):
+    """footfall.zone_daily_best on the hand-made day (tests/unit/test_analyst_data.py): a published
+    cohort cell answers itself; Mitte's withheld (25-34, M) its age band's 65; S Alexanderplatz's
+    withheld (65+, M) its gender's 20; F-K's withheld (65+, F), whose age band and gender are
+    withheld, the district's 90; the supermarket's withheld (18-24, F) nothing."""
+    _, paths = tables
+    rows = connect(paths).execute(
+        "SELECT zone_id, age_band, gender, answer_level, visitors FROM footfall.zone_daily_best "
+        "WHERE event_date = DATE '2026-03-14' ORDER BY zone_set, zone_id, age_band, gender").fetchall()
+    assert rows == [
+        ("01", "25-34", "F", "day x cohort", 40), ("01", "25-34", "M", "day x age band", 65),
+        ("01", "35-44", "F", "day x cohort", 30),
+        ("02", "25-34", "F", "day x cohort", 45), ("02", "65+", "F", "day", 90),
+        ("s1", "18-24", "F", "none", None), ("s1", "35-44", "F", "day x cohort", 21),
+        ("s1", "65+", "M", "day x cohort", 24),
+        ("s2", "25-34", "F", "day x cohort", 70), ("s2", "65+", "M", "day x gender", 20),
+    ]
+
+
 def test_zones_geometry_is_usable_with_the_spatial_extension(tables):
     _, paths = tables
     con = connect(paths)
@@ -79,7 +98,7 @@ def test_duckdb_cannot_read_restricted_files(tables, spark):
     # other tests share the catalog with other days: look at the hand-made day only
     day_rows = "SELECT count(*) AS n FROM footfall.zone_daily WHERE event_date = DATE '2026-03-14'"
     rows = run_statement(con, day_rows, "csv")
-    assert rows == "n\n8\n"
+    assert rows == "n\n10\n"  # DAILY of tests/unit/test_analyst_data.py
 
 
 def test_footfall_duckdb_command_runs_without_a_jvm(tables, test_config):

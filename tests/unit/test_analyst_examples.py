@@ -59,12 +59,17 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["local_hour", "days", "published_days", "visitors_mean", "visitors_max"],
         [(14, 1, 1, 80.0, 80), (15, 1, 1, 60.0, 60)],
     ),
-    # cells (suppressed): daily districts 5 (2), storefronts 3 (0); hourly districts 7 (3) = 3/7,
-    # storefronts 4 (1); totals districts 4 (1), storefronts 3 (0)
+    # cells (suppressed): daily districts 5 (2), storefronts 5 (2); margins districts 3 (2),
+    # storefronts 1 (0); the day total of one district; day parts districts 2 (1); hourly
+    # districts 7 (3) = 3/7, storefronts 4 (1); totals districts 4 (1), storefronts 3 (0)
     "06_suppression_rate": (
         ["table_name", "zone_set", "cells", "suppressed", "suppressed_share"],
         [("footfall.zone_daily", "districts", 5, 2, 0.4),
-         ("footfall.zone_daily", "storefronts", 3, 0, 0.0),
+         ("footfall.zone_daily", "storefronts", 5, 2, 0.4),
+         ("footfall.zone_daily_margins", "districts", 3, 2, 0.667),
+         ("footfall.zone_daily_margins", "storefronts", 1, 0, 0.0),
+         ("footfall.zone_daily_total", "districts", 1, 0, 0.0),
+         ("footfall.zone_daypart", "districts", 2, 1, 0.5),
          ("footfall.zone_hourly", "districts", 7, 3, 0.429),
          ("footfall.zone_hourly", "storefronts", 4, 1, 0.25),
          ("footfall.zone_hourly_total", "districts", 4, 1, 0.25),

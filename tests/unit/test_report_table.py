@@ -4,7 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from footfall.analyst.report import ReportData, _suppression_html
+from footfall.analyst.charts import ReportData
+from footfall.analyst.report import _suppression_html
 
 
 def test_the_suppression_table_prints_cell_counts_as_integers():
@@ -14,7 +15,7 @@ def test_the_suppression_table_prints_cell_counts_as_integers():
         columns=["table_name", "status", "cells"],
     )
     empty = pd.DataFrame()
-    page = _suppression_html(ReportData(dt.date(2026, 3, 14), "districts", 20, empty, empty, empty, status))
+    page = _suppression_html(ReportData(dt.date(2026, 3, 14), "districts", 20, empty, empty, empty, empty, status))
     assert "<th>table</th>" in page and "<th>suppressed share</th>" in page
     assert "<td>3,528</td>" in page and "<td>2,646</td>" in page
     assert "<td>42.9%</td>" in page  # 2,646 of 6,174 cells

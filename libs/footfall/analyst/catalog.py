@@ -29,7 +29,18 @@ from typing import Any
 
 from footfall.config import Config, MetastoreSection
 from footfall.errors import BadInputError, SetupError
-from footfall.schemas import PUBLISHED_TABLES, STATUS_PUBLISHED, ZONE_HOURLY_TOTAL, ZONES, C, Table
+from footfall.schemas import (
+    MARGIN_ALL,
+    PUBLISHED_TABLES,
+    STATUS_PUBLISHED,
+    ZONE_DAILY,
+    ZONE_DAILY_MARGINS,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY_TOTAL,
+    ZONES,
+    C,
+    Table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +238,39 @@ def _cell_status() -> View:
     )
 
 
-VIEWS: tuple[View, ...] = (*(_named(t) for t in PUBLISHED_TABLES), _daily_profile(), _cell_status())
+# The levels that answer "how many of this cohort came that day", finest first: the alias of the
+# table, the level's name, the join condition's cohort part (issue 16).
+_DAY_LEVELS = (
+    ("d", "day x cohort", None),
+    ("a", "day x age band", f"a.{C.AGE_BAND} = d.{C.AGE_BAND} AND a.{C.GENDER} = '{MARGIN_ALL}'"),
+    ("g", "day x gender", f"g.{C.AGE_BAND} = '{MARGIN_ALL}' AND g.{C.GENDER} = d.{C.GENDER}"),
+    ("t", "day", None),
+)
+
+
+def _daily_best() -> View:
+    """Per zone, day and cohort, the finest published number that holds the cohort: its own
+    zone_daily cell, else its age band's or its gender's margin, else the zone's day total."""
+    on = " AND ".join(f"{{a}}.{k} = d.{k}" for k in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE))
+    joins = "".join(
+        f" LEFT JOIN {ZONE_DAILY_MARGINS.name if cohort else ZONE_DAILY_TOTAL.name} {alias} ON "
+        + on.format(a=alias) + (f" AND {cohort}" if cohort else "")
+        for alias, _, cohort in _DAY_LEVELS[1:])
+    shown = [(f"{alias}.{C.STATUS} = '{STATUS_PUBLISHED}'", alias, level) for alias, level, _ in _DAY_LEVELS]
+    level = " ".join(f"WHEN {cond} THEN '{name}'" for cond, _, name in shown)
+    visitors = " ".join(f"WHEN {cond} THEN {alias}.{C.VISITORS}" for cond, alias, _ in shown)
+    keys = ", ".join(f"d.{k}" for k in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.AGE_BAND, C.GENDER))
+    return View(
+        "footfall.zone_daily_best",
+        "Per zone, day and cohort the finest published number holding the cohort: its own cell, else its age "
+        "band, else its gender, else the zone (answer_level none: nothing published)",
+        f"SELECT {keys}, CASE {level} ELSE 'none' END AS answer_level, CASE {visitors} END AS {C.VISITORS} "
+        f"FROM {ZONE_DAILY.name} d{joins}",
+        (ZONE_DAILY.name, ZONE_DAILY_MARGINS.name, ZONE_DAILY_TOTAL.name),
+    )
+
+
+VIEWS: tuple[View, ...] = (*(_named(t) for t in PUBLISHED_TABLES), _daily_profile(), _cell_status(), _daily_best())
 
 
 def views_for(paths: Mapping[str, str]) -> list[View]:
