@@ -11,6 +11,9 @@ PYSPARK_JARS = $(shell $(PY) -c 'import pyspark,os;print(os.path.join(os.path.di
 DATE    ?= 2026-03-14
 # The demo day: a Saturday in Berlin, ~30k subscribers (about 3M events).
 DEMO_SUBSCRIBERS ?= 30000
+# The landing layout `footfall generate` writes; bumped when it writes a new file (2: postcodes/),
+# so that a data folder generated before is generated again rather than refused by load-reference.
+LANDING_LAYOUT = 2
 PYTEST_ARGS ?=
 
 .PHONY: help setup jars run test test-slow test-cluster test-all lint clean doctor
@@ -40,11 +43,11 @@ doctor: setup ## print versions, jars, config; run a smoke query
 $(DATA)/demo.key: | $(VENV)/.installed
 	$(PY) -c 'from footfall.privacy.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
 
-$(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS): | $(VENV)/.installed $(JARS)/.resolved
+$(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-v$(LANDING_LAYOUT): | $(VENV)/.installed $(JARS)/.resolved
 	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS)
 	touch $@
 
-run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS) ## the main job on the built-in demo data
+run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-v$(LANDING_LAYOUT) ## the main job on the built-in demo data
 	# --republish: the demo day is regenerated deterministically, so `make run` may repeat it.
 	$(BIN)/footfall run --date $(DATE) --republish
 	$(BIN)/footfall report --date $(DATE)
@@ -133,11 +136,11 @@ ACCURACY_DIR  = $(DATA)/accuracy/$(SUBSCRIBERS)
 ACCURACY_OUT ?= bench/results/accuracy.json
 .PHONY: accuracy
 
-$(ACCURACY_DIR)/landing/.generated-$(DATE): | $(VENV)/.installed $(JARS)/.resolved
+$(ACCURACY_DIR)/landing/.generated-$(DATE)-v$(LANDING_LAYOUT): | $(VENV)/.installed $(JARS)/.resolved
 	$(BIN)/footfall generate --date $(DATE) --subscribers $(SUBSCRIBERS) --set paths.data_dir=$(ACCURACY_DIR)
 	touch $@
 
-accuracy: setup $(DATA)/demo.key $(ACCURACY_DIR)/landing/.generated-$(DATE) ## stay model vs ground truth: make accuracy SUBSCRIBERS=30000
+accuracy: setup $(DATA)/demo.key $(ACCURACY_DIR)/landing/.generated-$(DATE)-v$(LANDING_LAYOUT) ## stay model vs ground truth: make accuracy SUBSCRIBERS=30000
 	# --republish: the generated day is deterministic, so the target may run it again.
 	$(BIN)/footfall run --date $(DATE) --republish --set paths.data_dir=$(ACCURACY_DIR) --set privacy.key_file=$(DATA)/demo.key
 	$(PY) -m bench.accuracy --data-dir $(ACCURACY_DIR) --date $(DATE) --key-file $(DATA)/demo.key --out $(ACCURACY_OUT)

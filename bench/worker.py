@@ -74,11 +74,12 @@ def step_prepare(args: argparse.Namespace) -> dict[str, Any]:
 
     sets = [f"--set=paths.data_dir={args.data_dir}", f"--set=privacy.key_file={args.key_file}",
             f"--set=spark.master=local[{CORES}]", f"--set=spark.conf={{spark.driver.memory: '{args.driver_memory}'}}",
-            f"--set=paths.reference_dir={ROOT.parent / 'shared' / 'data' / 'berlin'}",
             f"--set=spark.jars_dir={ROOT / '.jars'}"]
     started = time.perf_counter()
     report = Path(args.data_dir, "truth", "report.json")
     done = report.is_file() and json.loads(report.read_text()).get("subscribers", {}).get("total") == args.subscribers
+    # (a day generated before the generator wrote postcodes/ is generated again: load-reference needs it)
+    done = done and Path(args.data_dir, "landing", "postcodes", "postcodes.csv").is_file()
     if not done:  # a landing folder generated before (e.g. a failed load-reference) is reused
         rc = cli.main(["generate", "--date", args.date, "--subscribers", str(args.subscribers), *sets])
         if rc != 0:
