@@ -3,11 +3,12 @@ every zone set and every class of issue #15, reading only what an analyst reads 
 the published tables and ref.zones), not footfall's auditor.
 
 Classes: `lp` (the linear program over a zone's four tables, with status knowledge, and over
-zone_daily_margins and zone_daypart where the data folder has them), `subtraction` (visit counts
-and dwell sums, the day minus its hours and minus its cohorts, and days rebuilt from parts),
-`denominator` (a dwell mean giving its stays), `nested` (a union of zones of another set against
-its parts, on every table; the attacker finds the unions itself, from the zone polygons). Prints
-the exposures per class and zone set; exits 1 if there is any, 2 if the day published nothing.
+zone_daily_margins, zone_daypart and zone_catchment where the data folder has them),
+`subtraction` (visit counts and dwell sums, the day minus its hours and minus its cohorts, and
+days rebuilt from parts), `denominator` (a dwell mean giving its stays), `nested` (a union of
+zones of another set against its parts, on every table; the attacker finds the unions itself,
+from the zone polygons). Prints the exposures per class and zone set; exits 1 if there is any, 2
+if the day published nothing.
 
     PYTHONPATH=tests .venv/bin/python tests/attack_day.py --data .data --date 2026-03-10
 """
@@ -27,6 +28,7 @@ from support import table_location
 
 from footfall.analyst import duck
 from footfall.schemas import (
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -39,11 +41,13 @@ from footfall.schemas import (
 
 TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL)
 CELL_KEYS = ([C.HOUR_START, C.AGE_BAND, C.GENDER], [C.HOUR_START], [C.AGE_BAND, C.GENDER], [])
-# Newer data folders also publish zone_daily_margins (one cell per zone, day and age band or gender)
-# and zone_daypart (one per zone, day, day part and cohort).
+# Newer data folders also publish zone_daily_margins (one cell per zone, day and age band or gender),
+# zone_daypart (one per zone, day, day part and cohort) and zone_catchment (one per zone, day and
+# home district).
 MARGINS_KEYS = [C.AGE_BAND, C.GENDER]
 DAYPART_KEYS = [C.DAY_PART, C.AGE_BAND, C.GENDER]
-OPTIONAL = ((ZONE_DAILY_MARGINS, MARGINS_KEYS), (ZONE_DAYPART, DAYPART_KEYS))
+CATCHMENT_KEYS = [C.HOME_DISTRICT]
+OPTIONAL = ((ZONE_DAILY_MARGINS, MARGINS_KEYS), (ZONE_DAYPART, DAYPART_KEYS), (ZONE_CATCHMENT, CATCHMENT_KEYS))
 DAY_KEYS = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE]
 # The attacker's own test for "zone U is the union of zones of set B", independent of
 # footfall.zones.relations: B's zones whose representative point lies in U, covering U's area to 2 %.
@@ -67,8 +71,9 @@ def attacker_unions(zones: pd.DataFrame) -> dict[tuple[str, str], tuple[str, lis
 
 
 def read_day(data: Path, day: dt.date) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The day's four published tables (all zone sets), zone_daily_margins and zone_daypart where
-    the folder has them (older ones do not), and ref.zones, through footfall duckdb."""
+    """The day's four published tables (all zone sets), zone_daily_margins, zone_daypart and
+    zone_catchment where the folder has them (older ones do not), and ref.zones, through footfall
+    duckdb."""
     tables = (*TABLES, *(t for t, _ in OPTIONAL if table_location(data, t).is_dir()))
     con = duck.connect({t.name: str(table_location(data, t)) for t in (*tables, ZONES)})
     try:
@@ -81,9 +86,10 @@ def read_day(data: Path, day: dt.date) -> tuple[dict[str, pd.DataFrame], pd.Data
 
 
 def attack(frames: dict[str, pd.DataFrame], zones: pd.DataFrame, k: int) -> dict[tuple[str, str], int]:
-    """Exposures per (class, zone set); `frames` may lack zone_daily_margins and zone_daypart."""
+    """Exposures per (class, zone set); `frames` may lack zone_daily_margins, zone_daypart and
+    zone_catchment."""
     hourly, total, daily, day_total = (frames[t.name] for t in TABLES)
-    margins, dayparts = (frames.get(t.name) for t, _ in OPTIONAL)
+    margins, dayparts, catchment = (frames.get(t.name) for t, _ in OPTIONAL)
     found: dict[tuple[str, str], int] = {}
     for zone_set in sorted(set(day_total[C.ZONE_SET])):
         def of(frame: pd.DataFrame, zone_set: str = zone_set) -> pd.DataFrame:
@@ -91,7 +97,8 @@ def attack(frames: dict[str, pd.DataFrame], zones: pd.DataFrame, k: int) -> dict
 
         found[("lp", zone_set)] = len(leaks(of(hourly), of(total), of(daily), k, of(day_total),
                                             None if margins is None else of(margins),
-                                            None if dayparts is None else of(dayparts)))
+                                            None if dayparts is None else of(dayparts),
+                                            None if catchment is None else of(catchment)))
         found[("subtraction", zone_set)] = (len(visit_exposures(of(total), of(day_total), DAY_KEYS, k))
                                             + len(visit_exposures(of(daily), of(day_total), DAY_KEYS, k)))
         found[("denominator", zone_set)] = sum(

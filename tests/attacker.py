@@ -19,6 +19,9 @@ published cells of one zone and day:
   visitors, which are at most its 5 parts' sum (every visitor of the day is in one). Without
   zone_daily cells the day total (a margin) is at least the sum over all cohorts (the age band's
   or gender's) of any one day part and at most that sum over the 5 parts;
+- visitors by home district (zone_catchment, tests/attacker_catchment.py) add up to the day's
+  zone_daily_total (every subscriber has one home district, `unknown` included); with no day
+  total, to the sum of the 21 cohorts' zone_daily cells;
 - every count is non-negative;
 - what a withheld cell's status says: footfall's earlier releases marked a cell withheld to
   protect another one `suppressed_secondary`, chosen among cells that would have been published,
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from attacker_catchment import catchment_relations
 from attacker_dayparts import daypart_relations
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
@@ -62,6 +66,7 @@ class Leak:
     zone_id: str
     # ("hourly", hour, age, gender) | ("total", hour) | ("daily", age, gender) | ("day_total",)
     # | ("margin", age, "all") | ("margin", "all", gender) | ("daypart", part, part_start, part_hours, age, gender)
+    # | ("catchment", home_district)
     cell: tuple
     low: float
     high: float
@@ -70,14 +75,16 @@ class Leak:
 def _cells(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
            day_total: pd.DataFrame | None = None,
            margins: pd.DataFrame | None = None,
-           dayparts: pd.DataFrame | None = None) -> tuple[dict[tuple, float | None], set[tuple]]:
+           dayparts: pd.DataFrame | None = None,
+           catchment: pd.DataFrame | None = None) -> tuple[dict[tuple, float | None], set[tuple]]:
     """One zone's cells by name -> published visitors, or None when suppressed (status not
     published); and the names of the suppressed cells whose status says they hold at least k."""
     cells: dict[tuple, float | None] = {}
     at_least_k: set[tuple] = set()
     named = (("hourly", hourly, ("hour_start", "age_band", "gender")), ("total", total, ("hour_start",)),
              ("daily", daily, COHORT), ("day_total", day_total, ()), ("margin", margins, COHORT),
-             ("daypart", dayparts, ("day_part", "part_start", "part_hours", *COHORT)))
+             ("daypart", dayparts, ("day_part", "part_start", "part_hours", *COHORT)),
+             ("catchment", catchment, ("home_district",)))
     for kind, frame, keys in named:
         for row in () if frame is None else frame.to_dict("records"):
             name = (kind, *(row[key] for key in keys))
@@ -113,7 +120,7 @@ def _relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float
         if totals:
             inequalities.append({**dict.fromkeys(totals, -1.0), ("day_total",): 1.0})
     more = _margin_relations(cells)
-    return equalities + more[0], inequalities + more[1] + daypart_relations(cells)
+    return equalities + more[0] + catchment_relations(cells), inequalities + more[1] + daypart_relations(cells)
 
 
 def _margin_relations(cells: dict[tuple, float | None]) -> tuple[list[dict[tuple, float]], list[dict[tuple, float]]]:
@@ -224,13 +231,14 @@ def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int,
 
 def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None, k: int,
           day_total: pd.DataFrame | None = None, margins: pd.DataFrame | None = None,
-          dayparts: pd.DataFrame | None = None) -> list[Leak]:
+          dayparts: pd.DataFrame | None = None, catchment: pd.DataFrame | None = None) -> list[Leak]:
     """The leaks of one day and zone set: every zone's cells of the published tables (columns
-    zone_id, hour_start, age_band, gender, day_part, part_start, part_hours, visitors, status as in
-    footfall.zone_*); `daily`, `day_total`, `margins` and `dayparts` (zone_daily, zone_daily_total,
-    zone_daily_margins, zone_daypart) may be left out (None)."""
+    zone_id, hour_start, age_band, gender, day_part, part_start, part_hours, home_district,
+    visitors, status as in footfall.zone_*); `daily`, `day_total`, `margins`, `dayparts` and
+    `catchment` (zone_daily, zone_daily_total, zone_daily_margins, zone_daypart, zone_catchment)
+    may be left out (None)."""
     found = []
-    frames = (hourly, total, daily, day_total, margins, dayparts)
+    frames = (hourly, total, daily, day_total, margins, dayparts, catchment)
     # Split once by zone (not a filter per zone: store fronts are thousands of zones).
     by_zone = [{} if frame is None else dict(tuple(frame.groupby("zone_id"))) for frame in frames]
     empty = hourly.iloc[0:0]
@@ -241,7 +249,7 @@ def leaks(hourly: pd.DataFrame, total: pd.DataFrame, daily: pd.DataFrame | None,
         return by_zone[kind].get(zone_id, empty)
 
     zones = set(hourly["zone_id"]) | set(total["zone_id"])
-    zones |= {zone for frame in (margins, dayparts) if frame is not None for zone in frame["zone_id"]}
+    zones |= {zone for frame in (margins, dayparts, catchment) if frame is not None for zone in frame["zone_id"]}
     for zone_id in sorted(zones):
         cells, at_least_k = _cells(*(of(kind, zone_id) for kind in range(len(frames))))
         found += zone_leaks(zone_id, cells, k, at_least_k)

@@ -63,6 +63,12 @@ The LP attacker (docs/definitions.md, secondary pass 2) finds no interval narrow
 hour-10 cells sum to 20, each in [0, 20]; hour 14's (25-34, F) lies in [26 - 22, 25] (the other
 cohorts' day cells sum to 22; the afternoon's (25-34, F) is 25); every other suppressed cell is
 bounded above by 22 or more.
+
+Catchment (home districts of the day's snapshot: 01, 02, 03 and unknown): F1..F25 and X1 live in
+01, P1..P3 and M1..M19 in 02, O1 in 03, N1's postcode maps to none (unknown), and U1 has no
+snapshot row (unknown). The mall: 01 26, 02 22, 03 0, unknown 2 (N1, U1), adding up to the day's
+50. 03 and unknown are below k; the day total minus 01 and 02 would count them as 2 < k, so 02,
+the smaller published one, is withheld too (subtraction): 02 + 03 + unknown = 24, each in [0, 24].
 """
 
 import dataclasses
@@ -96,6 +102,7 @@ from footfall.schemas import (
     WITHHELD_PRIMARY,
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -169,7 +176,9 @@ def _subscribers() -> list[tuple]:
     cohorts |= {f"P{i}": ("25-34", "F") for i in range(1, 4)}
     cohorts |= {f"M{i}": ("35-44", "M") for i in range(1, 20)}
     cohorts |= {"X1": ("45-54", "F"), "N1": ("55-64", "M"), "O1": ("25-34", "F")}
-    return [(pid, "k1", age, gender, "consumer", None, DAY) for pid, (age, gender) in cohorts.items()]
+    homes = {"X1": "01", "N1": "unknown", "O1": "03"} | {pid: "01" if pid[0] == "F" else "02" for pid in cohorts
+                                                         if pid[0] in "FPM"}
+    return [(pid, "k1", age, gender, "consumer", homes[pid], None, DAY) for pid, (age, gender) in cohorts.items()]
 
 
 def _zones() -> list[tuple]:
@@ -257,6 +266,7 @@ DAYPART_SHOWN = [  # (day part, its start, its hours, cohort, visitors, status):
     ("midday", local(10, 0), 4, "25-34", "F", 28, P),
     ("afternoon", local(14, 0), 4, "25-34", "F", 25, P),
 ]
+CATCHMENT_SHOWN = [("01", 26, P)]  # the module docstring
 MARGINS_SHOWN = [
     # The day's 25-34: (25-34, F)'s 28, nobody else. Women: 28 + X1 = 29, men: 19 + N1 = 20 (>= k),
     # the unknown gender: U1. Women beside the published (25-34, F) would count the other women
@@ -296,6 +306,14 @@ def test_published_numbers_match_the_hand_derived_day(spark, first_run):
         ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
     )
     assert margins.where((F.col(C.STATUS) != P) & F.col(C.VISITORS).isNotNull()).count() == 0
+
+    catchment = _published(spark, ZONE_CATCHMENT)
+    assert catchment.count() == 2 * 4
+    assert_df_equality(
+        catchment.where(F.col(C.STATUS) == P), spark.createDataFrame(_rows(CATCHMENT_SHOWN), ZONE_CATCHMENT.struct),
+        ignore_row_order=True, ignore_nullable=True, ignore_metadata=True,
+    )
+    assert catchment.where((F.col(C.STATUS) != P) & F.col(C.VISITORS).isNotNull()).count() == 0
 
     dayparts = _published(spark, ZONE_DAYPART)
     assert dayparts.count() == 2 * 5 * 21
@@ -349,14 +367,18 @@ def test_why_each_cell_was_withheld_is_kept_for_the_privacy_officer(spark, first
         (ZONE_DAILY_MARGINS.name, WITHHELD_LINKED): 1,
         # day parts: all but DAYPART_SHOWN's two have fewer than k visitors
         (ZONE_DAYPART.name, WITHHELD_PRIMARY): 2 * 5 * 21 - 2,
+        # catchment: the mall's 03 and unknown, the far zone's four; 02 against the day's total
+        (ZONE_CATCHMENT.name, WITHHELD_PRIMARY): 2 + 4, (ZONE_CATCHMENT.name, WITHHELD_SUBTRACTION): 1,
     }
     run_id = _compute_runs(spark).where(F.col(C.STATUS) == "ok").orderBy(F.desc(C.STARTED_AT)).first()[C.RUN_ID]
     assert_df_equality(
         withheld.where(F.col(C.REASON).isin(WITHHELD_SUBTRACTION, WITHHELD_LINKED)),
         spark.createDataFrame([
-            (ZONE_SET, "mall", DAY, ZONE_HOURLY.name, local(14, 0), "25-34", "F", WITHHELD_SUBTRACTION, run_id),
-            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "F", WITHHELD_SUBTRACTION, run_id),
-            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "M", WITHHELD_LINKED, run_id),
+            (ZONE_SET, "mall", DAY, ZONE_HOURLY.name, local(14, 0), "25-34", "F", None, WITHHELD_SUBTRACTION, run_id),
+            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "F", None, WITHHELD_SUBTRACTION,
+             run_id),
+            (ZONE_SET, "mall", DAY, ZONE_DAILY_MARGINS.name, None, MARGIN_ALL, "M", None, WITHHELD_LINKED, run_id),
+            (ZONE_SET, "mall", DAY, ZONE_CATCHMENT.name, None, None, None, "02", WITHHELD_SUBTRACTION, run_id),
         ], WITHHELD_CELLS.struct),
         ignore_nullable=True, ignore_metadata=True, ignore_row_order=True,
     )
@@ -384,14 +406,15 @@ def test_visits_follow_the_stay_model(spark, first_run):
     visits = _published(spark, VISITS).where(F.col(C.PSEUDO_ID).isin("N1", "U1", "X1", "P1"))
     expected = spark.createDataFrame(
         [
-            (ZONE_SET, "mall", DAY, "N1", "55-64", "M", local(0, 0), local(8, 53, 20), 32000, 0, False, None, None),
-            (ZONE_SET, "mall", DAY, "N1", "55-64", "M", local(23, 45), local(0, 0, day=NEXT), 900, 2, False,
+            (ZONE_SET, "mall", DAY, "N1", "55-64", "M", "unknown", local(0, 0), local(8, 53, 20), 32000, 0, False,
+             None, None),
+            (ZONE_SET, "mall", DAY, "N1", "55-64", "M", "unknown", local(23, 45), local(0, 0, day=NEXT), 900, 2, False,
              local(23, 50), local(23, 55)),
-            (ZONE_SET, "mall", DAY, "U1", "unknown", "unknown", local(14, 15), local(14, 27), 720, 2, False,
+            (ZONE_SET, "mall", DAY, "U1", "unknown", "unknown", "unknown", local(14, 15), local(14, 27), 720, 2, False,
              local(14, 20), local(14, 22)),
-            (ZONE_SET, "mall", DAY, "X1", "45-54", "F", local(10, 45), local(11, 16), 1860, 4, False,
+            (ZONE_SET, "mall", DAY, "X1", "45-54", "F", "01", local(10, 45), local(11, 16), 1860, 4, False,
              local(10, 50), local(11, 11)),
-            (ZONE_SET, "mall", DAY, "P1", "25-34", "F", local(10, 30), local(10, 31), 60, 2, True,
+            (ZONE_SET, "mall", DAY, "P1", "25-34", "F", "02", local(10, 30), local(10, 31), 60, 2, True,
              local(10, 30), local(10, 31)),
         ],
         VISITS.struct,
@@ -427,6 +450,9 @@ EXPECTED_COUNTS = {
     "margin_cells_suppressed_secondary": 2,
     "daypart_cells": 210, "daypart_cells_published": 2, "daypart_cells_suppressed_primary": 208,
     "daypart_cells_suppressed_secondary": 0,
+    # zone_catchment (CATCHMENT_SHOWN): 2 zones x 4 home districts
+    "catchment_cells": 8, "catchment_cells_published": 1, "catchment_cells_suppressed_primary": 6,
+    "catchment_cells_suppressed_secondary": 1,
     # published cells without a visit count / a histogram: zone_hourly's one (it has none); hour 14
     # (count and histogram), hour 10 (histogram); the daily cell (histogram); the day (histogram)
     "cells_visits_withheld": 1, "cells_histogram_withheld": 1, "total_cells_visits_withheld": 1,
@@ -452,6 +478,8 @@ EXPECTED_COUNTS = {
     "utility_visits_day_age": 53, "utility_visitor_hours_day_age": 53,
     "utility_visits_day_gender": 0, "utility_visitor_hours_day_gender": 0,
     "utility_visits_any_cohort": 53, "utility_visitor_hours_any_cohort": 53,
+    # the mall's home district 01: F1..F25's 50 visits in hours 10 and 14, X1's one over hours 10 and 11
+    "utility_visits_day_home": 50 + 1, "utility_visitor_hours_day_home": 50 + 2,
 }
 
 
@@ -470,7 +498,8 @@ def test_run_manifest_records_counts_and_input_versions(spark, first_run):
     assert parameters["visits"]["split"] == SPLIT_MIDPOINT
 
 
-PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)
+PUBLISHED = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
+             ZONE_CATCHMENT)
 
 
 def _snapshot(spark):
@@ -574,6 +603,8 @@ def test_a_republish_is_suppressed_against_the_release_it_replaces(spark, cfg, f
         (ZONE_DAILY_MARGINS.name, WITHHELD_PRIMARY): 7 + 10, (ZONE_DAILY_MARGINS.name, WITHHELD_REPUBLISH): 2,
         (ZONE_DAILY_MARGINS.name, WITHHELD_LINKED): 1,
         (ZONE_DAYPART.name, WITHHELD_PRIMARY): 2 * 5 * 21 - 2, (ZONE_DAYPART.name, WITHHELD_LINKED): 1,
+        # catchment: 02, withheld in the replaced release, stays withheld
+        (ZONE_CATCHMENT.name, WITHHELD_PRIMARY): 2 + 4, (ZONE_CATCHMENT.name, WITHHELD_REPUBLISH): 1,
     }
     assert counts == EXPECTED_COUNTS | {"cells_published": 0, "cells_suppressed_secondary": 2,
                                         "visitors_in_secondary_cells": 28 + 25, "visitors_in_suppressed_cells": 85,

@@ -5,13 +5,14 @@ session's `generated_day`, tests/integration/conftest.py).
   auditor footfall.privacy.audit) reads the published tables as an analyst does, through
   `footfall duckdb` (delta_scan of the published folders, no Spark), sees every published number
   of a zone (hourly cells, hourly totals, daily cells, the day total, the day's visitors by age
-  band and by gender, and by day part and cohort) and its status, and narrows no suppressed cell
-  below k.
+  band and by gender, by day part and cohort, and by home district) and its status, and narrows
+  no suppressed cell below k.
 - Negative control: the same attacker on the same day's cells with primary suppression only
   does find leaks, so the first test can fail. Those cells are counted here from
   restricted.visits with pandas, by the definitions in docs/definitions.md (a visitor of hour h
   has a visit with h <= visit_end and h + 1 h > visit_start; a visitor of a day part one of any
-  of its hours; k = 20), not with footfall's code.
+  of its hours; a home district's visitors those whose visits carry it, over every home district
+  of the day's subscriber snapshot and unknown; k = 20), not with footfall's code.
 - The published cells and the information loss the run reports are what those counts say.
 - No msisdn, IMSI or IMEI pattern in any table, rejects row (the generator's shifted rows, an IMSI
   before the msisdn, among them) or log line of the run.
@@ -33,8 +34,10 @@ from footfall.schemas import (
     ALL_TABLES,
     REJECTED_EVENTS,
     RUNS,
+    SUBSCRIBERS,
     VISITS,
     WITHHELD_CELLS,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -60,7 +63,9 @@ DAY_PARTS = (("night", 0, 6), ("morning", 6, 10), ("midday", 10, 14), ("afternoo
 ZONE_SETS = ("districts",)
 K = 20
 ALL = "all"  # zone_daily_margins: the key a margin adds up over
-TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)
+TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
+          ZONE_CATCHMENT)
+HOME_UNKNOWN = "unknown"  # docs/definitions.md, "Catchment"
 # Raw identifiers: a German MSISDN (49 + 10-11 digits), an IMSI or IMEI (15 digits), standing alone
 # (not the digits after a decimal point, e.g. of a coordinate in ops.runs parameters).
 IDENTIFIER = r"(^|[^0-9A-Za-z.])(49[0-9]{10,11}|[0-9]{15})([^0-9A-Za-z]|$)"
@@ -80,7 +85,7 @@ def _day(spark, data, table, zone_set) -> pd.DataFrame:
 
 
 def _published(data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's six published tables as `footfall duckdb` shows them to an analyst."""
+    """The day's seven published tables as `footfall duckdb` shows them to an analyst."""
     con = duck.connect({t.name: str(table_location(data, t)) for t in TABLES})
     try:
         frames = [con.execute(f"SELECT * FROM {t.name} WHERE {C.EVENT_DATE} = ? AND {C.ZONE_SET} = ?",
@@ -92,7 +97,7 @@ def _published(data, zone_set) -> tuple[pd.DataFrame, ...]:
 
 
 def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
-    """The day's six full grids (every zone x hour x cohort, ...) counted from restricted.visits,
+    """The day's seven full grids (every zone x hour x cohort, ...) counted from restricted.visits,
     with primary suppression only: visitors < k -> suppressed, else published."""
     visits = _day(spark, data, VISITS, zone_set)
     zones = sorted(read_table(spark, data, ZONES).where(F.col(C.ZONE_SET) == zone_set)
@@ -122,6 +127,8 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
         (in_parts.groupby([C.ZONE_ID, C.DAY_PART, *cohort])[C.PSEUDO_ID].nunique(),  # the union of its hours'
          pd.MultiIndex.from_tuples([(z, p, a, g) for z in zones for p, _, _ in DAY_PARTS for a, g in cohorts],
                                    names=[C.ZONE_ID, C.DAY_PART, *cohort])),
+        (visits.groupby([C.ZONE_ID, C.HOME_DISTRICT])[C.PSEUDO_ID].nunique(),
+         pd.MultiIndex.from_product([zones, _homes(spark, data)], names=[C.ZONE_ID, C.HOME_DISTRICT])),
     )
     out = []
     for counts, grid in grids:
@@ -130,8 +137,15 @@ def _counted(spark, data, zone_set) -> tuple[pd.DataFrame, ...]:
                                                                     else "suppressed")}))
     parts = pd.DataFrame([(p, HOURS[first], end - first) for p, first, end in DAY_PARTS],
                          columns=[C.DAY_PART, C.PART_START, C.PART_HOURS])
-    out[-1] = out[-1].merge(parts, on=C.DAY_PART)
+    out[5] = out[5].merge(parts, on=C.DAY_PART)  # zone_daypart's
     return tuple(out)
+
+
+def _homes(spark, data) -> list[str]:
+    """zone_catchment's home districts: those of the day's subscriber snapshot, and unknown."""
+    snapshot = read_table(spark, data, SUBSCRIBERS).where(F.col(C.SNAPSHOT_DATE) == F.lit(DAY))
+    found = set(snapshot.select(C.HOME_DISTRICT).distinct().toPandas()[C.HOME_DISTRICT].dropna())
+    return sorted(found | {HOME_UNKNOWN})
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +163,13 @@ def _latest_compute_counts(spark, data, zone_set) -> dict:
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
 def test_the_lp_attacker_narrows_no_suppressed_cell_below_k_across_tables(published, zone_set):
     data, _ = published
-    hourly, total, daily, day_total, margins, dayparts = _published(data, zone_set)
+    hourly, total, daily, day_total, margins, dayparts, catchment = _published(data, zone_set)
     statuses = pd.concat([hourly[C.STATUS], total[C.STATUS], daily[C.STATUS]])
     assert (statuses == "published").sum() > 100  # there is something to attack with
     assert (statuses != "published").sum() > 100  # and something to find
-    for frame in (margins, dayparts):
+    for frame in (margins, dayparts, catchment):
         assert (frame[C.STATUS] == "published").any() and (frame[C.STATUS] != "published").any()
-    assert leaks(hourly, total, daily, K, day_total, margins, dayparts) == []
+    assert leaks(hourly, total, daily, K, day_total, margins, dayparts, catchment) == []
 
 
 @pytest.mark.parametrize("zone_set", ZONE_SETS)
@@ -176,12 +190,12 @@ def test_no_visit_count_of_fewer_than_k_is_published_or_derivable(published, zon
 
 
 def test_negative_control_primary_suppression_alone_leaks(counted):
-    """The same attacker on the same day's six grids with primary suppression only finds leaks.
+    """The same attacker on the same day's seven grids with primary suppression only finds leaks.
     With the stay model nearly everyone is counted in every hour, so an hour's withheld cohort
     cells add up to k or more (the hourly tables alone leak nothing on this day); the leaks come
     through the day total, which pins the withheld daily cohort cells and, through them, hours."""
-    hourly, total, daily, day_total, margins, dayparts = counted["districts"]
-    found = leaks(hourly, total, daily, K, day_total, margins, dayparts)
+    hourly, total, daily, day_total, margins, dayparts, catchment = counted["districts"]
+    found = leaks(hourly, total, daily, K, day_total, margins, dayparts, catchment)
     assert len(found) > 0
     assert all(leak.high - leak.low < K for leak in found)
 
@@ -195,7 +209,7 @@ def test_published_cells_and_reported_loss_are_what_the_visits_count(spark, publ
     counted = counted[zone_set]
     keys = ([C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER], [C.ZONE_ID, C.HOUR_START],
             [C.ZONE_ID, C.AGE_BAND, C.GENDER], [C.ZONE_ID], [C.ZONE_ID, C.AGE_BAND, C.GENDER],
-            [C.ZONE_ID, C.PART_START, C.AGE_BAND, C.GENDER])
+            [C.ZONE_ID, C.PART_START, C.AGE_BAND, C.GENDER], [C.ZONE_ID, C.HOME_DISTRICT])
     for table, mine, theirs, key in zip(TABLES, counted, run, keys, strict=True):
         both = mine.merge(theirs[[*key, C.VISITORS, C.STATUS]], on=key, how="outer", suffixes=("", "_run"),
                           indicator=True)

@@ -63,7 +63,7 @@ def _events() -> list[tuple]:
 
 def _subscribers() -> list[tuple]:
     cohorts = {f"F{i}": ("25-34", "F") for i in range(1, 31)} | {"H1": ("45-54", "M")}
-    return [(pid, "k1", age, gender, "consumer", None, DAY) for pid, (age, gender) in cohorts.items()]
+    return [(pid, "k1", age, gender, "consumer", "01", None, DAY) for pid, (age, gender) in cohorts.items()]
 
 
 def _zones() -> list[tuple]:
@@ -155,8 +155,10 @@ def test_run_counts_and_manifest_record_the_dp_mode(runs):
         "cells": 1008, "cells_dp": 1008, "total_cells": 48, "total_cells_dp": 48, "daily_cells": 42,
         "daily_cells_dp": 42,
     }
-    # zone_daily_total, zone_daily_margins and zone_daypart have no dp release: emptied for the day and zone set
+    # zone_daily_total, zone_daily_margins, zone_daypart and zone_catchment have no dp release: emptied for the
+    # day and zone set
     assert counts["daily_total_cells"] == 0 and counts["margin_cells"] == 0 and counts["daypart_cells"] == 0
+    assert counts["catchment_cells"] == 0
     assert counts["visits"] == 31 and counts["events_in"] == 30 * (7 + 2) + 24 * 6  # home is in no zone
     run = steps["dp"]["run"]
     assert run[C.STATUS] == "ok" and steps["dp"]["compute_runs"] == 1

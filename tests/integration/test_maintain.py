@@ -20,7 +20,7 @@ ZONE_SET = "it_maintain"
 def _visit(day: dt.date, who: str):
     start = dt.datetime.combine(day, dt.time(9, 0))
     end = start + dt.timedelta(minutes=12)
-    return (ZONE_SET, "01", day, who, "25-34", "F", start, end, 720, 7, False, start, end)  # first/last seen
+    return (ZONE_SET, "01", day, who, "25-34", "F", "01", start, end, 720, 7, False, start, end)  # first/last seen
 
 
 def _files_of_day(location: str, day: dt.date) -> list[Path]:

@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 from unit.test_analyst_data import DAY
 
-from footfall.analyst.charts import CHARTS, daypart_profiles, hourly_profiles, zone_values
+from footfall.analyst.charts import CHARTS, catchment_matrix, daypart_profiles, hourly_profiles, zone_values
 from footfall.analyst.report import load, write_report
 from footfall.schemas import C
 
@@ -25,6 +25,12 @@ def test_report_renders_all_charts_with_suppressed_cells_apart_from_zero(handmad
     parts = daypart_profiles(data)["F"]  # Mitte's afternoon: (25-34, F) 35, (35-44, F) withheld
     assert parts.loc["afternoon", "25-34"] == 35 and np.isnan(parts.loc["afternoon", "35-44"])
     assert parts.loc["morning"].isna().all()
+    # F-K's catchment (the only zone with one): home 02 48, 01 22, 03 and unknown withheld
+    visitors, suppressed = catchment_matrix(data)
+    assert list(visitors.index) == ["Friedrichshain-Kreuzberg"] and list(visitors.columns) == ["01", "02", "03",
+                                                                                                 "unknown"]
+    assert visitors.iloc[0, :2].tolist() == [22, 48] and visitors.iloc[0, 2:].isna().all()
+    assert suppressed.iloc[0].tolist() == [False, False, True, True]
 
     page = write_report(data, tmp_path / DAY.isoformat())
     text = page.read_text()

@@ -66,6 +66,7 @@ GRID = 24 * 21
 EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jobs log them
     ("load-reference", "zones", {}, "1", "1"),
     ("load-reference", "cells", {}, "1", "1"),
+    ("load-reference", "postcodes", {}, "1", "1"),
     ("load-reference", "subscribers", {}, "3", "3"),
     ("ingest", "events", {}, "6", "4"),
     ("ingest", "rejected_events", {}, "6", "1"),
@@ -86,13 +87,15 @@ EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jo
     ("compute", "footfall.zone_daily_total", {"zone_set": ZONE_SET}, None, "1"),
     ("compute", "footfall.zone_daily_margins", {"zone_set": ZONE_SET}, None, "10"),  # 7 age bands, 3 genders
     ("compute", "footfall.zone_daypart", {"zone_set": ZONE_SET}, None, "105"),  # 5 day parts x 21 cohorts
+    ("compute", "footfall.zone_catchment", {"zone_set": ZONE_SET}, None, "2"),  # homes 01 (10115) and unknown
 ]
 
 
 def _landing(root: Path) -> None:
     landing = root / "landing"
     for name, body in (("subscribers/subscribers.csv", SUBSCRIBERS_CSV),
-                       ("optouts/optouts.csv", "msisdn,opted_out_at\n"), ("cells/cells.csv", CELLS_CSV)):
+                       ("optouts/optouts.csv", "msisdn,opted_out_at\n"), ("cells/cells.csv", CELLS_CSV),
+                       ("postcodes/postcodes.csv", "postcode,district_id\n10115,01\n")):
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         (landing / name).write_text(body)
     feature = {"type": "Feature", "properties": {"zone_id": "z1", "name": "steps", "category": "test"},

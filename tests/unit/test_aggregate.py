@@ -111,7 +111,7 @@ def test_a_visit_is_in_every_hour_it_overlaps_and_starts_in_one(spark):
 
 def _visit(pseudo_id, cohort, start, end, passby, zone_id="Z", day=FALL_BACK):
     dwell = int((end - start).total_seconds())
-    return ("s", zone_id, day, pseudo_id, *cohort, start, end, dwell, 2, passby, start, start)
+    return ("s", zone_id, day, pseudo_id, *cohort, "01", start, end, dwell, 2, passby, start, start)
 
 
 F2534, M2534, M65 = ("25-34", "F"), ("25-34", "M"), ("65+", "M")
@@ -245,7 +245,7 @@ def test_presence_covers_every_hour_of_the_estimated_stay_observed_or_not(spark,
     # Observed once, at 09:30 UTC; the estimated stay runs 09:30-12:10. The subscriber is a
     # visitor of the hours starting 09, 10, 11 and 12 UTC; the visit counts in hour 09 only.
     start, end, seen = utc(2026, 10, 25, 9, 30), utc(2026, 10, 25, 12, 10), utc(2026, 10, 25, 9, 30)
-    visits = spark.createDataFrame([("s", "Z", FALL_BACK, "p7", *M65, start, end, 9600, 1, False, seen, seen)],
+    visits = spark.createDataFrame([("s", "Z", FALL_BACK, "p7", *M65, "01", start, end, 9600, 1, False, seen, seen)],
                                    VISITS.struct)
     hours = day_hours(FALL_BACK, TZ)
     got = visits.transform(explode_visit_hours, hours).transform(aggregate_hours, zones, FALL_BACK, hours)

@@ -19,6 +19,7 @@ from footfall.schemas import (
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -125,6 +126,14 @@ DAYPARTS = [
     ("districts", "01", "afternoon", 14, "35-44", "F", None),
 ]
 
+# (zone_set, zone_id, home district, visitors): F-K's 90 visitors of the day by where they live.
+CATCHMENT = [
+    ("districts", "02", "02", 48),
+    ("districts", "02", "01", 22),
+    ("districts", "02", "03", None),
+    ("districts", "02", "unknown", None),
+]
+
 
 def write_handmade(spark: SparkSession) -> None:
     """Create the tables (every published one: analysts see them all) and replace the day with
@@ -139,8 +148,10 @@ def write_handmade(spark: SparkSession) -> None:
     margins = [(zs, z, DAY, a, g, v, _status(v)) for zs, z, a, g, v in MARGINS]
     day_totals = [(zs, z, DAY, *_visitors_only(v), *(None,) * 6, _status(v)) for zs, z, v in DAY_TOTALS]
     parts = [(zs, z, DAY, part, _hour(h)[0], 4, a, g, v, _status(v)) for zs, z, part, h, a, g, v in DAYPARTS]
+    homes = [(zs, z, DAY, home, v, _status(v)) for zs, z, home, v in CATCHMENT]
     for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily),
-                        (ZONE_DAILY_MARGINS, margins), (ZONE_DAILY_TOTAL, day_totals), (ZONE_DAYPART, parts)):
+                        (ZONE_DAILY_MARGINS, margins), (ZONE_DAILY_TOTAL, day_totals), (ZONE_DAYPART, parts),
+                        (ZONE_CATCHMENT, homes)):
         replace_partition(spark.createDataFrame(rows, table.struct), table, {C.EVENT_DATE: DAY})
     # One restricted row, to show that analysts cannot reach it.
     event = (DAY, "p-secret", "k1", dt.datetime(2026, 3, 14, 9, 0), "c1", "data", 13.4, 52.52, 50.0, "measured")

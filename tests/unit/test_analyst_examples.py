@@ -16,6 +16,7 @@ visits; median, and mean = median + 2):
   zone_hourly_total  districts 01: 14h 80, 15h 60; 02: 14h 55, 15h S primary
                  storefronts s1: 10h 49 (20, 22, 20, 0); s2: 8h 120 (100, 20, 0, 0),
                    9h 30 with 25 visits and the dwell histogram withheld
+  zone_catchment districts 02: home 02 48, 01 22, 03 S, unknown S (its day total: 90)
   ref.zones      01 Mitte 39.5 km2, 02 Friedrichshain-Kreuzberg 20.2 km2, 03 Pankow (no cells);
                  s1 a 0.0005 x 0.0003 degree box at (13.40, 52.529), s2 at (13.411, 52.521)
 """
@@ -59,12 +60,13 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["local_hour", "days", "published_days", "visitors_mean", "visitors_max"],
         [(14, 1, 1, 80.0, 80), (15, 1, 1, 60.0, 60)],
     ),
-    # cells (suppressed): daily districts 5 (2), storefronts 5 (2); margins districts 3 (2),
+    # cells (suppressed): catchment districts 4 (2); daily districts 5 (2), storefronts 5 (2); margins districts 3 (2),
     # storefronts 1 (0); the day total of one district; day parts districts 2 (1); hourly
     # districts 7 (3) = 3/7, storefronts 4 (1); totals districts 4 (1), storefronts 3 (0)
     "06_suppression_rate": (
         ["table_name", "zone_set", "cells", "suppressed", "suppressed_share"],
-        [("footfall.zone_daily", "districts", 5, 2, 0.4),
+        [("footfall.zone_catchment", "districts", 4, 2, 0.5),
+         ("footfall.zone_daily", "districts", 5, 2, 0.4),
          ("footfall.zone_daily", "storefronts", 5, 2, 0.4),
          ("footfall.zone_daily_margins", "districts", 3, 2, 0.667),
          ("footfall.zone_daily_margins", "storefronts", 1, 0, 0.0),
@@ -107,6 +109,12 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
         ["zone_name", "category", "visitors", "lon", "lat"],
         [("S Alexanderplatz", "sbahn-stops", 70, 13.41125, 52.52115),
          ("Supermarkt Torstr.", "supermarkets", 45, 13.40025, 52.52915)],
+    ),
+    # F-K's day: 90 visitors, 48 living in F-K (48 / 90 = 0.533), 22 in Mitte (0.244); Pankow and
+    # unknown withheld
+    "13_catchment_of_a_district": (
+        ["home_district", "home_name", "visitors", "share_of_day"],
+        [("02", "Friedrichshain-Kreuzberg", 48, 0.533), ("01", "Mitte", 22, 0.244)],
     ),
 }
 

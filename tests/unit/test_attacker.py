@@ -250,6 +250,63 @@ def test_without_daily_cells_the_day_total_and_margins_bound_the_day_parts():
         (("margin", "all", "F"), 30.0, 30.0)}
 
 
+def _catchment(rows):
+    """zone_catchment rows: (home district, visitors, status)."""
+    return _frame(rows, ["home_district"])
+
+
+def _day_total(visitors, status=P):
+    return _frame([(visitors, status)], [])
+
+
+UNKNOWN = ("catchment", "unknown")
+
+
+def test_the_day_total_pins_a_single_withheld_home_district():
+    # Every visitor has one home district: 01 + 02 + unknown = the day's 40, so unknown is
+    # 40 - 25 - 12 = 3: [3, 3]. Without the day total the catchment alone bounds nothing
+    # (unknown up to the cap); without the catchment nothing is withheld.
+    hourly, total, _ = _tables([], [])
+    catchment = _catchment([("01", 25, P), ("02", 12, P), ("unknown", 3, S)])
+    assert _found(leaks(hourly, total, None, K, _day_total(40), catchment=catchment)) == {(UNKNOWN, 3.0, 3.0)}
+    assert leaks(hourly, total, None, K, catchment=catchment) == []
+    assert leaks(hourly, total, None, K, _day_total(40)) == []
+
+
+def test_withheld_home_districts_adding_up_to_k_or_more_are_safe():
+    # 02 + unknown = 50 - 25 = 25: each anywhere in [0, 25], at least k wide.
+    hourly, total, _ = _tables([], [])
+    catchment = _catchment([("01", 25, P), ("02", 15, S), ("unknown", 10, S)])
+    assert leaks(hourly, total, None, K, _day_total(50), catchment=catchment) == []
+    # The same with a day of 44: 02 + unknown = 44 - 25 = 19 < k: each in [0, 19], both leak.
+    catchment = _catchment([("01", 25, P), ("02", 15, S), ("unknown", 4, S)])
+    assert _found(leaks(hourly, total, None, K, _day_total(44), catchment=catchment)) == {
+        (("catchment", "02"), 0.0, 19.0), (UNKNOWN, 0.0, 19.0)}
+
+
+def test_without_a_day_total_the_home_districts_add_up_to_the_daily_cells():
+    # No zone_daily_total frame. Daily 25-34/F 30 and 35-44/M 12, both published (no other
+    # cohort row: nobody), so the day had 42 visitors: unknown = 42 - 39 = 3, [3, 3].
+    hourly, total, daily = _tables([], [], [("25-34", "F", 30, P), ("35-44", "M", 12, P)])
+    catchment = _catchment([("01", 39, P), ("unknown", 3, S)])
+    assert _found(leaks(hourly, total, daily, K, catchment=catchment)) == {(UNKNOWN, 3.0, 3.0)}
+    # The other way round: a published catchment (40 + 7 = 47) pins the one withheld cohort,
+    # 45-54/M = 47 - 30 - 12 = 5: [5, 5]. Without the catchment it is open (up to the cap).
+    hourly, total, daily = _tables([], [], [("25-34", "F", 30, P), ("35-44", "M", 12, P), ("45-54", "M", 5, S)])
+    catchment = _catchment([("01", 40, P), ("02", 7, P)])
+    assert leaks(hourly, total, daily, K) == []
+    assert _found(leaks(hourly, total, daily, K, catchment=catchment)) == {(("daily", "45-54", "M"), 5.0, 5.0)}
+
+
+def test_a_published_catchment_pins_a_withheld_day_total():
+    # The day total withheld, every home district published: it is their sum, 25 + 12 + 3 = 40,
+    # [40, 40]: narrower than k, a leak (as a withheld hour total pinned by its hour's cells).
+    hourly, total, _ = _tables([], [])
+    catchment = _catchment([("01", 25, P), ("02", 12, P), ("unknown", 3, P)])
+    assert _found(leaks(hourly, total, None, K, _day_total(40, S), catchment=catchment)) == {
+        (("day_total",), 40.0, 40.0)}
+
+
 def test_the_attacker_finds_unions_of_zones_from_the_polygons_alone():
     from attack_day import attacker_unions
 

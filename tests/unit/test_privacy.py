@@ -246,7 +246,7 @@ def test_the_public_status_hides_why_a_cell_was_withheld(spark, raw):
 def test_withheld_cells_keep_why_for_the_privacy_officer(spark, raw):
     got = withheld_cells(_secondary(raw), ZONE_HOURLY.name, "run-1")
     expected = spark.createDataFrame([
-        ("s", "Z", DAY, ZONE_HOURLY.name, hour(h), *COHORTS[c], s, "run-1")
+        ("s", "Z", DAY, ZONE_HOURLY.name, hour(h), *COHORTS[c], None, s, "run-1")
         for h, statuses in {**AFTER, 7: {"a": S1}}.items() for c, s in statuses.items() if s != P
     ], WITHHELD_CELLS.struct)
     assert expected.count() == 14

@@ -22,6 +22,8 @@ Published cells (the rest withheld, for any reason):
   (z2, 25-34). Visitor-hour b's, visits b's two.
 - day x gender (age band `all`): (z2, F) only; not (z1, F), not (z1, M): d's visitor-hour and visit.
 - day: z2 only: d's visitor-hour and visit.
+- day x home district (zone_catchment; a, c and d live in 01, b in 02): (z1, 01) only; not
+  (z1, 02), not (z2, 01). Visitor-hours a's two, c's: 3; visits a's two, c's: 3.
 - any cohort level (hour x cohort, day x cohort, day x age band or day x gender): every
   visitor-hour and visit; (a, 11) only through day x cohort, d's only through day x gender.
 """
@@ -35,6 +37,7 @@ from footfall.pipeline.utility import coverage_counts
 from footfall.schemas import (
     MARGIN_ALL,
     STATUS_PUBLISHED,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -48,12 +51,13 @@ DAY = dt.date(2026, 3, 14)
 H10, H11 = dt.datetime(2026, 3, 14, 9, tzinfo=dt.UTC), dt.datetime(2026, 3, 14, 10, tzinfo=dt.UTC)  # local 10, 11
 F25, M35 = ("25-34", "F"), ("35-44", "M")
 WITHHELD = "primary"  # any reason: only `published` counts
+HOMES = {"a": "01", "b": "02", "c": "01", "d": "01"}
 
 
 def _visit(zone: str, subscriber: str, cohort: tuple[str, str], start: tuple[int, int], end: tuple[int, int]):
     """A visit row (times UTC on DAY)."""
     at = [dt.datetime(2026, 3, 14, h, m, tzinfo=dt.UTC) for h, m in (start, end)]
-    return ("u", zone, subscriber, *cohort, *at, int((at[1] - at[0]).total_seconds()))
+    return ("u", zone, subscriber, *cohort, HOMES[subscriber], *at, int((at[1] - at[0]).total_seconds()))
 
 
 def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
@@ -63,7 +67,7 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         _visit("z1", "b", M35, (10, 45), (10, 50)),
         _visit("z1", "c", F25, (9, 10), (9, 20)), _visit("z2", "d", F25, (9, 0), (9, 5)),
     ], f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.AGE_BAND} string, {C.GENDER} string, "
-       f"{C.VISIT_START} timestamp, {C.VISIT_END} timestamp, {C.DWELL_S} long")
+       f"{C.HOME_DISTRICT} string, {C.VISIT_START} timestamp, {C.VISIT_END} timestamp, {C.DWELL_S} long")
     visit_hours = visits.transform(bound_contributions, 2, 720).transform(
         explode_visit_hours, day_hours(DAY, "Europe/Berlin"))
     cohort_hour = f"{C.ZONE_ID} string, {C.HOUR_START} timestamp, {C.AGE_BAND} string, {C.GENDER} string, " \
@@ -90,6 +94,9 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
             ("z1", "midday", *F25, STATUS_PUBLISHED), ("z1", "midday", *M35, WITHHELD),
             ("z2", "midday", *F25, WITHHELD), ("z1", "morning", *F25, STATUS_PUBLISHED)],
             f"{C.ZONE_ID} string, {C.DAY_PART} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
+        ZONE_CATCHMENT: spark.createDataFrame([
+            ("z1", "01", STATUS_PUBLISHED), ("z1", "02", WITHHELD), ("z2", "01", WITHHELD)],
+            f"{C.ZONE_ID} string, {C.HOME_DISTRICT} string, {C.STATUS} string"),
     }
     counts = coverage_counts(visit_hours, grids)
     assert counts == {
@@ -101,12 +108,14 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         "utility_visitor_hours_day_age": 1, "utility_visits_day_age": 2,
         "utility_visitor_hours_day_gender": 1, "utility_visits_day_gender": 1,
         "utility_visitor_hours_day": 1, "utility_visits_day": 1,
+        "utility_visitor_hours_day_home": 3, "utility_visits_day_home": 3,
         "utility_visitor_hours_any_cohort": 5, "utility_visits_any_cohort": 6,
     }
     assert utility(counts) == (
         "visits / visitor-hours in a cell with published visitors: hour x cohort 66.7% / 60.0%, "
         "hour 66.7% / 60.0%, day part x cohort 50.0% / 60.0%, day x cohort 50.0% / 60.0%, "
-        "day x age band 33.3% / 20.0%, day x gender 16.7% / 20.0%, day 16.7% / 20.0%, any cohort level 100.0% / 100.0%")
+        "day x age band 33.3% / 20.0%, day x gender 16.7% / 20.0%, day 16.7% / 20.0%, "
+        "day x home district 50.0% / 60.0%, any cohort level 100.0% / 100.0%")
 
 
 def test_runs_before_utility_was_counted_print_no_line():

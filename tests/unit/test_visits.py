@@ -130,6 +130,7 @@ def test_dwell_is_the_estimated_stay_and_short_ones_are_pass_bys(spark):
 
 
 def test_with_cohort_keeps_visits_of_unknown_subscribers_as_unknown_cohort(spark):
+    """p1's cohort and home district come from its snapshot row; p9 has none: unknown, home unknown."""
     d = dt.date(2026, 3, 14)
     start, end = utc(2026, 3, 14, 9, 0), utc(2026, 3, 14, 9, 10)
     visits = spark.createDataFrame(
@@ -138,13 +139,13 @@ def test_with_cohort_keeps_visits_of_unknown_subscribers_as_unknown_cohort(spark
         VISIT_DDL,
     )
     subscribers = spark.createDataFrame(
-        [("p1", "k1", "25-34", "F", "consumer", None, d), ("p2", "k1", "65+", "M", "consumer", None, d)],
+        [("p1", "k1", "25-34", "F", "consumer", "07", None, d), ("p2", "k1", "65+", "M", "consumer", "01", None, d)],
         SUBSCRIBERS.struct,
     )
     expected = spark.createDataFrame(
         [
-            ("s", "A", d, "p1", "25-34", "F", start, end, 600, 3, False, start, end),
-            ("s", "A", d, "p9", "unknown", "unknown", start, end, 600, 3, False, None, None),
+            ("s", "A", d, "p1", "25-34", "F", "07", start, end, 600, 3, False, start, end),
+            ("s", "A", d, "p9", "unknown", "unknown", "unknown", start, end, 600, 3, False, None, None),
         ],
         VISITS.struct,
     )

@@ -16,7 +16,7 @@ import shapely.wkb
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch, PathPatch
+from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from footfall.localtime import DAY_PARTS
@@ -29,6 +29,7 @@ CHARTS = (
     ("map", "Visitors per zone"),
     ("hourly", "Hourly visitors per cohort"),
     ("daypart", "Visitors per day part and cohort"),
+    ("catchment", "Where the visitors live"),
     ("dwell", "Dwell time"),
     ("suppression", "Suppression"),
 )
@@ -45,6 +46,7 @@ class ReportData:
     daily: pd.DataFrame  # zone_daily: zone_id, age_band, gender, visitors, dwell buckets, status
     hourly: pd.DataFrame  # zone_hourly: zone_id, local_hour, age_band, gender, visitors, status
     dayparts: pd.DataFrame  # zone_daypart: zone_id, day_part, age_band, gender, visitors, status
+    catchment: pd.DataFrame  # zone_catchment: zone_id, home_district, visitors, status
     status: pd.DataFrame  # table_name, status, cells
 
 
@@ -283,5 +285,48 @@ def daypart_figure(data: ReportData) -> Figure:
     return fig
 
 
-FIGURES = {"map": map_figure, "hourly": hourly_figure, "daypart": daypart_figure, "dwell": dwell_figure,
-           "suppression": suppression_figure}
+CATCHMENT_ZONES = 12  # the zones the catchment chart shows: those with the most published visitors
+
+
+def catchment_matrix(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(visitors, suppressed): zone name x home district frames over the CATCHMENT_ZONES zones with
+    the most visitors in published catchment cells; visitors NaN where the cell was suppressed."""
+    rows = data.catchment.merge(data.zones[[C.ZONE_ID, C.ZONE_NAME]], on=C.ZONE_ID, how="left")
+    rows[C.ZONE_NAME] = rows[C.ZONE_NAME].fillna(rows[C.ZONE_ID])
+    shown = rows[C.STATUS] == STATUS_PUBLISHED
+    top = rows[shown].groupby(C.ZONE_NAME)[C.VISITORS].sum().sort_values(ascending=False).index[:CATCHMENT_ZONES]
+    rows = rows[rows[C.ZONE_NAME].isin(top)]
+    homes = sorted(rows[C.HOME_DISTRICT].unique())
+    # (one row per zone and home district: pivot, not pivot_table, whose sum would turn NaN into 0)
+    visitors = rows.assign(v=rows[C.VISITORS].where(rows[C.STATUS] == STATUS_PUBLISHED).astype(float)).pivot(
+        index=C.ZONE_NAME, columns=C.HOME_DISTRICT, values="v")
+    suppressed = rows.assign(s=rows[C.STATUS] != STATUS_PUBLISHED).pivot(
+        index=C.ZONE_NAME, columns=C.HOME_DISTRICT, values="s")
+    order = list(top)
+    return (visitors.reindex(index=order, columns=homes),
+            suppressed.reindex(index=order, columns=homes, fill_value=False).astype(bool))
+
+
+def catchment_figure(data: ReportData) -> Figure:
+    """A heatmap, zones by home district, of the published catchment cells as a share of the
+    zone's published ones; suppressed cells hatched grey, never a colour of zero."""
+    visitors, suppressed = catchment_matrix(data)
+    fig = Figure(figsize=(10, 2.2 + 0.35 * max(len(visitors), 3)), layout="constrained")
+    ax = fig.add_subplot()
+    share = visitors.div(visitors.sum(axis=1).replace(0, np.nan), axis=0)
+    image = ax.imshow(np.ma.masked_invalid(share.to_numpy(float)), cmap="viridis", vmin=0, aspect="auto")
+    for i, j in zip(*np.nonzero(suppressed.to_numpy()), strict=True):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **SUPPRESSED_STYLE, linewidth=0))
+    ax.set_xticks(range(share.shape[1]), list(share.columns), fontsize=8)
+    ax.set_yticks(range(share.shape[0]), list(share.index), fontsize=8)
+    ax.set_xlabel("home district of the visitors")
+    fig.colorbar(image, ax=ax, label="share of the zone's published visitors")
+    fig.legend(handles=[Patch(**SUPPRESSED_STYLE, label=_suppressed_label(data.k))], loc="outside lower right",
+               fontsize=8)
+    ax.set_title(f"Where the visitors live, {data.zone_set}, {data.day} (footfall.zone_catchment; the "
+                 f"{CATCHMENT_ZONES} zones with most)", fontsize=10)
+    return fig
+
+
+FIGURES = {"map": map_figure, "hourly": hourly_figure, "daypart": daypart_figure, "catchment": catchment_figure,
+           "dwell": dwell_figure, "suppression": suppression_figure}

@@ -31,6 +31,7 @@ from footfall.schemas import (
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAYPART,
     ZONE_HOURLY,
@@ -74,6 +75,9 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
     selected = on_day & (F.col(C.ZONE_SET) == chosen)
 
     def table(name: str, columns: list[str]) -> pd.DataFrame:
+        # (days computed before a table existed have no rows in it: its chart is empty)
+        if not spark.catalog.tableExists(name):
+            return pd.DataFrame(columns=columns)
         return spark.table(name).where(selected).select(*columns).toPandas()
 
     dwell = [b for b, _ in DWELL_BUCKETS]
@@ -88,10 +92,8 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
         zones=zones.toPandas(),
         daily=table(ZONE_DAILY.name, [C.ZONE_ID, C.AGE_BAND, C.GENDER, C.VISITORS, *dwell, C.STATUS]),
         hourly=table(ZONE_HOURLY.name, [C.ZONE_ID, C.LOCAL_HOUR, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
-        # (days computed before zone_daypart existed have no rows in it: the chart is empty)
-        dayparts=table(ZONE_DAYPART.name, [C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS])
-        if spark.catalog.tableExists(ZONE_DAYPART.name) else pd.DataFrame(
-            columns=[C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
+        dayparts=table(ZONE_DAYPART.name, [C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
+        catchment=table(ZONE_CATCHMENT.name, [C.ZONE_ID, C.HOME_DISTRICT, C.VISITORS, C.STATUS]),
         status=status,
     )
 

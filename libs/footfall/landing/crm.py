@@ -4,16 +4,19 @@ band, normalised attributes, one row per msisdn, and why a subscriber is exclude
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from footfall.errors import BadInputError
 from footfall.landing.files import parse_timestamp
 from footfall.privacy.pseudonym import normalised_msisdn
-from footfall.schemas import EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_OPTED_OUT, C
+from footfall.schemas import EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_OPTED_OUT, HOME_UNKNOWN, C
 
 SUBSCRIBER_COLUMNS = (C.MSISDN, C.BIRTH_DATE, C.GENDER, C.CONTRACT_TYPE, C.POSTCODE)
 OPTOUT_COLUMNS = (C.MSISDN, C.OPTED_OUT_AT)
+POSTCODE_COLUMNS = (C.POSTCODE, "district_id")
 # Plausible ages; a birth date implying an age outside this range is treated as unknown.
 MAX_AGE = 120
 
@@ -89,3 +92,27 @@ def with_excluded_reason(subscribers: DataFrame, opted_out: DataFrame) -> DataFr
         .withColumn(C.AGE_BAND, F.when(F.col(C.AGE_BAND) == "under_18", "unknown").otherwise(F.col(C.AGE_BAND)))
         .drop("opted_out")
     )
+
+
+def postcode_districts(rows: Iterable[tuple[str | None, str | None]]) -> list[tuple[str, str]]:
+    """ref.postcodes rows (postcode, home_district) from postcodes.csv's (postcode, district_id),
+    both trimmed; a row repeated as it is counts once. A row without a postcode or a district, or
+    a postcode given two districts, refuses the file: a subscriber's catchment must not depend
+    on which row wins."""
+    found: dict[str, str] = {}
+    for line, (postcode, district) in enumerate(rows, start=2):
+        code, home = (postcode or "").strip(), (district or "").strip()
+        if not code or not home:
+            raise BadInputError(f"postcodes.csv line {line}: postcode and district_id are both required "
+                                f"(got {postcode!r}, {district!r}); fix or drop the row")
+        if found.setdefault(code, home) != home:
+            raise BadInputError(f"postcodes.csv gives postcode {code} two districts ({found[code]} and {home}): "
+                                "keep the one it mostly lies in")
+    return sorted(found.items())
+
+
+def with_home_district(subscribers: DataFrame, postcodes: DataFrame) -> DataFrame:
+    """home_district of each subscriber's (trimmed) postcode in ref.postcodes, else unknown."""
+    homes = postcodes.select(F.col(C.POSTCODE).alias("_code"), F.col(C.HOME_DISTRICT).alias("_home"))
+    return subscribers.join(F.broadcast(homes), F.trim(F.col(C.POSTCODE)) == F.col("_code"), "left").withColumn(
+        C.HOME_DISTRICT, F.coalesce(F.col("_home"), F.lit(HOME_UNKNOWN))).drop("_code", "_home")

@@ -1,5 +1,5 @@
 """Visits to the published grids: zone x local hour (x cohort), zone x local day (x cohort), the
-day's visitors by age band and by gender, and zone x day part x cohort.
+day's visitors by age band and by gender, zone x day part x cohort, and zone x day x home district.
 
 A subscriber is a visitor of every local clock hour one of its visits overlaps; a visit (its
 count, pass-by flag and dwell) counts in the hour it starts. Every grid is published in full,
@@ -22,6 +22,7 @@ from footfall.schemas import (
     AGE_BANDS,
     GENDERS,
     MARGIN_ALL,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -283,4 +284,20 @@ def aggregate_cohort_dayparts(visit_hours: DataFrame, zones: DataFrame, day: dt.
     return grid.join(measured, keys, "left").select(*[
         F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
         for c in cols(ZONE_DAYPART) if c != C.STATUS
+    ])
+
+
+def aggregate_catchment(visits: DataFrame, zones: DataFrame, day: dt.date, homes: Sequence[str]) -> DataFrame:
+    """footfall.zone_catchment before disclosure control: zone x day x home district, full grid
+    over `homes` (the home districts of the day's subscriber snapshot, and unknown).
+
+    A subscriber has one home district, so a zone's rows add up to its day's visitors
+    (zone_daily_total); disclosure control relies on it (docs/privacy.md)."""
+    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOME_DISTRICT]
+    measured = visits.groupBy(*keys).agg(F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS))
+    grid = _grid(zones, day, None, by_cohort=False).withColumn(
+        C.HOME_DISTRICT, F.explode(F.array(*[F.lit(h) for h in homes])))
+    return grid.join(measured, keys, "left").select(*[
+        F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
+        for c in cols(ZONE_CATCHMENT) if c != C.STATUS
     ])

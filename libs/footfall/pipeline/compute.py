@@ -3,8 +3,8 @@
 Once per day: the stays over every subscriber's whole trajectory with their estimated start and
 end (footfall.pipeline.day). Per zone set: the Sedona join of one point per stay and of the
 travel observations to the set's zones, visits with the cohort attached (restricted.visits),
-the six grids (footfall.zone_hourly, zone_hourly_total, zone_daily, zone_daily_total with its
-dwell estimates, zone_daily_margins, zone_daypart) after primary and secondary suppression
+the seven grids (footfall.zone_hourly, zone_hourly_total, zone_daily, zone_daily_total with its
+dwell estimates, zone_daily_margins, zone_daypart, zone_catchment) after primary and secondary suppression
 (footfall.pipeline.publish), and one ops.runs row with the counts and input table versions.
 Every write replaces exactly (date, zone set), so a rerun of the day leaves the tables as one
 run would. Definitions: docs/definitions.md.
@@ -33,6 +33,7 @@ from footfall.pipeline.release import check_release, chosen_zone_sets, zone_coun
 from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
 from footfall.schemas import (
     EVENTS,
+    HOME_UNKNOWN,
     PRIVACY_BUDGET,
     PUBLISHED_TABLES,
     SUBSCRIBERS,
@@ -104,6 +105,7 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
     if events_in == 0:
         raise BadInputError(f"no events for {day} in {EVENTS.name}: run footfall ingest --date {day} first")
     hours = day_hours(event_date, cfg.time_zone)
+    homes = home_districts(subscribers)
 
     results = {}
     stays: stay_day.Day | None = None
@@ -117,12 +119,20 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             rec.counts["events_in"] = events_in
             rec.counts.update(stays.counts)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
-            rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, hours,
+            rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, (hours, homes),
                                                 broadcast, dp_run=(rec.run_id, len(zones_per_set)),
                                                 republishing=zone_set in replaced))
             log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
             results[zone_set] = dict(rec.counts)
     return results
+
+
+def home_districts(subscribers: DataFrame) -> list[str]:
+    """The catchment's home districts: those of the day's snapshot (restricted.subscribers), and
+    unknown. From the snapshot, not ref.postcodes, so that a day's grid keeps the districts its
+    subscribers were mapped with when the postcode list is replaced later."""
+    found = {r[0] for r in subscribers.select(C.HOME_DISTRICT).distinct().collect()} - {None}
+    return sorted(found | {HOME_UNKNOWN})
 
 
 def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadcast: bool, republish: bool,
@@ -140,16 +150,18 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
 
 
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
-                      subscribers: DataFrame, hours: list[LocalHour], broadcast: bool,
+                      subscribers: DataFrame, grid: tuple[list[LocalHour], list[str]], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1), republishing: bool = False) -> dict[str, int]:
-    """Visits and the six published grids of one zone set (suppressed, or noisy in dp mode);
-    returns the counts recorded in ops.runs. `republishing`: the day and zone set replace a
-    release (footfall.pipeline.release), whose files are vacuumed once replaced.
+    """Visits and the seven published grids of one zone set (suppressed, or noisy in dp mode);
+    returns the counts recorded in ops.runs. `grid`: the day's hours and home districts;
+    `republishing`: the day and zone set replace a release (footfall.pipeline.release), whose
+    files are vacuumed once replaced.
 
     The plans stay short: the zone stays are checkpointed, and the grids are built from the
     visits read back from restricted.visits, not from the stay model's lineage (a plan carrying
     it ran the driver out of memory printing it, on 600 subscribers)."""
     p, spark = cfg.visits, zones.sparkSession
+    hours, homes = grid
     with step("compute", "stay_visits", spark, zone_set=zone_set) as s:
         # The duration priors, the visits and the dwell estimates all read the zone stays.
         zone_stays = stay_visits(stays.stay_points, zones, broadcast, p).transform(
@@ -176,7 +188,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
                 } if republishing else None
     try:
         return counts | publish_suppressed(cfg.privacy, bounded, estimates, zones, event_date, zone_set, hours,
-                                           dp_run[0], previous)
+                                           homes, dp_run[0], previous)
     finally:
         if republishing:  # also after a failure: some of the replaced files may be replaced already
             vacuum_now(spark, PUBLISHED_TABLES)

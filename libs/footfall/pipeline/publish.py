@@ -16,6 +16,7 @@ from footfall.config import Config, PrivacySection
 from footfall.localtime import LocalHour, day_parts
 from footfall.observe import step
 from footfall.pipeline.aggregate import (
+    aggregate_catchment,
     aggregate_cohort_dayparts,
     aggregate_cohort_days,
     aggregate_cohort_hours,
@@ -45,6 +46,7 @@ from footfall.schemas import (
     WITHHELD_PRIMARY,
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -64,7 +66,8 @@ COHORT = (C.AGE_BAND, C.GENDER)
 PUBLISHED_VISITORS = "_published_visitors"
 # The counts' prefix of each grid's cells in ops.runs, in the order they are written.
 PREFIXES = {ZONE_HOURLY: "cells", ZONE_HOURLY_TOTAL: "total_cells", ZONE_DAILY: "daily_cells",
-            ZONE_DAILY_TOTAL: "daily_total_cells", ZONE_DAILY_MARGINS: "margin_cells", ZONE_DAYPART: "daypart_cells"}
+            ZONE_DAILY_TOTAL: "daily_total_cells", ZONE_DAILY_MARGINS: "margin_cells", ZONE_DAYPART: "daypart_cells",
+            ZONE_CATCHMENT: "catchment_cells"}
 
 def partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
     """The keys of the (date, zone set) partition every compute write replaces."""
@@ -84,22 +87,23 @@ def publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: dt
     counts: dict[str, int] = {}
     for table in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY):
         counts |= write_observed(grids[table], table, keys, PREFIXES[table], dp.cell_metrics(PREFIXES[table]))
-    # zone_daily_total (with its model-based dwell estimates), zone_daily_margins and zone_daypart
-    # have no dp release: the day's rows are removed, so that an earlier suppression run's exact
-    # numbers never stand beside noisy ones.
-    for table in (ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART):
+    # zone_daily_total (with its model-based dwell estimates), zone_daily_margins, zone_daypart and
+    # zone_catchment have no dp release: the day's rows are removed, so that an earlier suppression
+    # run's exact numbers never stand beside noisy ones.
+    for table in (ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART, ZONE_CATCHMENT):
         counts |= write_observed(bounded.sparkSession.createDataFrame([], table.struct), table, keys, PREFIXES[table])
     return counts
 
 
 def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: DataFrame, zones: DataFrame,
-                       event_date: dt.date, zone_set: str, hours: list[LocalHour], run_id: str,
+                       event_date: dt.date, zone_set: str, hours: list[LocalHour], homes: Sequence[str], run_id: str,
                        previous: dict[Table, DataFrame] | None) -> dict[str, int]:
-    """The six grids after primary and secondary suppression (footfall.privacy.suppression),
+    """The seven grids after primary and secondary suppression (footfall.privacy.suppression),
     written with the one public status, with the visitors they withheld; why each cell was
     withheld goes to ops.withheld_cells. `privacy`: k and the dwell statistics' dominance share;
-    `estimates`: the zones' dwell estimates; `previous`: the release replaced, if any, which each
-    grid is suppressed against after primary suppression, and then across zone sets."""
+    `estimates`: the zones' dwell estimates; `homes`: the catchment's home districts; `previous`:
+    the release replaced, if any, which each grid is suppressed against after primary
+    suppression, and then across zone sets."""
     k, max_stay_share = privacy.k, privacy.max_stay_share
     nesting = nesting_of(zones.sparkSession, zone_set, event_date)
 
@@ -137,8 +141,13 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
     # Day parts have no published total to subtract from: only the LP pass relates them.
     dayparts = visit_hours.transform(aggregate_cohort_dayparts, zones, event_date, day_parts(hours)).transform(
         suppress_primary, k).transform(against(ZONE_DAYPART, *DAY_KEYS, C.DAY_PART, *COHORT)).localCheckpoint()
+    # A zone's home districts add up to its day's total, like its cohorts' daily cells.
+    catchment = bounded.transform(aggregate_catchment, zones, event_date, homes).transform(
+        suppress_primary, k).transform(against(ZONE_CATCHMENT, *DAY_KEYS, C.HOME_DISTRICT)).transform(
+        suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
     grids = _protected({ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily,
-                        ZONE_DAILY_TOTAL: day_totals, ZONE_DAILY_MARGINS: margins, ZONE_DAYPART: dayparts}, k)
+                        ZONE_DAILY_TOTAL: day_totals, ZONE_DAILY_MARGINS: margins, ZONE_DAYPART: dayparts,
+                        ZONE_CATCHMENT: catchment}, k)
     with step("compute", "utility", visit_hours.sparkSession, zone_set=zone_set) as s:
         # Before the writes: nothing is published unless the whole run's counts are there.
         utility = coverage_counts(visit_hours, grids)
@@ -148,7 +157,7 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
 
 def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,
                  after_primary: Observation) -> dict[str, int]:
-    """Write the six protected grids with the public status, and why each cell was withheld;
+    """Write the seven protected grids with the public status, and why each cell was withheld;
     returns the counts for ops.runs (`before`, `after_primary`: the visitors observed on the way)."""
     hourly_counts = write_observed(
         grids[ZONE_HOURLY], ZONE_HOURLY, keys, "cells",

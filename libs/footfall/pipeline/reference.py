@@ -1,4 +1,4 @@
-"""`footfall load-reference --date D`: zones, cells and the pseudonymised subscriber snapshot.
+"""`footfall load-reference --date D`: zones, cells, postcodes and the pseudonymised subscriber snapshot.
 
 Zone files are validated on the driver before they reach Spark (footfall.zones.load), a zone
 nearly duplicating another of the catalogue is refused, and zones that nearly equal the union of
@@ -25,11 +25,14 @@ from footfall.errors import EXIT_OK, BadInputError
 from footfall.landing.cells import CELL_COLUMNS, cells_from_landing, check_cells
 from footfall.landing.crm import (
     OPTOUT_COLUMNS,
+    POSTCODE_COLUMNS,
     SUBSCRIBER_COLUMNS,
     dedupe_subscribers,
     opted_out_before,
+    postcode_districts,
     with_age_band,
     with_excluded_reason,
+    with_home_district,
     with_normalised_attributes,
 )
 from footfall.landing.files import landing_file, read_landing_csv
@@ -37,7 +40,7 @@ from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
 from footfall.privacy.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
-from footfall.schemas import CELLS, SUBSCRIBERS, ZONE_RELATIONS, ZONES, C, cols
+from footfall.schemas import CELLS, HOME_UNKNOWN, POSTCODES, SUBSCRIBERS, ZONE_RELATIONS, ZONES, C, cols
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_all, replace_partition
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
@@ -118,8 +121,18 @@ def load_cells(spark: SparkSession, cfg: Config) -> int:
     return n
 
 
+def load_postcodes(spark: SparkSession, cfg: Config) -> int:
+    """Replace ref.postcodes with the landing postcodes/postcodes.csv (checked on the driver: a
+    postcode list is small); returns its rows."""
+    landed = read_landing_csv(spark, landing_file(cfg, "postcodes", "postcodes.csv"), POSTCODE_COLUMNS).collect()
+    rows = postcode_districts((r[0], r[1]) for r in landed)
+    replace_all(spark.createDataFrame(rows, POSTCODES.struct), POSTCODES)
+    return len(rows)
+
+
 def load_subscribers(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
-    """The subscriber snapshot for `day`, pseudonymised with the epoch key of `day`."""
+    """The subscriber snapshot for `day`, pseudonymised with the epoch key of `day`, with each
+    subscriber's home district (ref.postcodes, loaded first)."""
     key = key_for(cfg.privacy, day)
     crm = read_landing_csv(spark, landing_file(cfg, "subscribers", "subscribers.csv"), SUBSCRIBER_COLUMNS)
     optouts = read_landing_csv(spark, landing_file(cfg, "optouts", "optouts.csv"), OPTOUT_COLUMNS)
@@ -129,6 +142,7 @@ def load_subscribers(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str
             crm.transform(dedupe_subscribers)
             .transform(with_age_band, day)
             .transform(with_normalised_attributes)
+            .transform(with_home_district, spark.table(POSTCODES.name))
             .transform(with_excluded_reason, opted_out_before(optouts, local_day_start_utc(day, cfg.time_zone)))
             .transform(with_pseudo_id, bc, key.key_id)
             .withColumn(C.SNAPSHOT_DATE, F.lit(day))
@@ -139,6 +153,7 @@ def load_subscribers(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str
         bc.destroy()
     stored = spark.table(SUBSCRIBERS.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(day))
     by_reason = {r[C.EXCLUDED_REASON]: r["count"] for r in stored.groupBy(C.EXCLUDED_REASON).count().collect()}
+    home_unknown = stored.where(F.col(C.HOME_DISTRICT) == HOME_UNKNOWN).count()
     delivered = crm.select(F.count("*").alias("rows"),
                            F.count(normalised_msisdn(F.col(C.MSISDN))).alias("with_msisdn")).first()
     assert delivered is not None  # an aggregate without grouping always has one row
@@ -146,7 +161,8 @@ def load_subscribers(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str
     counts = {"subscribers.in": delivered["rows"], "subscribers.stored": total,
               "subscribers.included": by_reason.pop(None, 0),
               "subscribers.duplicates": delivered["with_msisdn"] - total,
-              "subscribers.without_msisdn": delivered["rows"] - delivered["with_msisdn"]}
+              "subscribers.without_msisdn": delivered["rows"] - delivered["with_msisdn"],
+              "subscribers.home_unknown": home_unknown}
     counts.update({f"subscribers.excluded.{reason}": n for reason, n in by_reason.items()})
     return counts
 
@@ -158,7 +174,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
     With `zone_files`, only those zone sets are (re)loaded; otherwise zones, cells and subscribers
     all come from the landing folder.
     """
-    ensure_tables(spark, (ZONES, CELLS, SUBSCRIBERS))
+    ensure_tables(spark, (ZONES, CELLS, POSTCODES, SUBSCRIBERS))
     parameters = {"zones": [str(f) for f in zone_files or []], "zone_set": zone_set}
     with recorded_run(spark, cfg, "load-reference", day, parameters=parameters) as rec:
         if zone_files:
@@ -179,6 +195,9 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
         with step("load-reference", "cells", spark) as s:
             rec.counts["cells"] = load_cells(spark, cfg)
             s.record(rows_in=rec.counts["cells"], rows_out=rec.counts["cells"])  # a bad cell refuses the plan
+        with step("load-reference", "postcodes", spark) as s:
+            rec.counts["postcodes"] = load_postcodes(spark, cfg)
+            s.record(rows_in=rec.counts["postcodes"], rows_out=rec.counts["postcodes"])  # a bad row refuses the file
         with step("load-reference", "subscribers", spark) as s:
             rec.counts.update(load_subscribers(spark, cfg, day))
             s.record(rows_in=rec.counts["subscribers.in"], rows_out=rec.counts["subscribers.stored"])

@@ -11,7 +11,8 @@ Definitions (docs/definitions.md, "Utility"):
   visit of the day starts in one of its hours), and counts as in the tables' visit counts: not
   beyond privacy.max_visits_per_zone_hour per subscriber, zone and hour (bound_contributions);
 - a visitor-hour or a visit is covered at a level when the cell of that level holding it (its
-  zone, hour, day part or day, and cohort where the level has one) publishes its visitors. Whether the
+  zone, hour, day part or day, and cohort or home district where the level has one) publishes its
+  visitors. Whether the
   cell's visit metrics are shown as well is counted apart (`*_visits_withheld`).
 """
 
@@ -28,6 +29,7 @@ from footfall.pipeline.aggregate import STARTS_HERE
 from footfall.schemas import (
     MARGIN_ALL,
     STATUS_PUBLISHED,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -61,6 +63,7 @@ LEVELS = (
     Level("day_age", "day x age band", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.AGE_BAND), (C.GENDER, MARGIN_ALL)),
     Level("day_gender", "day x gender", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.GENDER), (C.AGE_BAND, MARGIN_ALL)),
     Level("day", "day", ZONE_DAILY_TOTAL, (C.ZONE_ID,)),
+    Level("day_home", "day x home district", ZONE_CATCHMENT, (C.ZONE_ID, C.HOME_DISTRICT)),
 )
 # A visit or visitor-hour covered by a published cell of any level with a cohort dimension: the
 # share of the day that some cohort-level number describes (issue 16's 90 % target).
@@ -84,7 +87,8 @@ def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> DataFr
     names above). `visit_hours`: footfall.pipeline.aggregate.explode_visit_hours' rows, one per
     visit and local hour it overlaps; `grids`: the published tables' grids of the day after
     disclosure control (status `published` or why the cell was withheld)."""
-    rows = visit_hours.groupBy(C.PSEUDO_ID, C.ZONE_ID, C.HOUR_START, C.DAY_PART, C.AGE_BAND, C.GENDER).agg(
+    rows = visit_hours.groupBy(C.PSEUDO_ID, C.ZONE_ID, C.HOUR_START, C.DAY_PART, C.AGE_BAND, C.GENDER,
+                               C.HOME_DISTRICT).agg(
         F.count(F.when(F.col(STARTS_HERE), 1)).alias(_STARTING))  # one row per visitor-hour
     totals: list[Column] = [F.count(F.lit(1)).alias(VISITOR_HOURS_TOTAL),
                             F.sum(_STARTING).alias(VISITS_TOTAL)]

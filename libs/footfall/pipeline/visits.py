@@ -20,7 +20,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from footfall.config import VisitsSection
-from footfall.schemas import VISITS, C, cols
+from footfall.schemas import HOME_UNKNOWN, VISITS, C, cols
 from footfall.schemas.day import D
 from footfall.zones.join import assign_zones
 
@@ -108,9 +108,10 @@ def zone_visits(zone_stays: DataFrame, passbys: DataFrame, event_date: dt.date, 
 
 
 def with_cohort(visits: DataFrame, subscribers: DataFrame) -> DataFrame:
-    """Attach age_band and gender from the day's subscriber snapshot (restricted.visits schema).
+    """Attach age_band, gender and home_district from the day's subscriber snapshot
+    (restricted.visits schema).
 
-    A visit whose pseudo_id has no snapshot row keeps its visit with cohort unknown/unknown
+    A visit whose pseudo_id has no snapshot row keeps its visit with cohort unknown/unknown and home unknown
     (dropping it would silently lower every total); `missing_subscribers` counts such ids.
     """
     # No broadcast: neither side is small (millions of subscribers, millions of visits).
@@ -121,6 +122,7 @@ def with_cohort(visits: DataFrame, subscribers: DataFrame) -> DataFrame:
         *[F.col(f"v.{c}") for c in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.PSEUDO_ID)],
         F.coalesce(F.col(f"s.{C.AGE_BAND}"), F.lit(UNKNOWN)).alias(C.AGE_BAND),
         F.coalesce(F.col(f"s.{C.GENDER}"), F.lit(UNKNOWN)).alias(C.GENDER),
+        F.coalesce(F.col(f"s.{C.HOME_DISTRICT}"), F.lit(HOME_UNKNOWN)).alias(C.HOME_DISTRICT),
         *[F.col(f"v.{c}") for c in (C.VISIT_START, C.VISIT_END, C.DWELL_S, C.N_EVENTS, C.IS_PASSBY, C.FIRST_SEEN,
                                     C.LAST_SEEN)],
     ).select(*cols(VISITS))

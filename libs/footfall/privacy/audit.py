@@ -4,8 +4,9 @@ secondary suppression that defeats it is footfall.privacy.protect).
 For each zone the attacker sees every published number of one day — the cohort cells of
 footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
 the cohort cells of footfall.zone_daily, the day's total of footfall.zone_daily_total, the
-day's visitors by age band and by gender of footfall.zone_daily_margins and the cohorts' visitors
-per day part of footfall.zone_daypart — and knows how they relate:
+day's visitors by age band and by gender of footfall.zone_daily_margins, the cohorts' visitors
+per day part of footfall.zone_daypart and the visitors per home district of
+footfall.zone_catchment — and knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
@@ -15,6 +16,7 @@ per day part of footfall.zone_daypart — and knows how they relate:
   at most the sum of the hours' totals;
 - an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a
   gender's the sum over the age bands, and each margin adds up to the day's total;
+- the home districts' visitors (the catchment) add up to the day's total;
 - every count is non-negative.
 
 For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
@@ -42,11 +44,12 @@ from scipy.sparse.csgraph import connected_components
 from footfall.schemas import MARGIN_ALL, STATUS_PUBLISHED, C
 
 HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN, DAYPART = "hourly", "total", "daily", "daily_total", "margin", "daypart"
+CATCHMENT = "catchment"
 KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 _EPS = 1e-6
 _CAP = 1e9
-DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN, DAYPART)  # the cross-table view's: more than one hour
+DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN, DAYPART, CATCHMENT)  # the cross-table view's: more than one hour
 # Cells of one cohort (hourly, day part, daily and margin cells end in "<age band>/<gender>").
 COHORT_KINDS = (HOURLY, DAYPART, DAILY, MARGIN)
 
@@ -69,6 +72,8 @@ def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
         parts.append(str(hour))
     if kind in COHORT_KINDS:
         parts.append(f"{age_band}/{gender}")
+    if kind == CATCHMENT:  # its home district, in the long format's age_band slot
+        parts.append(str(age_band))
     return " ".join(parts)
 
 
@@ -101,6 +106,8 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         _daypart_relations(cells, daily_names, inequalities)
     if cross_table and (cells[KIND] == DAILY_TOTAL).any():
         _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
+    if cross_table:
+        equalities += _catchment_relations(cells, daily_names)
     if cross_table:
         margins = cells.loc[cells[KIND] == MARGIN, [C.AGE_BAND, C.GENDER]].itertuples(index=False)
         equalities += _margin_relations(daily_cohorts, [(a, g) for a, g in margins],
@@ -136,6 +143,17 @@ def _daypart_relations(cells: pd.DataFrame, daily_names: set[str], inequalities:
         if day in daily_names:
             inequalities += [{part: 1.0, day: -1.0} for part in names]  # day part <= daily
             inequalities.append({**dict.fromkeys(names, -1.0), day: 1.0})  # daily <= sum of day parts
+
+
+def _catchment_relations(cells: pd.DataFrame, daily_names: set[str]) -> list[dict[str, float]]:
+    """zone_catchment: every visitor has one home district, so the districts' visitors add up to
+    the day's total (or, without it, to the cohorts' daily cells)."""
+    homes = [cell_name(CATCHMENT, None, h, None) for h in cells.loc[cells[KIND] == CATCHMENT, C.AGE_BAND]]
+    if not homes:
+        return []
+    whole = ({cell_name(DAILY_TOTAL, None, None, None): -1.0} if (cells[KIND] == DAILY_TOTAL).any()
+             else dict.fromkeys(daily_names, -1.0))
+    return [{**dict.fromkeys(homes, 1.0), **whole}] if whole else []
 
 
 def _margin_relations(daily_cohorts: list[tuple[str, str]], margins: list[tuple[str, str]], day_total: bool

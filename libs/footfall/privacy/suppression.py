@@ -12,8 +12,8 @@ Secondary, in two passes (docs/privacy.md):
    cells together (daily >= hourly, daily <= sum of hourly; the daily total = the sum of the
    daily cells, >= each hourly total, <= their sum; a margin cell = the sum of its daily cells,
    each margin = the daily total; hourly <= day part <= sum of its hours, day part <= daily <=
-   sum of the day parts), with greedy extra suppression until no suppressed cell is narrower
-   than k.
+   sum of the day parts; the catchment's home districts add up to the daily total), with greedy
+   extra suppression until no suppressed cell is narrower than k.
 
 The visit metrics (visits, pass-bys, dwell bins and statistics) count other people than the
 visitors, so they have their own rules (footfall.privacy.visit_metrics), applied to cells whose
@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
+from footfall.privacy.audit import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.protect import protect_zone
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
@@ -50,6 +50,7 @@ from footfall.schemas import (
     WITHHELD_REASONS,
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -207,12 +208,16 @@ def suppress_margins_secondary(margins: DataFrame, daily: DataFrame, totals: Dat
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
 _CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
-              DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER), DAYPART: (C.PART_START, C.AGE_BAND, C.GENDER)}
+              DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER), DAYPART: (C.PART_START, C.AGE_BAND, C.GENDER),
+              CATCHMENT: (C.HOME_DISTRICT,)}
 # The published tables' cells in footfall.privacy.audit.
 _KIND_OF = {ZONE_HOURLY: HOURLY, ZONE_HOURLY_TOTAL: TOTAL, ZONE_DAILY: DAILY, ZONE_DAILY_TOTAL: DAILY_TOTAL,
-            ZONE_DAILY_MARGINS: MARGIN, ZONE_DAYPART: DAYPART}
-# A day part is named by its start in the auditor's cells, as an hour is.
+            ZONE_DAILY_MARGINS: MARGIN, ZONE_DAYPART: DAYPART, ZONE_CATCHMENT: CATCHMENT}
+# A day part is named by its start in the auditor's cells, as an hour is (and so in ops.withheld_cells).
 _AS_HOUR = {C.PART_START: C.HOUR_START}
+# The auditor's long format has one label slot besides the hour and the cohort: a catchment
+# cell's home district rides in its age_band column (footfall.privacy.audit.cell_name).
+_IN_LONG = {**_AS_HOUR, C.HOME_DISTRICT: C.AGE_BAND}
 _LONG_SCHEMA = StructType([
     StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
     StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
@@ -237,8 +242,9 @@ def _as_hour(grid: DataFrame) -> dict[str, Column]:
 
 
 def _long(grid: DataFrame, kind: str) -> DataFrame:
-    """A grid's cells in the auditor's long format; the keys a grid lacks are NULL."""
-    return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind), **_as_hour(grid)})
+    """A grid's cells in the auditor's long format (_IN_LONG); the keys a grid lacks are NULL."""
+    return _conform(grid, _LONG_SCHEMA, {KIND: F.lit(kind), **{_IN_LONG[c]: F.col(c) for c in _IN_LONG
+                                                               if c in grid.columns}})
 
 
 def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
@@ -275,7 +281,7 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
 
     def apply(grid: DataFrame, kind: str) -> DataFrame:
         keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
-        chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_AS_HOUR.get(c, c)).alias(c) for c in keys], _EXTRA)
+        chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_IN_LONG.get(c, c)).alias(c) for c in keys], _EXTRA)
         marked = grid.join(chosen, keys, "left")
         return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
 

@@ -32,6 +32,8 @@ AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 GENDERS = ("F", "M", "unknown")
 # zone_daily_margins: the cohort key a margin adds up over (visitors by age band have gender `all`).
 MARGIN_ALL = "all"
+# zone_catchment: the home district of a visitor whose postcode is missing or not in ref.postcodes.
+HOME_UNKNOWN = "unknown"
 
 # Cell status values of published tables: one for every withheld cell, since a status saying why
 # narrows the hidden values (docs/privacy.md, "One public status"); why is in ops.withheld_cells.
@@ -89,8 +91,12 @@ _DAYPART_KEYS = (
     _col(C.PART_HOURS, IntegerType(), "Local clock hours in the day part on this day (night: 5 or 7 on a DST "
          "change day)", False),
 )
+_HOME_KEYS = (
+    _col(C.HOME_DISTRICT, StringType(), f"Home district of the visitors (ref.postcodes: the district of the CRM "
+         f"postcode), or {HOME_UNKNOWN} where the postcode is missing or not in ref.postcodes", False),
+)
 # A cell's keys; the rest of a published table's columns are metrics.
-PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _DAYPART_KEYS + _COHORT_KEYS)
+PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _DAYPART_KEYS + _COHORT_KEYS + _HOME_KEYS)
 
 ZONE_HOURLY = Table(
     "footfall.zone_hourly",
@@ -131,37 +137,34 @@ ZONE_DAILY_TOTAL = Table(
     partition_by=(C.EVENT_DATE,),
 )
 
-# A coarser cohort level where day x cohort cells are too thin (issue 16): visitors by age band over
-# all genders and by gender over all age bands, one table, the margined-out key `all`.
-ZONE_DAILY_MARGINS = Table(
-    "footfall.zone_daily_margins",
-    (
-        *_ZONE_KEYS,
-        _col(C.AGE_BAND, StringType(), f"Age band (18-24 ... 65+, unknown), or {MARGIN_ALL} in the rows by gender",
-             False),
-        _col(C.GENDER, StringType(), f"F, M or unknown, or {MARGIN_ALL} in the rows by age band", False),
-        _col(C.VISITORS, LongType(), "Distinct subscribers of the age band (or gender) with a visit this day "
-             "(exact; NULL if suppressed)"),
-        _DAY_METRICS[-1],
-    ),
-    "Footfall per zone x local day by age band and by gender (visitors only), suppressed below k distinct "
-    "subscribers",
-    partition_by=(C.EVENT_DATE,),
-)
+def _visitors_table(name: str, keys: tuple[Column, ...], visitors: str, comment: str) -> Table:
+    """A published table of a coarser level (issue 16): visitors only, beside the zone keys."""
+    return Table(name, (*_ZONE_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _DAY_METRICS[-1]),
+                 f"{comment}, suppressed below k distinct subscribers", partition_by=(C.EVENT_DATE,))
 
-# A coarser time level where hour x cohort cells are too thin (issue 16): visitors only, like the margins.
-ZONE_DAYPART = Table(
-    "footfall.zone_daypart",
-    (
-        *_ZONE_KEYS,
-        *_DAYPART_KEYS,
-        *_COHORT_KEYS,
-        _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this day part (exact; NULL if "
-             "suppressed)"),
-        _DAY_METRICS[-1],
-    ),
-    "Footfall per zone x local day part x cohort (visitors only), suppressed below k distinct subscribers",
-    partition_by=(C.EVENT_DATE,),
+
+# A coarser cohort level where day x cohort cells are too thin: visitors by age band over all
+# genders and by gender over all age bands, one table, the margined-out key `all`.
+ZONE_DAILY_MARGINS = _visitors_table(
+    "footfall.zone_daily_margins",
+    (_col(C.AGE_BAND, StringType(), f"Age band (18-24 ... 65+, unknown), or {MARGIN_ALL} in the rows by gender",
+          False),
+     _col(C.GENDER, StringType(), f"F, M or unknown, or {MARGIN_ALL} in the rows by age band", False)),
+    "Distinct subscribers of the age band (or gender) with a visit this day (exact; NULL if suppressed)",
+    "Footfall per zone x local day by age band and by gender (visitors only)",
+)
+# A coarser time level where hour x cohort cells are too thin.
+ZONE_DAYPART = _visitors_table(
+    "footfall.zone_daypart", (*_DAYPART_KEYS, *_COHORT_KEYS),
+    "Distinct subscribers with a visit overlapping this day part (exact; NULL if suppressed)",
+    "Footfall per zone x local day part x cohort (visitors only)",
+)
+# Catchment: where a zone's visitors of the day live.
+ZONE_CATCHMENT = _visitors_table(
+    "footfall.zone_catchment", _HOME_KEYS,
+    "Distinct subscribers living in the home district with a visit this day (exact; NULL if suppressed); a "
+    "zone's rows add up to its zone_daily_total visitors",
+    "Footfall per zone x local day x home district of the visitors (visitors only)",
 )
 
 ZONES = Table(
@@ -205,6 +208,15 @@ CELLS = Table(
     ),
     "Network cell plan",
 )
+POSTCODES = Table(
+    "ref.postcodes",
+    (
+        _col(C.POSTCODE, StringType(), "Postcode as in the CRM (trimmed)", False),
+        _col(C.HOME_DISTRICT, StringType(), "The district the postcode lies (mostly) in: a zone_id of the district "
+             "zone set", False),
+    ),
+    "Postcode to home district (landing postcodes/postcodes.csv): the catchment's districts",
+)
 SUBSCRIBERS = Table(
     "restricted.subscribers",
     (
@@ -213,6 +225,7 @@ SUBSCRIBERS = Table(
         _col(C.AGE_BAND, StringType(), "Age band at the snapshot date", False),
         _col(C.GENDER, StringType(), "F, M or unknown", False),
         _col(C.CONTRACT_TYPE, StringType(), "consumer, business, m2m or unknown", False),
+        _col(C.HOME_DISTRICT, StringType(), f"Home district of the CRM postcode (ref.postcodes), or {HOME_UNKNOWN}"),
         _col(C.EXCLUDED_REASON, StringType(), "Why the subscriber's events are never stored (NULL: included)"),
         _col(C.SNAPSHOT_DATE, DateType(), "Processing date the snapshot was loaded for", False),
     ),
@@ -267,6 +280,7 @@ VISITS = Table(
         _col(C.PSEUDO_ID, StringType(), "Subscriber pseudonym", False),
         _col(C.AGE_BAND, StringType(), "Age band", False),
         _col(C.GENDER, StringType(), "Gender", False),
+        _col(C.HOME_DISTRICT, StringType(), "Home district (ref.postcodes), or unknown"),
         _col(C.VISIT_START, TimestampType(), "Estimated start of the stay in the zone (UTC; cut at local midnight)",
              False),
         _col(C.VISIT_END, TimestampType(), "Estimated end of the stay in the zone (UTC; cut at local midnight)",
@@ -332,6 +346,7 @@ WITHHELD_CELLS = Table(
              "the daily tables)"),
         _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
         _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
+        _col(C.HOME_DISTRICT, StringType(), "Home district of the cell (zone_catchment; NULL elsewhere)"),
         _col(C.REASON, StringType(), "primary | subtraction | linked | republish | nested; or, visitors published, "
              "<visits|histogram|dwell>_<primary|subtraction|republish> | dwell_dominance: docs/privacy.md", False),
         _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
@@ -341,7 +356,9 @@ WITHHELD_CELLS = Table(
 )
 
 ALL_TABLES = (
-    ZONES, ZONE_RELATIONS, CELLS, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL,
-    ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART, PRIVACY_BUDGET, WITHHELD_CELLS,
+    ZONES, ZONE_RELATIONS, CELLS, POSTCODES, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART, ZONE_CATCHMENT, PRIVACY_BUDGET,
+    WITHHELD_CELLS,
 )
-PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART)
+PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
+                    ZONE_CATCHMENT)

@@ -78,6 +78,7 @@ class C:
     DAY_PART = "day_part"  # night, morning, midday, afternoon, evening (footfall.localtime.DAY_PARTS)
     PART_START = "part_start"  # UTC instant at which the day part's first local clock hour starts
     PART_HOURS = "part_hours"  # local clock hours in the day part on this day (DST: night 5 or 7)
+    HOME_DISTRICT = "home_district"  # the visitor's home district (ref.postcodes), or unknown
     VISITORS = "visitors"
     VISITS = "visits"
     PASSERSBY = "passersby"

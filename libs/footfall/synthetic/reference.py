@@ -68,3 +68,18 @@ def _read_geojson(path: Path, id_key: str, name_key: str, *extra: str) -> pd.Dat
                      **{k: str(props[k]) for k in extra},
                      "geometry": shape(feat["geometry"]), "raw": feat["geometry"]})
     return pd.DataFrame(rows).sort_values("zone_id").reset_index(drop=True)
+
+
+def postcodes_csv(ref: Reference) -> str:
+    """The landing postcodes/postcodes.csv (postcode, district_id) from the POIs: each zip code's
+    district is the one most of its POIs lie in (by plr_id, whose first two digits are the
+    district id; ties to the smaller id). A Berlin postcode can straddle a district boundary, so
+    the mapping is the catchment's approximation, measured against the generator's true home
+    districts (docs/definitions.md)."""
+    pois = ref.pois[ref.pois["zip_code"].str.fullmatch(r"\d{5}")]
+    counts = pois.assign(district_id=pois["plr_id"].str.zfill(8).str[:2]).groupby(
+        ["zip_code", "district_id"]).size().rename("n").reset_index()
+    best = counts.sort_values(["zip_code", "n", "district_id"], ascending=[True, False, True]).drop_duplicates(
+        "zip_code")
+    lines = ["postcode,district_id", *[f"{z},{d}" for z, d in zip(best["zip_code"], best["district_id"], strict=True)]]
+    return "\n".join(lines) + "\n"
