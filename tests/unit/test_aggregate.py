@@ -8,6 +8,7 @@ from chispa import assert_df_equality
 from footfall.localtime import day_hours, day_parts
 from footfall.pipeline.aggregate import (
     PRIVATE,
+    aggregate_catchment,
     aggregate_cohort_dayparts,
     aggregate_cohort_days,
     aggregate_cohort_hours,
@@ -21,6 +22,7 @@ from footfall.schemas import (
     GENDERS,
     MARGIN_ALL,
     VISITS,
+    ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -238,6 +240,23 @@ def test_day_parts_count_each_cohort_s_visitors_once_per_part_they_overlap(spark
          for part in starts for a in AGE_BANDS for g in GENDERS],
         ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAYPART.columns if c.name != C.STATUS))
     assert expected.count() == 5 * 21
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_catchment_counts_each_visitor_once_in_its_home_district(spark, visits, zones):
+    # Zone Z on the day: p1 (two visits), p2, p5 and p3, all living in 01 (_visit); p4 is in
+    # another zone and p6 on another day. Added: r (home 02) twice, t (unknown) once, u (03) in
+    # the other zone. Grid: Z x (01, 02, 03, unknown): 4, 1, 0, 1, adding up to Z's 6 visitors.
+    def living(pseudo_id, home, zone_id="Z"):
+        row = _visit(pseudo_id, M65, utc(2026, 10, 25, 10), utc(2026, 10, 25, 10, 20), False, zone_id=zone_id)
+        return (*row[:6], home, *row[7:])
+
+    more = spark.createDataFrame([living("r", "02"), living("r", "02"), living("t", "unknown"),
+                                  living("u", "03", zone_id="elsewhere")], VISITS.struct)
+    got = visits.unionByName(more).transform(aggregate_catchment, zones, FALL_BACK, ["01", "02", "03", "unknown"])
+    expected = spark.createDataFrame(
+        [("s", "Z", FALL_BACK, home, n) for home, n in (("01", 4), ("02", 1), ("03", 0), ("unknown", 1))],
+        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_CATCHMENT.columns if c.name != C.STATUS))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 

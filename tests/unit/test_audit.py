@@ -5,6 +5,7 @@ import math
 import pandas as pd
 
 from footfall.privacy.audit import (
+    CATCHMENT,
     DAILY,
     DAILY_TOTAL,
     DAYPART,
@@ -292,3 +293,31 @@ def test_a_cell_shown_empty_is_audited_again_when_later_suppressions_widen_it():
     protected = cells.copy()
     protected.loc[extra.index, [C.STATUS, C.VISITORS]] = [S2, math.nan]
     assert audit_zone(protected, K) == []
+
+
+def _catchment_day(unknown_status: str = S1):
+    """A day of 40 visitors: cohorts 25-34/F 25 and 35-44/M 15 (withheld); home districts 01 25,
+    02 12 and unknown 3 (the home district in the long format's age_band slot)."""
+    return _cells([
+        (DAILY, None, "25-34", "F", 25, P), (DAILY, None, "35-44", "M", 15, S1), (DAILY_TOTAL, None, None, None, 40, P),
+        (CATCHMENT, None, "01", None, 25, P), (CATCHMENT, None, "02", None, 12, S1),
+        (CATCHMENT, None, "unknown", None, 3, unknown_status),
+    ])
+
+
+def test_the_home_districts_add_up_to_the_day_and_protection_takes_the_cheapest_district():
+    # 02 and unknown withheld: they sum to 40 - 25 = 15 < k, each in [0, 15]: both leak.
+    cells = _catchment_day()
+    assert _found(audit_zone(cells, K)) == {("catchment 02", 0.0, 15.0), ("catchment unknown", 0.0, 15.0),
+                                            ("daily 35-44/M", 15.0, 15.0)}
+    # The withheld cohort cell is pinned by the day's total too (40 - 25). Cheapest published
+    # partners: of the districts' relation 01 (25 < the total's 40), of the cohorts' 25-34/F (25).
+    # With both suppressed, the districts sum to 40 and the cohorts to 40: every withheld cell is
+    # in [0, 40], and neither can be published again (each would pin its relation anew).
+    extra = protect_zone(cells, K)
+    assert sorted(zip(extra[KIND], extra[C.AGE_BAND], strict=True)) == [(CATCHMENT, "01"), (DAILY, "25-34")]
+    protected = cells.copy()
+    protected.loc[extra.index, C.STATUS] = S2
+    protected.loc[extra.index, C.VISITORS] = math.nan
+    assert audit_zone(protected, K) == []
+    assert ZoneModel(protected).interval("catchment unknown") == (0.0, 40.0)
