@@ -47,7 +47,7 @@ HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN, DAYPART = "hourly", "total", "daily",
 CATCHMENT = "catchment"
 KIND = "kind"
 LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
-_EPS = 1e-6
+EPS = 1e-6
 _CAP = 1e9
 DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN, DAYPART, CATCHMENT)  # the cross-table view's: more than one hour
 # Cells of one cohort (hourly, day part, daily and margin cells end in "<age band>/<gender>").
@@ -243,6 +243,10 @@ class ZoneModel:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")  # presolve would discard the basis each re-solve starts from
+        # Each re-solve changes only the objective, so the last optimal basis stays primal feasible
+        # and primal simplex goes on from it; HiGHS's default (dual) must first repair dual
+        # feasibility. Measured on the demo day's localities: 30 -> 12 CPU-s (docs/benchmarks.md).
+        h.setOptionValue("simplex_strategy", 4)
         # A finite cap instead of +inf keeps every LP bounded, so each maximisation yields a point
         # (a cell at the cap is as good as unbounded: nobody is narrowed to 10^9 people).
         h.addVars(len(columns), np.zeros(len(columns)), np.full(len(columns), _CAP))
@@ -314,7 +318,7 @@ class ZoneModel:
     def _leak(self, name: str, k: int) -> list[Leak]:
         """[the leak] if the attacker narrows suppressed cell `name` below k, else []."""
         low, high = self.interval(name, k)
-        narrowed = high - low < k - _EPS and high > _EPS
+        narrowed = high - low < k - EPS and high > EPS
         return [Leak(self.zone_id, name, round(low, 6), round(high, 6))] if narrowed else []
 
     def first_leak(self, k: int) -> Leak | None:
@@ -345,9 +349,9 @@ class ZoneModel:
             unproven = [n for n in members if hi[columns[n]] - lo[columns[n]] < k]
             while unproven:
                 # Cells seen at 0 need a higher point, the others a lower one.
-                up = [columns[n] for n in unproven if lo[columns[n]] <= _EPS]
-                down = [columns[n] for n in unproven if lo[columns[n]] > _EPS]
-                if up and self._solve(component, dict.fromkeys(up, 1.0), highspy.ObjSense.kMaximize) <= _EPS:
+                up = [columns[n] for n in unproven if lo[columns[n]] <= EPS]
+                down = [columns[n] for n in unproven if lo[columns[n]] > EPS]
+                if up and self._solve(component, dict.fromkeys(up, 1.0), highspy.ObjSense.kMaximize) <= EPS:
                     # none of them can hold anyone: each is [0, 0], not a leak
                     self._zero.update(n for n in unproven if columns[n] in up)
                 if down:

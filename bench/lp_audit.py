@@ -1,0 +1,95 @@
+"""`python -m bench.lp_audit`: the disclosure audit's LPs (footfall.privacy.protect) alone, on the
+inputs of a real compute, so that a change to the auditor is measured before/after on the same
+cells, without Spark.
+
+    # 1. a compute that also writes each zone set's LP input (protect_linked's long format):
+    python -m bench.lp_audit dump --out .data/lp-inputs -- --date 2026-03-14 --republish
+    # 2. protect_zone over every zone with published and withheld cells; CPU-s, LPs, extra cells:
+    PYTHONPATH=<tree>/libs python -m bench.lp_audit time --inputs .data/lp-inputs [--k 20]
+
+Step 2 with each tree's libs in turn (e.g. a `git worktree` of the commit before) is the
+side-by-side comparison of docs/benchmarks.md; the extra cells' digest must be equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def dump(out: Path, compute_args: list[str]) -> int:
+    """footfall compute with protect_linked wrapped: its input is written first, per zone set."""
+    from pyspark.sql import DataFrame
+
+    import footfall.pipeline.publish as publish
+    import footfall.privacy.suppression as suppression
+    from footfall.cli import main
+
+    out.mkdir(parents=True, exist_ok=True)
+    protect_linked = suppression.protect_linked
+
+    def writing(grids, k):  # type: ignore[no-untyped-def]
+        long = functools.reduce(DataFrame.unionByName, [
+            suppression._long(grid, suppression._KIND_OF[table]) for table, grid in grids.items()])
+        cells = long.toPandas()
+        cells.to_parquet(out / f"{cells['zone_set'].iloc[0]}.parquet")
+        return protect_linked(grids, k)
+
+    publish.protect_linked = writing
+    return main(["compute", *compute_args])
+
+
+def time_inputs(inputs: Path, k: int) -> None:
+    """Print, per zone set, the zones audited, CPU-s, LPs solved and the extra cells chosen."""
+    from footfall.privacy import audit
+    from footfall.privacy.protect import protect_zone
+
+    solves = [0]
+    solve = audit.ZoneModel._solve
+
+    def counting(self, *args):  # type: ignore[no-untyped-def]
+        solves[0] += 1
+        return solve(self, *args)
+
+    audit.ZoneModel._solve = counting  # type: ignore[method-assign]
+    for path in sorted(inputs.glob("*.parquet")):
+        cells = pd.read_parquet(path)
+        published = cells["status"] == "published"
+        mixed = cells.assign(p=published, s=~published).groupby("zone_id")[["p", "s"]].any()
+        zones = [z.reset_index(drop=True) for _, z in cells[cells["zone_id"].isin(
+            mixed.index[mixed["p"] & mixed["s"]])].groupby("zone_id")]
+        solves[0] = 0
+        t0 = time.process_time()
+        chosen = [protect_zone(zone, k) for zone in zones]
+        cpu = time.process_time() - t0
+        extra = pd.concat(chosen) if chosen else pd.DataFrame()
+        digest = hashlib.sha256(extra.astype(str).to_csv(index=False).encode()).hexdigest()[:12]
+        print(f"{path.stem:12s} zones {len(zones):5d}  CPU-s {cpu:7.1f}  LPs {solves[0]:7d}  "
+              f"extra cells {len(extra):5d} (digest {digest})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.lp_audit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dump", help="footfall compute, writing each zone set's LP input")
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("compute_args", nargs=argparse.REMAINDER, help="-- then footfall compute's arguments")
+    t = sub.add_parser("time", help="protect_zone over the dumped inputs")
+    t.add_argument("--inputs", type=Path, required=True)
+    t.add_argument("--k", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.command == "dump":
+        return dump(args.out, [a for a in args.compute_args if a != "--"])
+    time_inputs(args.inputs, args.k)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
