@@ -11,9 +11,10 @@ PYSPARK_JARS = $(shell $(PY) -c 'import pyspark,os;print(os.path.join(os.path.di
 DATE    ?= 2026-03-14
 # The demo day: a Saturday in Berlin, ~30k subscribers (about 3M events).
 DEMO_SUBSCRIBERS ?= 30000
-# The landing layout `footfall generate` writes; bumped when it writes a new file (2: postcodes/),
-# so that a data folder generated before is generated again rather than refused by load-reference.
-LANDING_LAYOUT = 2
+# The landing layout `footfall generate` writes; bumped when it writes a new file (2: postcodes/,
+# 3: population/), so that a data folder generated before is generated again rather than refused by
+# load-reference.
+LANDING_LAYOUT = 3
 PYTEST_ARGS ?=
 
 .PHONY: help setup jars run test test-slow test-cluster test-all lint clean doctor

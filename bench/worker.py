@@ -78,8 +78,9 @@ def step_prepare(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     report = Path(args.data_dir, "truth", "report.json")
     done = report.is_file() and json.loads(report.read_text()).get("subscribers", {}).get("total") == args.subscribers
-    # (a day generated before the generator wrote postcodes/ is generated again: load-reference needs it)
-    done = done and Path(args.data_dir, "landing", "postcodes", "postcodes.csv").is_file()
+    # (a day generated before the generator wrote postcodes/ and population/ is generated again:
+    # load-reference needs them)
+    done = done and all(Path(args.data_dir, "landing", d, f"{d}.csv").is_file() for d in ("postcodes", "population"))
     if not done:  # a landing folder generated before (e.g. a failed load-reference) is reused
         rc = cli.main(["generate", "--date", args.date, "--subscribers", str(args.subscribers), *sets])
         if rc != 0:

@@ -80,16 +80,17 @@ def guard_constraints(table: Table) -> dict[str, str]:
     if C.VISITS in table.names:  # zone_daily_margins publishes visitors only
         visits_floor = f"({C.VISITS} IS NULL OR {C.VISITS} >= {K_FLOOR})"
         guard["visit_counts_at_least_floor"] = f"{C.STATUS} = '{STATUS_DP}' OR ({visits_floor} AND {zero_or_floor})"
-        guard["dp_only_noisy_metrics"] = (f"{C.STATUS} <> '{STATUS_DP}' OR "
-                                          f"({all_null([c for c in metrics if c not in NOISY_METRICS])})")
+        exact = [c for c in metrics if c not in (*NOISY_METRICS, C.VISITORS_EST)]  # the estimate scales noisy visitors
+        guard["dp_only_noisy_metrics"] = f"{C.STATUS} <> '{STATUS_DP}' OR ({all_null(exact)})"
     if table.name == ZONE_HOURLY.name:
         guard["hourly_visitors_only"] = f"{C.STATUS} <> '{STATUS_PUBLISHED}' OR ({all_null(_visit_metrics(table))})"
     return guard
 
 
 def _visit_metrics(table: Table) -> list[str]:
-    """Every metric but visitors: withheld together when the visit count is (docs/privacy.md, section 4)."""
-    return [c for c in table.names if c not in PUBLISHED_KEYS and c not in (C.STATUS, C.VISITORS)]
+    """Every metric but visitors and its estimate: withheld together when the visit count is
+    (docs/privacy.md, section 4)."""
+    return [c for c in table.names if c not in PUBLISHED_KEYS and c not in (C.STATUS, C.VISITORS, C.VISITORS_EST)]
 
 
 # The tables each live Spark session has ensured. Every job and step ensures the tables it touches

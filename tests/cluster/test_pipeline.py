@@ -55,8 +55,8 @@ ZONE_SETS = ("districts", "localities")
 COMPUTE_ARGS = ("--date", DAY, *(arg for zone_set in ZONE_SETS for arg in ("--zone-set", zone_set)))
 # localities (96 zones) above the threshold: the spatially partitioned join; districts (12) below
 JOIN_SETTINGS = ("--set", "spatial.broadcast_max_zones=50")
-INGEST_TABLES = ("ref.zones", "ref.cells", "ref.postcodes", "restricted.subscribers", "restricted.events",
-                 "ops.rejected_events")
+INGEST_TABLES = ("ref.zones", "ref.cells", "ref.postcodes", "ref.population", "footfall.market_share",
+                 "restricted.subscribers", "restricted.events", "ops.rejected_events")
 COMPUTE_TABLES = ("restricted.visits", "footfall.zone_hourly", "footfall.zone_hourly_total", "footfall.zone_daily",
                   "footfall.zone_daily_margins", "footfall.zone_catchment")
 # Differs between two runs by design (a fresh id per run); ops.runs is not compared at all.
@@ -204,7 +204,9 @@ def test_submitted_jobs_log_their_step_lines(runs: Runs, spark) -> None:
     assert reference["load-reference zones"]["rows_out"] == rows("ref.zones")
     assert reference["load-reference cells"]["rows_out"] == rows("ref.cells")
     assert reference["load-reference postcodes"]["rows_out"] == rows("ref.postcodes")
+    assert reference["load-reference population"]["rows_out"] == rows("ref.population")
     assert reference["load-reference subscribers"]["rows_out"] == rows("restricted.subscribers")
+    assert reference["load-reference market_share"]["rows_out"] == rows("footfall.market_share")
     ingest = {key: fields for key, fields in lines.items() if fields["job"] == "ingest"}
     assert ingest["ingest events"]["rows_in"] == str(runs.generated_rows)  # every delivered row was read
     assert ingest["ingest events"]["rows_out"] == rows("restricted.events")

@@ -92,6 +92,7 @@ from footfall.pipeline.aggregate import ESTIMATES, METRICS
 from footfall.schemas import (
     EVENTS,
     MARGIN_ALL,
+    MARKET_SHARE,
     RUNS,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -204,6 +205,9 @@ def seeded(spark, catalog_claims, request):
     replace_partition(spark.createDataFrame(_subscribers(), SUBSCRIBERS.struct), SUBSCRIBERS,
                       {C.SNAPSHOT_DATE: DAY})
     replace_partition(spark.createDataFrame(_zones(), ZONES.struct), ZONES, {C.ZONE_SET: ZONE_SET})
+    ensure_tables(spark, (MARKET_SHARE,))
+    replace_partition(spark.createDataFrame([(DAY, h, a, g, None, None, w) for h, a, g, w in WEIGHTS],
+                                            MARKET_SHARE.struct), MARKET_SHARE, {C.SNAPSHOT_DATE: DAY})
     return spark
 
 
@@ -226,31 +230,38 @@ def _rows(rows):
     return [(ZONE_SET, "mall", DAY, *r) for r in rows]
 
 
-NULLS = (None,) * 9
+NULLS = (None,) * 10
+# footfall.market_share of the day (home, age band, gender, weight), picked by hand: the mall's
+# visitors_est below follow from them, its day total of 50 and its one published catchment row,
+# home 01 with 26 (share 26 / 50 = 0.52). Mixed over the catchment, a group c weighs
+# w(all, c) + 0.52 (w(01, c) - w(all, c)): all 50 + 0.52 (25 - 50) = 37; (25-34, F)
+# 30 + 0.52 (5 - 30) = 17; (25-34, all) 35 (no weight of its own in 01: no shift).
+WEIGHTS = [("all", "all", "all", 50.0), ("01", "all", "all", 25.0), ("all", "25-34", "F", 30.0),
+           ("01", "25-34", "F", 5.0), ("all", "25-34", "all", 35.0)]
 # Columns after the keys: visitors, visits, passersby, dwell median, mean, < 5, 5-15, 15-60, 60+ min, status.
 VISITS_WITHHELD = (None,) * 8  # every visit metric of a published cell withheld
 # its pass-bys, dwell statistics and dwell bins withheld
 HISTOGRAM_WITHHELD = (None,) * 7
 HOURLY_SHOWN = [  # the one published zone_hourly cell (all others are suppressed)
     # 28 visitors; zone_hourly publishes no visit metrics (docs/privacy.md, section 4)
-    (*_hour(10), "25-34", "F", 28, *VISITS_WITHHELD, P),
+    (*_hour(10), "25-34", "F", 28, 28 * 17.0, *VISITS_WITHHELD, P),
 ]
 TOTALS_SHOWN = [
     # 48 visitors; 48 visits start in hour 10 (X1's too); stays 25 x 11, 19 x 11.5, 1 x 31 min:
     # median = 23rd of 45 = 11, mean = (275 + 218.5 + 31) / 45 = 524.5 / 45. The histogram is
     # withheld: 3 people (P1..P3) behind the pass-bys and the < 5 bin, 1 (X1) behind the 15-60 bin;
     # so are the dwell statistics (they need it: docs/privacy.md, section 4).
-    (*_hour(10), 48, 48, *HISTOGRAM_WITHHELD, P),
+    (*_hour(10), 48, 48 * 37.0, 48, *HISTOGRAM_WITHHELD, P),
     # 25 x 10.5 min + U1's 12 min (median 10.5, mean 274.5 / 26), but withheld: the day's 76 visits
     # minus hours 10 and 14 are N1's 2 (hours 0 and 23), one person, so hour 14 hides its count too
-    (*_hour(14), 26, *VISITS_WITHHELD, P),
+    (*_hour(14), 26, 26 * 37.0, *VISITS_WITHHELD, P),
 ]
 DAILY_SHOWN = [
     # 28 distinct subscribers, 53 visits: 25 x 11 and 25 x 10.5 min stays (median (10.5 + 11) / 2,
     # mean 537.5 / 50); 3 pass-bys of 3 people: the histogram is withheld, and with it the dwell
     # statistics. The day minus this cell:
     # 23 visits of 22 people in the other cohorts (19 + X1 + N1 + U1): nothing more to withhold.
-    ("25-34", "F", 28, 53, *HISTOGRAM_WITHHELD, P),
+    ("25-34", "F", 28, 28 * 17.0, 53, *HISTOGRAM_WITHHELD, P),
 ]
 DAILY_TOTAL_SHOWN = [
     # 50 subscribers (28 + 19 + X1 + N1 + U1); 76 visits: 53 of (25-34, F), 19, X1's, N1's two, U1's.
@@ -260,20 +271,20 @@ DAILY_TOTAL_SHOWN = [
     # The histogram (3, 70, 2, 1 visits) is withheld: 3 people behind the pass-bys, 2 behind the
     # 15-60 bin, 1 behind the 60+ bin. 47 people stayed (50 - P1..P3), but the dwell statistics
     # need the histogram.
-    (50, 76, *HISTOGRAM_WITHHELD, P),
+    (50, 50 * 37.0, 76, *HISTOGRAM_WITHHELD, P),
 ]
 DAYPART_SHOWN = [  # (day part, its start, its hours, cohort, visitors, status): the module docstring
-    ("midday", local(10, 0), 4, "25-34", "F", 28, P),
-    ("afternoon", local(14, 0), 4, "25-34", "F", 25, P),
+    ("midday", local(10, 0), 4, "25-34", "F", 28, 28 * 17.0, P),
+    ("afternoon", local(14, 0), 4, "25-34", "F", 25, 25 * 17.0, P),
 ]
-CATCHMENT_SHOWN = [("01", 26, P)]  # the module docstring
+CATCHMENT_SHOWN = [("01", 26, 26 * 25.0, P)]  # the module docstring; its own district's weight
 MARGINS_SHOWN = [
     # The day's 25-34: (25-34, F)'s 28, nobody else. Women: 28 + X1 = 29, men: 19 + N1 = 20 (>= k),
     # the unknown gender: U1. Women beside the published (25-34, F) would count the other women
     # as 1 (X1): withheld (subtraction). Men 20 and the day's 50 then give women + unknown = 30,
     # the women at least 28 (their published cohort): the unknown gender at most 2, so the men's
     # margin is withheld too (linked: only margin cells give way for a margin's leak).
-    ("25-34", MARGIN_ALL, 28, P),
+    ("25-34", MARGIN_ALL, 28, 28 * 35.0, P),
 ]
 
 
@@ -492,7 +503,7 @@ def test_run_manifest_records_counts_and_input_versions(spark, first_run):
     )
     assert row[C.STATUS] == "ok" and row[C.K] == 20
     assert dict(row[C.COUNTS]) == EXPECTED_COUNTS
-    assert set(row[C.INPUT_VERSIONS]) == {EVENTS.name, SUBSCRIBERS.name, ZONES.name}
+    assert set(row[C.INPUT_VERSIONS]) == {EVENTS.name, SUBSCRIBERS.name, ZONES.name, MARKET_SHARE.name}
     parameters = json.loads(row[C.PARAMETERS])
     assert parameters["spatial_join"] == "broadcast_index"
     assert parameters["visits"]["split"] == SPLIT_MIDPOINT

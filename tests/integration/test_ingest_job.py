@@ -13,7 +13,7 @@ from support import make_config
 from footfall.errors import BadInputError, MissingKeyError
 from footfall.pipeline import ingest, reference
 from footfall.privacy.pseudonym import epoch_key
-from footfall.schemas import EVENTS, REJECTED_EVENTS, RUNS, SUBSCRIBERS, ZONES, C
+from footfall.schemas import EVENTS, MARKET_SHARE, REJECTED_EVENTS, RUNS, SUBSCRIBERS, ZONES, C
 
 DAY = dt.date(2026, 6, 20)  # CEST: the local day is 2026-06-19T22:00Z .. 2026-06-20T22:00Z
 MASTER = "a1" * 32
@@ -73,6 +73,10 @@ postcode,district_id
  10117 ,02
 10115,01
 """
+# Two districts, 12 strata each: 10 residents per stratum in 01, 5 in 02 (P = 180).
+POPULATION_CSV = "district_id,age_band,gender,population\n" + "".join(
+    f"{d},{band},{g},{n}\n" for d, n in (("01", 10), ("02", 5))
+    for band in ("18-24", "25-34", "35-44", "45-54", "55-64", "65+") for g in ("F", "M"))
 CELLS_CSV = """\
 cell_id,site_id,lon,lat,azimuth_deg,beamwidth_deg,range_m,radio,valid_from,valid_to
 c1,s1,13.41,52.51,90,120,800,LTE,2020-01-01,
@@ -89,7 +93,8 @@ def _gz(path: Path, body: str, header: str = HEADER) -> None:
 def _landing(root: Path) -> Path:
     landing = root / "landing"
     for name, body in (("subscribers/subscribers.csv", SUBSCRIBERS_CSV), ("optouts/optouts.csv", OPTOUTS_CSV),
-                       ("cells/cells.csv", CELLS_CSV), ("postcodes/postcodes.csv", POSTCODES_CSV)):
+                       ("cells/cells.csv", CELLS_CSV), ("postcodes/postcodes.csv", POSTCODES_CSV),
+                       ("population/population.csv", POPULATION_CSV)):
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         (landing / name).write_text(body)
     feature = {"type": "Feature", "properties": {"zone_id": "z1", "name": "Mitte-ish", "category": "test"},
@@ -145,8 +150,22 @@ def test_reference_tables_and_counts(spark, loaded):
         "subscribers.duplicates": 1, "subscribers.without_msisdn": 1, "subscribers.excluded.opted_out": 1,
         "subscribers.excluded.m2m": 1, "subscribers.excluded.under_18": 1,
         "postcodes": 2, "subscribers.home_unknown": 3,  # 10115 twice as one row; 493, 494, 496
+        "population": 24,
+        # included: 491 (01, 35-44, F), 495 (01, 65+, M), 496 (unknown, unknown, F). Each lies in
+        # 2 x 2 x 2 groups (itself or `all` per attribute): 24, of which (01, all, all) twice,
+        # (all, all, F) twice and (all, all, all) three times: 20 rows.
+        "market_share": 20,
         "zone_unions": 0,  # one zone set of one zone: no zone is the union of others (ref.zone_relations)
     }
+    # 3 subscribers, each below k = 20: none resolved, each stands for P / N = 180 / 3 = 60 residents.
+    shares = {(r[C.HOME_DISTRICT], r[C.AGE_BAND], r[C.GENDER]): (r[C.POPULATION], r[C.SUBSCRIBER_COUNT], r[C.WEIGHT])
+              for r in _day(spark, MARKET_SHARE, C.SNAPSHOT_DATE).collect()}
+    assert shares[("all", "all", "all")] == (180, None, 60.0)
+    assert shares[("01", "all", "all")] == (120, None, 60.0)
+    assert shares[("all", "35-44", "F")] == (15, None, 60.0)
+    assert shares[("all", "all", "F")] == (90, None, 60.0)
+    assert shares[("unknown", "unknown", "F")] == (None, None, 60.0)
+    assert ("02", "all", "all") not in shares  # nobody lives there
     zone = spark.table(ZONES.name).where(F.col(C.ZONE_SET) == ZONE_SET).first()
     # 0.2 x 0.2 degrees at 52.5 N: about 13.6 km x 22.3 km
     assert zone[C.ZONE_ID] == "z1" and zone[C.AREA_M2] == pytest.approx(13.58e3 * 22.26e3, rel=0.01)

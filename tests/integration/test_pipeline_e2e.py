@@ -26,6 +26,8 @@ from footfall.privacy.pseudonym import epoch_key
 from footfall.schemas import (
     ALL_TABLES,
     EVENTS,
+    MARKET_SHARE,
+    POPULATION,
     PUBLISHED_TABLES,
     RUNS,
     SUBSCRIBERS,
@@ -105,6 +107,8 @@ def test_published_cells_have_at_least_k_visitors(spark, day_run):
             assert published.count() > 0
         assert published.where(F.col(C.VISITORS) < cfg.privacy.k).count() == 0, table.name
         assert day.where((F.col(C.STATUS) != "published") & F.col(C.VISITORS).isNotNull()).count() == 0
+        # a population estimate exactly beside each published count
+        assert day.where((F.col(C.STATUS) == "published") != F.col(C.VISITORS_EST).isNotNull()).count() == 0
 
 
 def test_no_suppressed_cell_can_be_narrowed_below_k_by_the_seven_tables_together(spark, day_run):
@@ -219,3 +223,40 @@ def test_home_districts_match_the_generators_truth(spark, day_run):
     share = (known[C.HOME_DISTRICT] == known["true"]).mean()
     print(f"ground truth: home district of the postcode = true home district for {share:.3f}")
     assert share >= 0.95  # 0.985 on 30,000 generated subscribers
+
+
+def test_population_estimates_are_the_published_counts_times_published_weights(spark, day_run):
+    """visitors_est as an analyst recomputes it from the published tables and footfall.market_share
+    alone (docs/definitions.md, "Population estimates"): the weights of all included subscribers
+    add up to the residents, and each estimate of a day total or cohort cell is its visitors times
+    the all-districts weight of its group, moved by each published catchment row's share of the
+    published day total towards that district's weight."""
+    shares = spark.table(MARKET_SHARE.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(DAY)).toPandas()
+    w = {(r[C.HOME_DISTRICT], r[C.AGE_BAND], r[C.GENDER]): r[C.WEIGHT] for _, r in shares.iterrows()}
+    residents = spark.table(POPULATION.name).agg(F.sum(C.POPULATION)).first()[0]
+    included = spark.table(SUBSCRIBERS.name).where(
+        (F.col(C.SNAPSHOT_DATE) == F.lit(DAY)) & F.col(C.EXCLUDED_REASON).isNull()).count()
+    assert residents > 3_000_000 and w[("all", "all", "all")] * included == pytest.approx(residents, rel=1e-9)
+
+    total = _day(spark, ZONE_DAILY_TOTAL).where(F.col(C.STATUS) == "published").toPandas()
+    catchment = _day(spark, ZONE_CATCHMENT).where(F.col(C.STATUS) == "published").toPandas()
+    daily = _day(spark, ZONE_DAILY).where(F.col(C.STATUS) == "published").toPandas()
+    assert len(total) > 0 and len(catchment) > 0
+
+    def factor(zone: str, age: str, gender: str) -> float:
+        t = total[total[C.ZONE_ID] == zone]
+        base = w[("all", age, gender)]
+        if t.empty:
+            return base
+        rows = catchment[catchment[C.ZONE_ID] == zone]
+        shift = [r[C.VISITORS] / t[C.VISITORS].iloc[0] * (w.get((r[C.HOME_DISTRICT], age, gender), base) - base)
+                 for _, r in rows.iterrows()]
+        return base + sum(shift)
+
+    for _, r in total.iterrows():
+        assert r[C.VISITORS_EST] == pytest.approx(r[C.VISITORS] * factor(r[C.ZONE_ID], "all", "all"), rel=1e-9)
+    for _, r in catchment.iterrows():
+        assert r[C.VISITORS_EST] == pytest.approx(r[C.VISITORS] * w[(r[C.HOME_DISTRICT], "all", "all")], rel=1e-9)
+    for _, r in daily.iterrows():
+        assert r[C.VISITORS_EST] == pytest.approx(
+            r[C.VISITORS] * factor(r[C.ZONE_ID], r[C.AGE_BAND], r[C.GENDER]), rel=1e-9)

@@ -67,7 +67,9 @@ EXPECTED = [  # (job, step, extra fields, rows_in, rows_out) in the order the jo
     ("load-reference", "zones", {}, "1", "1"),
     ("load-reference", "cells", {}, "1", "1"),
     ("load-reference", "postcodes", {}, "1", "1"),
+    ("load-reference", "population", {}, "0", "0"),  # the header only: no population estimates
     ("load-reference", "subscribers", {}, "3", "3"),
+    ("load-reference", "market_share", {}, "2", "0"),  # 491 and 492 included; no residents, no weights
     ("ingest", "events", {}, "6", "4"),
     ("ingest", "rejected_events", {}, "6", "1"),
     ("compute", "read_events", {}, None, "4"),
@@ -95,7 +97,8 @@ def _landing(root: Path) -> None:
     landing = root / "landing"
     for name, body in (("subscribers/subscribers.csv", SUBSCRIBERS_CSV),
                        ("optouts/optouts.csv", "msisdn,opted_out_at\n"), ("cells/cells.csv", CELLS_CSV),
-                       ("postcodes/postcodes.csv", "postcode,district_id\n10115,01\n")):
+                       ("postcodes/postcodes.csv", "postcode,district_id\n10115,01\n"),
+                       ("population/population.csv", "district_id,age_band,gender,population\n")):
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         (landing / name).write_text(body)
     feature = {"type": "Feature", "properties": {"zone_id": "z1", "name": "steps", "category": "test"},

@@ -30,6 +30,7 @@ from footfall.schemas import (
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
+    grid_cols,
 )
 
 TZ = "Europe/Berlin"
@@ -156,8 +157,13 @@ def _grid_rows(cells: dict, by_hour: bool, by_cohort: bool) -> list[tuple]:
     return rows
 
 
+def _schema_of(table):
+    """A grid's DDL as the aggregates build it: the table's columns but status and visitors_est."""
+    return ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in table.columns if c.name in grid_cols(table))
+
+
 def _schema_without_status(table):
-    return ", ".join([f"{c.name} {c.dtype.simpleString()}" for c in table.columns if c.name != C.STATUS]
+    return ", ".join([f"{c.name} {c.dtype.simpleString()}" for c in table.columns if c.name in grid_cols(table)]
                      + [f"{c} long" for c in PRIVATE])
 
 
@@ -215,7 +221,7 @@ def test_margins_count_the_day_visitors_by_age_band_and_by_gender(spark, visits,
     expected = spark.createDataFrame(
         [("s", "Z", FALL_BACK, a, MARGIN_ALL, by_age.get(a, 0)) for a in AGE_BANDS]
         + [("s", "Z", FALL_BACK, MARGIN_ALL, g, by_gender.get(g, 0)) for g in GENDERS],
-        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAILY_MARGINS.columns if c.name != C.STATUS))
+        _schema_of(ZONE_DAILY_MARGINS))
     assert expected.count() == 7 + 3
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -238,7 +244,7 @@ def test_day_parts_count_each_cohort_s_visitors_once_per_part_they_overlap(spark
     expected = spark.createDataFrame(
         [("s", "Z", FALL_BACK, part, *starts[part], a, g, visitors.get((part, a, g), 0))
          for part in starts for a in AGE_BANDS for g in GENDERS],
-        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_DAYPART.columns if c.name != C.STATUS))
+        _schema_of(ZONE_DAYPART))
     assert expected.count() == 5 * 21
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -256,7 +262,7 @@ def test_catchment_counts_each_visitor_once_in_its_home_district(spark, visits, 
     got = visits.unionByName(more).transform(aggregate_catchment, zones, FALL_BACK, ["01", "02", "03", "unknown"])
     expected = spark.createDataFrame(
         [("s", "Z", FALL_BACK, home, n) for home, n in (("01", 4), ("02", 1), ("03", 0), ("unknown", 1))],
-        ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in ZONE_CATCHMENT.columns if c.name != C.STATUS))
+        _schema_of(ZONE_CATCHMENT))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 

@@ -13,6 +13,8 @@ import datetime as dt
 
 import shapely
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from footfall.schemas import (
     EVENTS,
@@ -35,6 +37,8 @@ DAY = dt.date(2026, 3, 14)
 # The zone set names docs/examples/*.sql query.
 ZONE_SETS = ("districts", "storefronts")
 OFFSET_MIN = 60  # Berlin in March before DST: UTC+1
+# visitors_est of every published cell: as if each subscriber stood for 40 residents.
+RESIDENTS_PER_VISITOR = 40.0
 
 
 def _square(lon: float, lat: float, size: float) -> bytes:
@@ -152,7 +156,10 @@ def write_handmade(spark: SparkSession) -> None:
     for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily),
                         (ZONE_DAILY_MARGINS, margins), (ZONE_DAILY_TOTAL, day_totals), (ZONE_DAYPART, parts),
                         (ZONE_CATCHMENT, homes)):
-        replace_partition(spark.createDataFrame(rows, table.struct), table, {C.EVENT_DATE: DAY})
+        counted = StructType([f for f in table.struct.fields if f.name != C.VISITORS_EST])
+        cells = spark.createDataFrame(rows, counted).withColumn(C.VISITORS_EST, F.when(
+            F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS) * RESIDENTS_PER_VISITOR))
+        replace_partition(cells, table, {C.EVENT_DATE: DAY})
     # One restricted row, to show that analysts cannot reach it.
     event = (DAY, "p-secret", "k1", dt.datetime(2026, 3, 14, 9, 0), "c1", "data", 13.4, 52.52, 50.0, "measured")
     replace_partition(spark.createDataFrame([event], EVENTS.struct), EVENTS, {C.EVENT_DATE: DAY})

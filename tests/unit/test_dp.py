@@ -36,6 +36,7 @@ from footfall.schemas import (
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
+    grid_cols,
 )
 from footfall.tables import append, ensure_tables, replace_partition
 
@@ -194,7 +195,7 @@ TRUE_VISITORS = 1000  # far from 0: clamping never touches these (P ~ e^-16)
 def _exact_totals(spark, n: int, visitors: int, visits: int):
     """n zone_hourly_total cells with known exact counts and non-NULL dwell metrics."""
     rows = [(ZONE_SET, f"z{i}", DAY, _t(8), 10, 120, visitors, visits, 3, 12.0, 13.0, 1, 2, 3, 4) for i in range(n)]
-    return spark.createDataFrame(rows, [c for c in ZONE_HOURLY_TOTAL.names if c != C.STATUS])
+    return spark.createDataFrame(rows, grid_cols(ZONE_HOURLY_TOTAL))
 
 
 def _within(estimate: float, expected: float, rel: float) -> bool:
@@ -267,7 +268,7 @@ def test_add_noise_needs_a_release_for_each_noisy_metric(spark):
 
 def _total_row(visitors: int | None, status: str) -> tuple:
     # a noisy visit count may be small; an exact one, as every other metric, is NULL here
-    metrics = (visitors, 1 if status == STATUS_DP else None, None, None, None, None, None, None, None)
+    metrics = (visitors, None, 1 if status == STATUS_DP else None, None, None, None, None, None, None, None)
     return (ZONE_SET, "z1", DAY, _t(8), 10, 120, *metrics, status)
 
 

@@ -33,6 +33,7 @@ from footfall.schemas import (
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
     C,
+    grid_cols,
 )
 
 K = 20
@@ -52,7 +53,8 @@ def _metrics(visitors: int | None) -> tuple:
 
 
 def _schema(table, with_status: bool) -> str:
-    return ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in table.columns if with_status or c.name != C.STATUS)
+    names = [*grid_cols(table), C.STATUS] if with_status else grid_cols(table)
+    return ", ".join(f"{c.name} {c.dtype.simpleString()}" for c in table.columns if c.name in names)
 
 
 def _cell(h: int, cohort: str, visitors: int | None, status: str | None = None) -> tuple:

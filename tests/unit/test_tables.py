@@ -23,9 +23,10 @@ from footfall.tables import (
 VISIT_METRICS = (20, 0, 12.0, 12.0, 0, 20, 0, 0)
 
 
-def _row(day: dt.date, visitors: int | None, status: str, zone_set: str, visit_metrics: tuple = VISIT_METRICS):
+def _row(day: dt.date, visitors: int | None, status: str, zone_set: str, visit_metrics: tuple = VISIT_METRICS,
+         est: float | None = None):
     hour = dt.datetime.combine(day, dt.time(9, 0))
-    metrics = (visitors, *visit_metrics) if visitors is not None else (None,) * 9
+    metrics = (visitors, est, *visit_metrics) if visitors is not None else (None, est, *(None,) * 8)
     return (zone_set, "01", day, hour, 10, 60, *metrics, status)
 
 
@@ -81,9 +82,10 @@ def test_the_table_guard_refuses_a_row_that_breaks_it(spark, claim, constraint):
     claim(days=[day], zone_sets=[zone_set])
     create_tables(spark, (ZONE_HOURLY_TOTAL,))
     create_tables(spark, (ZONE_HOURLY_TOTAL,))  # idempotent: each constraint is added once
-    dp_row = (*_row(day, 3, "dp", zone_set)[:7], 1, *(None,) * 7, "dp")  # visitors 3, visits 1
-    ok = spark.createDataFrame([_row(day, 16, "published", zone_set), _row(day, None, "suppressed", zone_set),
-                                dp_row], ZONE_HOURLY_TOTAL.struct)
+    # visitors 3, its estimate (scaled noise), visits 1
+    dp_row = (*_row(day, 3, "dp", zone_set)[:7], 300.0, 1, *(None,) * 7, "dp")
+    ok = spark.createDataFrame([_row(day, 16, "published", zone_set, est=1600.0),
+                                _row(day, None, "suppressed", zone_set), dp_row], ZONE_HOURLY_TOTAL.struct)
     replace_partition(ok, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
     visitors, status, *visit_metrics = BREAKS[constraint]
     bad = spark.createDataFrame([_row(day, visitors, status, zone_set, *visit_metrics)], ZONE_HOURLY_TOTAL.struct)
@@ -93,6 +95,15 @@ def test_the_table_guard_refuses_a_row_that_breaks_it(spark, claim, constraint):
     assert_df_equality(_days(spark, day), ok, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_a_withheld_cell_has_no_population_estimate(spark, claim):
+    day, zone_set = dt.date(2026, 1, 2), "ut_tables_estimate"
+    claim(days=[day], zone_sets=[zone_set])
+    ensure_tables(spark, (ZONE_HOURLY_TOTAL,))
+    bad = spark.createDataFrame([_row(day, None, "suppressed", zone_set, est=1600.0)], ZONE_HOURLY_TOTAL.struct)
+    with raises_check_violation("suppressed_has_no_metric"):
+        replace_partition(bad, ZONE_HOURLY_TOTAL, {C.EVENT_DATE: day})
+
+
 def test_zone_hourly_publishes_visitors_only(spark, claim):
     day, zone_set = dt.date(2026, 1, 3), "ut_tables_hourly"
     claim(days=[day], zone_sets=[zone_set])
@@ -100,7 +111,7 @@ def test_zone_hourly_publishes_visitors_only(spark, claim):
     hour = dt.datetime.combine(day, dt.time(9, 0))
 
     def row(visit_metrics: tuple) -> tuple:
-        return (zone_set, "01", day, hour, 10, 60, "25-34", "F", 20, *visit_metrics, "published")
+        return (zone_set, "01", day, hour, 10, 60, "25-34", "F", 20, 2000.0, *visit_metrics, "published")
 
     keys = {C.EVENT_DATE: day, C.ZONE_SET: zone_set}
     replace_partition(spark.createDataFrame([row((None,) * 8)], ZONE_HOURLY.struct), ZONE_HOURLY, keys)

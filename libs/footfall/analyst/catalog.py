@@ -31,6 +31,7 @@ from footfall.config import Config, MetastoreSection
 from footfall.errors import BadInputError, SetupError
 from footfall.schemas import (
     MARGIN_ALL,
+    MARKET_SHARE,
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
     ZONE_DAILY,
@@ -44,14 +45,12 @@ from footfall.schemas import (
 
 log = logging.getLogger(__name__)
 
-# What analysts may see: the published tables and the zone catalogue (never ref.cells: the
-# cell plan is the operator's business, not a statistic).
-ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, ZONES)
+# What analysts may see: the published tables, the zone catalogue and the weights of visitors_est
+# (never ref.cells: the cell plan is the operator's business, not a statistic).
+ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, ZONES, MARKET_SHARE)
 # Settings the analyst sessions add on top of footfall.session.spark_settings.
-ANALYST_SPARK_CONF = {
-    # `SELECT * FROM delta.`/warehouse/restricted.db/events`` would bypass the catalog.
-    "spark.sql.runSQLOnFiles": "false",
-}
+# `SELECT * FROM delta.`/warehouse/restricted.db/events`` would bypass the catalog.
+ANALYST_SPARK_CONF = {"spark.sql.runSQLOnFiles": "false"}
 
 
 # ---------------------------------------------------------------------------------------------

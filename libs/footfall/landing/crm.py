@@ -1,9 +1,11 @@
 """The CRM snapshot (subscribers.csv) and the opt-outs (optouts.csv) as Spark transforms: age
-band, normalised attributes, one row per msisdn, and why a subscriber is excluded."""
+band, normalised attributes, one row per msisdn, and why a subscriber is excluded; and the checks
+on the two small reference lists beside it, postcodes.csv and population.csv."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
@@ -12,11 +14,14 @@ from pyspark.sql import functions as F
 from footfall.errors import BadInputError
 from footfall.landing.files import parse_timestamp
 from footfall.privacy.pseudonym import normalised_msisdn
-from footfall.schemas import EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_OPTED_OUT, HOME_UNKNOWN, C
+from footfall.schemas import AGE_BANDS, EXCLUDED_M2M, EXCLUDED_MINOR, EXCLUDED_OPTED_OUT, HOME_UNKNOWN, C
 
 SUBSCRIBER_COLUMNS = (C.MSISDN, C.BIRTH_DATE, C.GENDER, C.CONTRACT_TYPE, C.POSTCODE)
 OPTOUT_COLUMNS = (C.MSISDN, C.OPTED_OUT_AT)
 POSTCODE_COLUMNS = (C.POSTCODE, "district_id")
+POPULATION_COLUMNS = ("district_id", C.AGE_BAND, C.GENDER, C.POPULATION)
+# The strata population.csv gives per district: the known age bands x F/M.
+POPULATION_STRATA = [(band, gender) for band in AGE_BANDS if band != "unknown" for gender in ("F", "M")]
 # Plausible ages; a birth date implying an age outside this range is treated as unknown.
 MAX_AGE = 120
 
@@ -109,6 +114,34 @@ def postcode_districts(rows: Iterable[tuple[str | None, str | None]]) -> list[tu
             raise BadInputError(f"postcodes.csv gives postcode {code} two districts ({found[code]} and {home}): "
                                 "keep the one it mostly lies in")
     return sorted(found.items())
+
+
+def population_strata(rows: Iterable[tuple[str | None, ...]]) -> list[tuple[str, str, str, int]]:
+    """ref.population rows (district, age band, gender, residents) from population.csv, fields
+    trimmed. A blank field, an age band or gender outside footfall's cohorts, a count that is not
+    a whole number from 0, a stratum given twice, or a district without all of its strata refuses
+    the file: the weights of visitors_est assume every district's residents are all there."""
+    found: dict[tuple[str, str, str], int] = {}
+    for line, row in enumerate(rows, start=2):
+        district, band, gender, residents = ((v or "").strip() for v in row)
+        where = f"population.csv line {line}"
+        if not (district and band and gender and residents):
+            raise BadInputError(f"{where}: district_id, age_band, gender and population are all required "
+                                f"(got {tuple(row)!r}); fix or drop the row")
+        if (band, gender) not in POPULATION_STRATA:
+            raise BadInputError(f"{where}: age_band {band!r} and gender {gender!r} are not a stratum of footfall's "
+                                "cohorts: use the age bands 18-24, 25-34, 35-44, 45-54, 55-64, 65+ and F or M")
+        if not re.fullmatch(r"[0-9]+", residents):
+            raise BadInputError(f"{where}: population {residents!r} is not a whole number of residents from 0")
+        if (district, band, gender) in found:
+            raise BadInputError(f"{where}: district {district}, {band} {gender} is given a second time: keep one row")
+        found[(district, band, gender)] = int(residents)
+    for district in sorted({d for d, _, _ in found}):
+        missing = [f"{b} {g}" for b, g in POPULATION_STRATA if (district, b, g) not in found]
+        if missing:
+            raise BadInputError(f"population.csv: district {district} lacks {', '.join(missing)}: give every "
+                                "district all 12 strata (0 where nobody lives)")
+    return sorted((d, b, g, n) for (d, b, g), n in found.items())
 
 
 def with_home_district(subscribers: DataFrame, postcodes: DataFrame) -> DataFrame:

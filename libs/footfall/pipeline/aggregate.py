@@ -31,7 +31,7 @@ from footfall.schemas import (
     ZONE_HOURLY_TOTAL,
     C,
     Table,
-    cols,
+    grid_cols,
 )
 
 HOUR_END = "_hour_end"
@@ -206,7 +206,7 @@ def _full_grid(rows: DataFrame, grid: DataFrame, counts_here: Column, table: Tab
     values |= {c: F.col(f"m.{c}") for c in (C.DWELL_MEDIAN_MIN, C.DWELL_MEAN_MIN)}
     return joined.select(*[
         values[c].alias(c) if c in values else F.col(f"g.{c}").alias(c)
-        for c in (*cols(table), *PRIVATE) if c != C.STATUS and c not in ESTIMATES
+        for c in (*grid_cols(table), *PRIVATE) if c not in ESTIMATES
     ])
 
 
@@ -243,7 +243,7 @@ def aggregate_days(visits: DataFrame, zones: DataFrame, day: dt.date, estimates:
     )
     return joined.select(*[
         F.col(f"e.{c}").alias(c) if c in ESTIMATES else F.col(f"c.{c}").alias(c)
-        for c in (*cols(ZONE_DAILY_TOTAL), *PRIVATE) if c != C.STATUS
+        for c in (*grid_cols(ZONE_DAILY_TOTAL), *PRIVATE)
     ])
 
 
@@ -260,7 +260,7 @@ def aggregate_margins(cohort_days: DataFrame) -> DataFrame:
         return cohort_days.groupBy(*keys, by).agg(F.sum(C.VISITORS).cast("long").alias(C.VISITORS)).withColumn(
             other, F.lit(MARGIN_ALL))
 
-    names = [c for c in cols(ZONE_DAILY_MARGINS) if c != C.STATUS]
+    names = grid_cols(ZONE_DAILY_MARGINS)
     return margin(C.AGE_BAND, C.GENDER).select(*names).unionByName(margin(C.GENDER, C.AGE_BAND).select(*names))
 
 
@@ -283,7 +283,7 @@ def aggregate_cohort_dayparts(visit_hours: DataFrame, zones: DataFrame, day: dt.
         "*", *[F.col(f"{_HOURS}.{c}").alias(c) for c in (C.DAY_PART, C.PART_START, C.PART_HOURS)]).drop(_HOURS)
     return grid.join(measured, keys, "left").select(*[
         F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
-        for c in cols(ZONE_DAYPART) if c != C.STATUS
+        for c in grid_cols(ZONE_DAYPART)
     ])
 
 
@@ -299,5 +299,5 @@ def aggregate_catchment(visits: DataFrame, zones: DataFrame, day: dt.date, homes
         C.HOME_DISTRICT, F.explode(F.array(*[F.lit(h) for h in homes])))
     return grid.join(measured, keys, "left").select(*[
         F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
-        for c in cols(ZONE_CATCHMENT) if c != C.STATUS
+        for c in grid_cols(ZONE_CATCHMENT)
     ])

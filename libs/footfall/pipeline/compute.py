@@ -34,6 +34,7 @@ from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_vi
 from footfall.schemas import (
     EVENTS,
     HOME_UNKNOWN,
+    MARKET_SHARE,
     PRIVACY_BUDGET,
     PUBLISHED_TABLES,
     SUBSCRIBERS,
@@ -49,7 +50,7 @@ from footfall.zones.join import use_broadcast
 
 log = logging.getLogger(__name__)
 
-INPUTS = (EVENTS, SUBSCRIBERS, ZONES)
+INPUTS = (EVENTS, SUBSCRIBERS, ZONES, MARKET_SHARE)
 # The dp budget ledger exists from the first compute on (empty in suppression mode), and so does
 # the record of why cells were withheld (empty in dp mode).
 OUTPUTS = (VISITS, *PUBLISHED_TABLES, PRIVACY_BUDGET, WITHHELD_CELLS)
@@ -106,6 +107,10 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
         raise BadInputError(f"no events for {day} in {EVENTS.name}: run footfall ingest --date {day} first")
     hours = day_hours(event_date, cfg.time_zone)
     homes = home_districts(subscribers)
+    # The snapshot's weights (a few hundred rows): empty for a snapshot loaded before there were any,
+    # and visitors_est NULL then.
+    weights = _read(spark, MARKET_SHARE, versions[MARKET_SHARE.name]).where(
+        F.col(C.SNAPSHOT_DATE) == F.lit(event_date)).localCheckpoint()
 
     results = {}
     stays: stay_day.Day | None = None
@@ -119,7 +124,8 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             rec.counts["events_in"] = events_in
             rec.counts.update(stays.counts)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
-            rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers, (hours, homes),
+            rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers,
+                                                (hours, homes, weights),
                                                 broadcast, dp_run=(rec.run_id, len(zones_per_set)),
                                                 republishing=zone_set in replaced))
             log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
@@ -150,10 +156,11 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
 
 
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
-                      subscribers: DataFrame, grid: tuple[list[LocalHour], list[str]], broadcast: bool,
+                      subscribers: DataFrame, grid: tuple[list[LocalHour], list[str], DataFrame], broadcast: bool,
                       dp_run: tuple[str, int] = ("", 1), republishing: bool = False) -> dict[str, int]:
     """Visits and the seven published grids of one zone set (suppressed, or noisy in dp mode);
-    returns the counts recorded in ops.runs. `grid`: the day's hours and home districts;
+    returns the counts recorded in ops.runs. `grid`: the day's hours, home districts and market
+    share weights;
     `republishing`: the day and zone set replace a release (footfall.pipeline.release), whose
     files are vacuumed once replaced.
 
@@ -161,7 +168,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     visits read back from restricted.visits, not from the stay model's lineage (a plan carrying
     it ran the driver out of memory printing it, on 600 subscribers)."""
     p, spark = cfg.visits, zones.sparkSession
-    hours, homes = grid
+    hours, homes, weights = grid
     with step("compute", "stay_visits", spark, zone_set=zone_set) as s:
         # The duration priors, the visits and the dwell estimates all read the zone stays.
         zone_stays = stay_visits(stays.stay_points, zones, broadcast, p).transform(
@@ -179,7 +186,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
                                cfg.privacy.max_dwell_minutes)
     if cfg.privacy.mode == MODE_DP:
-        return counts | publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run)
+        return counts | publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run, weights)
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
         estimates = dwell.zone_estimates(zone_stays, category_priors, p).localCheckpoint()
         s.record(rows_out=estimates.count())
@@ -188,7 +195,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
                 } if republishing else None
     try:
         return counts | publish_suppressed(cfg.privacy, bounded, estimates, zones, event_date, zone_set, hours,
-                                           homes, dp_run[0], previous)
+                                           homes, dp_run[0], previous, weights)
     finally:
         if republishing:  # also after a failure: some of the replaced files may be replaced already
             vacuum_now(spark, PUBLISHED_TABLES)

@@ -25,6 +25,7 @@ from footfall.pipeline.aggregate import (
     aggregate_margins,
     explode_visit_hours,
 )
+from footfall.pipeline.estimate import with_visitors_est
 from footfall.pipeline.utility import VISITOR_HOURS_TOTAL, coverage_counts
 from footfall.privacy import dp
 from footfall.privacy.nested import Nesting, nesting_of
@@ -75,14 +76,15 @@ def partition(event_date: dt.date, zone_set: str) -> dict[str, object]:
 
 
 def publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: dt.date, zone_set: str,
-               hours: list[LocalHour], dp_run: tuple[str, int]) -> dict[str, int]:
+               hours: list[LocalHour], dp_run: tuple[str, int], weights: DataFrame) -> dict[str, int]:
     """privacy.mode dp (footfall.privacy.dp, docs/dp.md): noisy grids instead of suppression.
-    `dp_run` is the compute run's id and the number of zone sets sharing the day's epsilon."""
+    `dp_run` is the compute run's id and the number of zone sets sharing the day's epsilon;
+    `weights`: the snapshot's market share (visitors_est, from the noisy counts)."""
     bounds = dp.Bounds.from_config(cfg)
     releases = dp.plan_budget(cfg.privacy.epsilon, dp_run[1], bounds)
     # The spend is recorded before any noisy value is written.
     dp.record_spend(bounded.sparkSession, releases, dp_run[0], event_date, zone_set)
-    grids = dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds)
+    grids = with_visitors_est(dp.noisy_grids(bounded, zones, event_date, hours, releases, bounds), weights)
     keys = partition(event_date, zone_set)
     counts: dict[str, int] = {}
     for table in (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY):
@@ -97,13 +99,14 @@ def publish_dp(cfg: Config, bounded: DataFrame, zones: DataFrame, event_date: dt
 
 def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: DataFrame, zones: DataFrame,
                        event_date: dt.date, zone_set: str, hours: list[LocalHour], homes: Sequence[str], run_id: str,
-                       previous: dict[Table, DataFrame] | None) -> dict[str, int]:
+                       previous: dict[Table, DataFrame] | None, weights: DataFrame) -> dict[str, int]:
     """The seven grids after primary and secondary suppression (footfall.privacy.suppression),
     written with the one public status, with the visitors they withheld; why each cell was
     withheld goes to ops.withheld_cells. `privacy`: k and the dwell statistics' dominance share;
     `estimates`: the zones' dwell estimates; `homes`: the catchment's home districts; `previous`:
     the release replaced, if any, which each grid is suppressed against after primary
-    suppression, and then across zone sets."""
+    suppression, and then across zone sets; `weights`: the snapshot's market share, which scales
+    the protected grids' published visitors to visitors_est."""
     k, max_stay_share = privacy.k, privacy.max_stay_share
     nesting = nesting_of(zones.sparkSession, zone_set, event_date)
 
@@ -152,15 +155,17 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
         # Before the writes: nothing is published unless the whole run's counts are there.
         utility = coverage_counts(visit_hours, grids)
         s.record(rows_in=utility.get(VISITOR_HOURS_TOTAL, 0))
-    return _write_grids(grids, partition(event_date, zone_set), run_id, before, after_primary) | utility
+    return _write_grids(grids, weights, partition(event_date, zone_set), run_id, before, after_primary) | utility
 
 
-def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id: str, before: Observation,
-                 after_primary: Observation) -> dict[str, int]:
-    """Write the seven protected grids with the public status, and why each cell was withheld;
-    returns the counts for ops.runs (`before`, `after_primary`: the visitors observed on the way)."""
+def _write_grids(grids: dict[Table, DataFrame], weights: DataFrame, keys: dict[str, object], run_id: str,
+                 before: Observation, after_primary: Observation) -> dict[str, int]:
+    """Write the seven protected grids with their population estimates (`weights`) and the public
+    status, and why each cell was withheld; returns the counts for ops.runs (`before`,
+    `after_primary`: the visitors observed on the way)."""
+    estimated = with_visitors_est(grids, weights)
     hourly_counts = write_observed(
-        grids[ZONE_HOURLY], ZONE_HOURLY, keys, "cells",
+        estimated[ZONE_HOURLY], ZONE_HOURLY, keys, "cells",
         [*_cell_metrics("cells"), F.sum(C.VISITORS).alias(PUBLISHED_VISITORS)], release=public_status)
     counts = {"visitors_total": int(before.get["visitors_total"] or 0)}
     published = hourly_counts.pop(PUBLISHED_VISITORS)
@@ -171,7 +176,7 @@ def _write_grids(grids: dict[Table, DataFrame], keys: dict[str, object], run_id:
     for table in PREFIXES:
         if table is not ZONE_HOURLY:
             metrics = _cell_metrics(PREFIXES[table], visit_metrics=C.VISITS in table.names)
-            counts |= write_observed(grids[table], table, keys, PREFIXES[table], metrics, release=public_status)
+            counts |= write_observed(estimated[table], table, keys, PREFIXES[table], metrics, release=public_status)
     withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
     replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
     return counts

@@ -1,4 +1,5 @@
-"""`footfall load-reference --date D`: zones, cells, postcodes and the pseudonymised subscriber snapshot.
+"""`footfall load-reference --date D`: zones, cells, postcodes, the resident population, the
+pseudonymised subscriber snapshot and its market share (the weights of visitors_est).
 
 Zone files are validated on the driver before they reach Spark (footfall.zones.load), a zone
 nearly duplicating another of the catalogue is refused, and zones that nearly equal the union of
@@ -25,10 +26,12 @@ from footfall.errors import EXIT_OK, BadInputError
 from footfall.landing.cells import CELL_COLUMNS, cells_from_landing, check_cells
 from footfall.landing.crm import (
     OPTOUT_COLUMNS,
+    POPULATION_COLUMNS,
     POSTCODE_COLUMNS,
     SUBSCRIBER_COLUMNS,
     dedupe_subscribers,
     opted_out_before,
+    population_strata,
     postcode_districts,
     with_age_band,
     with_excluded_reason,
@@ -39,8 +42,20 @@ from footfall.landing.files import landing_file, read_landing_csv
 from footfall.localtime import local_day_start_utc
 from footfall.manifest import recorded_run
 from footfall.observe import step
+from footfall.pipeline.estimate import write_market_share
 from footfall.privacy.pseudonym import broadcast_key, key_for, normalised_msisdn, with_pseudo_id
-from footfall.schemas import CELLS, HOME_UNKNOWN, POSTCODES, SUBSCRIBERS, ZONE_RELATIONS, ZONES, C, cols
+from footfall.schemas import (
+    CELLS,
+    HOME_UNKNOWN,
+    MARKET_SHARE,
+    POPULATION,
+    POSTCODES,
+    SUBSCRIBERS,
+    ZONE_RELATIONS,
+    ZONES,
+    C,
+    cols,
+)
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_all, replace_partition
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
@@ -130,6 +145,15 @@ def load_postcodes(spark: SparkSession, cfg: Config) -> int:
     return len(rows)
 
 
+def load_population(spark: SparkSession, cfg: Config) -> int:
+    """Replace ref.population with the landing population/population.csv (checked on the driver,
+    footfall.landing.crm.population_strata); returns its rows."""
+    landed = read_landing_csv(spark, landing_file(cfg, "population", "population.csv"), POPULATION_COLUMNS).collect()
+    rows = population_strata(tuple(r) for r in landed)
+    replace_all(spark.createDataFrame(rows, POPULATION.struct), POPULATION)
+    return len(rows)
+
+
 def load_subscribers(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
     """The subscriber snapshot for `day`, pseudonymised with the epoch key of `day`, with each
     subscriber's home district (ref.postcodes, loaded first)."""
@@ -174,7 +198,7 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
     With `zone_files`, only those zone sets are (re)loaded; otherwise zones, cells and subscribers
     all come from the landing folder.
     """
-    ensure_tables(spark, (ZONES, CELLS, POSTCODES, SUBSCRIBERS))
+    ensure_tables(spark, (ZONES, CELLS, POSTCODES, POPULATION, SUBSCRIBERS, MARKET_SHARE))
     parameters = {"zones": [str(f) for f in zone_files or []], "zone_set": zone_set}
     with recorded_run(spark, cfg, "load-reference", day, parameters=parameters) as rec:
         if zone_files:
@@ -198,8 +222,16 @@ def run(spark: SparkSession, cfg: Config, day: dt.date, zone_files: Sequence[Pat
         with step("load-reference", "postcodes", spark) as s:
             rec.counts["postcodes"] = load_postcodes(spark, cfg)
             s.record(rows_in=rec.counts["postcodes"], rows_out=rec.counts["postcodes"])  # a bad row refuses the file
+        with step("load-reference", "population", spark) as s:
+            rec.counts["population"] = load_population(spark, cfg)
+            s.record(rows_in=rec.counts["population"], rows_out=rec.counts["population"])  # a bad row refuses it
         with step("load-reference", "subscribers", spark) as s:
             rec.counts.update(load_subscribers(spark, cfg, day))
             s.record(rows_in=rec.counts["subscribers.in"], rows_out=rec.counts["subscribers.stored"])
+        with step("load-reference", "market_share", spark) as s:
+            snapshot = spark.table(SUBSCRIBERS.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(day))
+            rec.counts["market_share"] = write_market_share(spark, snapshot, spark.table(POPULATION.name), day,
+                                                            cfg.privacy.k)
+            s.record(rows_in=rec.counts["subscribers.included"], rows_out=rec.counts["market_share"])
         log.info("load-reference %s: %s", day, rec.counts)
         return rec.counts

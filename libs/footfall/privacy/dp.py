@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from footfall.config import Config
 from footfall.errors import ReleaseRefusedError
@@ -78,6 +79,7 @@ from footfall.schemas import (
     ZONE_HOURLY_TOTAL,
     C,
     Table,
+    grid_cols,
 )
 from footfall.tables import append, ensure_tables
 
@@ -227,8 +229,10 @@ def add_noise(cells: DataFrame, table: Table, releases: Sequence[Release]) -> Da
     noisy = {r.metric: (r.epsilon, r.l1_sensitivity) for r in releases if r.table.name == table.name}
     if set(noisy) != set(NOISY_METRICS):
         raise ValueError(f"{table.name}: a release per noisy metric {NOISY_METRICS} is needed, got {sorted(noisy)}")
-    names = table.names
-    longs = {f.name for f in table.struct.fields if f.dataType.simpleString() == "bigint"}
+    # visitors_est is added after, from the noisy counts (footfall.pipeline.estimate).
+    names = [*grid_cols(table), C.STATUS]
+    struct = StructType([f for f in table.struct.fields if f.name in names])
+    longs = {f.name for f in struct.fields if f.dataType.simpleString() == "bigint"}
 
     def apply(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from pipeline_dp import dp_computations  # see plan_budget
@@ -249,7 +253,7 @@ def add_noise(cells: DataFrame, table: Table, releases: Sequence[Release]) -> Da
             out[C.STATUS] = STATUS_DP
             yield out[names]
 
-    return cells.select(*[c for c in names if c != C.STATUS]).mapInPandas(apply, table.struct)
+    return cells.select(*names[:-1]).mapInPandas(apply, struct)
 
 
 def noisy_grids(bounded_visits: DataFrame, zones: DataFrame, day: dt.date, hours: Sequence[LocalHour],

@@ -56,8 +56,13 @@ EXCLUDED_M2M = "m2m"
 EXCLUDED_MINOR = "under_18"
 EXCLUDED_UNKNOWN = "unknown_subscriber"
 
+_VISITORS_EST = _col(C.VISITORS_EST, DoubleType(), "Estimated residents behind visitors: visitors scaled by the "
+                      "operator's market share by home district x age band x gender (footfall.market_share; "
+                      "docs/definitions.md, Population estimates). An estimate: k applies to visitors. NULL if "
+                      "suppressed or without a population reference")
 _METRICS = (
     _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this hour (exact; NULL if suppressed)"),
+    _VISITORS_EST,
     _col(C.VISITS, LongType(), "Visits starting in this hour (NULL if suppressed or withheld: docs/privacy.md §4)"),
     _col(C.PASSERSBY, LongType(), "Pass-by visits (dwell < min_dwell) starting in this hour"),
     _col(C.DWELL_MEDIAN_MIN, DoubleType(), "Median dwell in minutes of the non-pass-by visits starting in this hour"),
@@ -139,7 +144,7 @@ ZONE_DAILY_TOTAL = Table(
 
 def _visitors_table(name: str, keys: tuple[Column, ...], visitors: str, comment: str) -> Table:
     """A published table of a coarser level (issue 16): visitors only, beside the zone keys."""
-    return Table(name, (*_ZONE_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _DAY_METRICS[-1]),
+    return Table(name, (*_ZONE_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _VISITORS_EST, _DAY_METRICS[-1]),
                  f"{comment}, suppressed below k distinct subscribers", partition_by=(C.EVENT_DATE,))
 
 
@@ -216,6 +221,31 @@ POSTCODES = Table(
              "zone set", False),
     ),
     "Postcode to home district (landing postcodes/postcodes.csv): the catchment's districts",
+)
+POPULATION = Table(
+    "ref.population",
+    (_col(C.HOME_DISTRICT, StringType(), "Home district: a zone_id of the district zone set", False),
+     _col(C.AGE_BAND, StringType(), "Age band: 18-24 ... 65+", False), _col(C.GENDER, StringType(), "F or M", False),
+     _col(C.POPULATION, LongType(), "Residents of the stratum (adults 18+)", False)),
+    "Residents by home district x age band x gender (landing population/population.csv): the population "
+    "estimates' frame",
+)
+MARKET_SHARE = Table(
+    "footfall.market_share",
+    (
+        _col(C.SNAPSHOT_DATE, DateType(), "Date of the subscriber snapshot the shares are of", False),
+        _col(C.HOME_DISTRICT, StringType(), f"Home district, {HOME_UNKNOWN}, or {MARGIN_ALL}", False),
+        _col(C.AGE_BAND, StringType(), f"Age band, unknown, or {MARGIN_ALL}", False),
+        _col(C.GENDER, StringType(), f"F, M, unknown, or {MARGIN_ALL}", False),
+        _col(C.POPULATION, LongType(), "Residents of the group (ref.population; NULL where an attribute is "
+             "unknown)"),
+        _col(C.SUBSCRIBER_COUNT, LongType(), "Included subscribers of the snapshot in the group (NULL below k)"),
+        _col(C.WEIGHT, DoubleType(), "Residents per subscriber of the group: the factor visitors_est scales its "
+             "visitors by (docs/definitions.md, Population estimates)", False),
+    ),
+    "The operator's market share per snapshot: residents per included subscriber by home district x age band "
+    "x gender and their margins (all), the weights of visitors_est",
+    partition_by=(C.SNAPSHOT_DATE,),
 )
 SUBSCRIBERS = Table(
     "restricted.subscribers",
@@ -356,9 +386,15 @@ WITHHELD_CELLS = Table(
 )
 
 ALL_TABLES = (
-    ZONES, ZONE_RELATIONS, CELLS, POSTCODES, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY,
-    ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART, ZONE_CATCHMENT, PRIVACY_BUDGET,
-    WITHHELD_CELLS,
+    ZONES, ZONE_RELATIONS, CELLS, POSTCODES, POPULATION, MARKET_SHARE, SUBSCRIBERS, EVENTS, REJECTED_EVENTS, VISITS,
+    RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
+    ZONE_CATCHMENT, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
 PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
                     ZONE_CATCHMENT)
+
+
+def grid_cols(table: Table) -> list[str]:
+    """A published table's columns as disclosure control computes its grid: all but the status (set
+    at the write) and visitors_est (added after, from published cells: footfall.pipeline.estimate)."""
+    return [c for c in table.names if c not in (C.STATUS, C.VISITORS_EST)]

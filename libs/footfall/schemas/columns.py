@@ -80,6 +80,7 @@ class C:
     PART_HOURS = "part_hours"  # local clock hours in the day part on this day (DST: night 5 or 7)
     HOME_DISTRICT = "home_district"  # the visitor's home district (ref.postcodes), or unknown
     VISITORS = "visitors"
+    VISITORS_EST = "visitors_est"  # visitors scaled to all residents (footfall.pipeline.estimate)
     VISITS = "visits"
     PASSERSBY = "passersby"
     DWELL_MEDIAN_MIN = "dwell_median_min"
@@ -95,6 +96,11 @@ class C:
     DWELL_EST_15_60_SHARE = "dwell_est_15_60_share"
     DWELL_EST_60PLUS_SHARE = "dwell_est_60plus_share"
     STATUS = "status"
+
+    # population and market share (footfall.pipeline.estimate)
+    POPULATION = "population"
+    SUBSCRIBER_COUNT = "subscribers"
+    WEIGHT = "weight"
 
     # run manifest
     JOB = "job"

@@ -27,7 +27,7 @@ from footfall.errors import EXIT_OK, ConfigError
 from footfall.synthetic import network
 from footfall.synthetic.output import local_folder, write_event_files, write_truth_files
 from footfall.synthetic.population import crm_csv, draw_subscribers, optouts_csv
-from footfall.synthetic.reference import Reference, load_reference, postcodes_csv
+from footfall.synthetic.reference import Reference, load_reference, population_csv, postcodes_csv
 from footfall.synthetic.vocabulary import (
     BERLIN_BBOX,
     CLASSIFICATION_ORDER,
@@ -129,7 +129,8 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
     world = build_world(ref, subs, plan, zones, days, params.seed, params.events_per_subscriber,
                         params.row_faults(), params.fmt, spf)
 
-    _write_driver_files(land, tru, plan, subs, zones, postcodes_csv(ref))
+    _write_driver_files(land, tru, plan, subs, zones, {"postcodes": postcodes_csv(ref),
+                                                       "population": population_csv(ref)})
     bc = spark.sparkContext.broadcast(world)
     t_events = time.time()
     files = write_event_files(spark, bc, land, days, world.n_chunks(), params.fmt)
@@ -143,21 +144,23 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
 
 
 def _write_driver_files(land: Path, tru: Path, plan: network.CellPlan, subs: pd.DataFrame,
-                        zones: Mapping[str, Sequence[Zone]], postcodes: str) -> None:
+                        zones: Mapping[str, Sequence[Zone]], reference: Mapping[str, str]) -> None:
     """Clear what an earlier run left, then write the files the driver makes itself: the cell
-    plan, the CRM snapshot, the opt-outs, the zone files and the postcodes' districts."""
-    for sub in ("events", "subscribers", "optouts", "cells", "zones", "postcodes"):
+    plan, the CRM snapshot, the opt-outs, the zone files and the `reference` files from the
+    Berlin data (<name>/<name>.csv: the postcodes' districts, the resident population)."""
+    for sub in ("events", "subscribers", "optouts", "cells", "zones", *reference):
         shutil.rmtree(land / sub, ignore_errors=True)
     shutil.rmtree(tru / "visits", ignore_errors=True)
     shutil.rmtree(tru / "subscribers", ignore_errors=True)
     (tru / "report.json").unlink(missing_ok=True)
-    for sub in ("subscribers", "optouts", "cells", "zones", "postcodes"):
+    for sub in ("subscribers", "optouts", "cells", "zones", *reference):
         (land / sub).mkdir(parents=True, exist_ok=True)
     tru.mkdir(parents=True, exist_ok=True)
     (land / "cells" / "cells.csv").write_text(plan.cells_csv())
     (land / "subscribers" / "subscribers.csv").write_text(crm_csv(subs))
     (land / "optouts" / "optouts.csv").write_text(optouts_csv(subs))
-    (land / "postcodes" / "postcodes.csv").write_text(postcodes)
+    for name, text in reference.items():
+        (land / name / f"{name}.csv").write_text(text)
     for name in ZONE_SETS:
         (land / "zones" / f"{name}.geojson").write_text(zones_geojson(zones[name]), encoding="utf-8")
 
