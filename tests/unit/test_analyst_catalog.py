@@ -148,12 +148,13 @@ def test_sql_output_formats_on_a_hand_made_table(handmade, fmt, expected):
     assert run_statement(handmade, query, fmt) == expected
 
 
-def test_table_paths_are_asked_again_only_while_a_published_table_is_missing(tmp_path: Path, monkeypatch):
-    """A catalog located before zone_daily_margins existed is located again once (the helper
-    JVM, here a stand-in that writes what `locate` would find); a complete one never."""
+def test_table_paths_are_asked_again_only_while_an_analyst_table_is_missing(tmp_path: Path, monkeypatch):
+    """A catalog located before zone_daily_margins and market_share existed is located again once
+    (the helper JVM, here a stand-in that writes what `locate` would find); a complete one never."""
     cfg = make_config(tmp_path)
-    everything = {t.name: f"file:/w/{t.name.replace('.', '.db/')}" for t in (*PUBLISHED_TABLES, catalog.ZONES)}
-    before_margins = {name: path for name, path in everything.items() if name != "footfall.zone_daily_margins"}
+    everything = {t.name: f"file:/w/{t.name.replace('.', '.db/')}" for t in catalog.ANALYST_TABLES}
+    before_margins = {name: path for name, path in everything.items()
+                      if name not in ("footfall.zone_daily_margins", "footfall.market_share")}
     asked: list[str] = []
 
     def locate(action: str, _cfg) -> None:

@@ -18,6 +18,7 @@ from pyspark.sql.types import StructType
 
 from footfall.schemas import (
     EVENTS,
+    MARKET_SHARE,
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -142,7 +143,7 @@ CATCHMENT = [
 def write_handmade(spark: SparkSession) -> None:
     """Create the tables (every published one: analysts see them all) and replace the day with
     the rows above (idempotent)."""
-    ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, EVENTS))
+    ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, MARKET_SHARE, EVENTS))
     for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
         replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})

@@ -158,19 +158,19 @@ def load_table_paths(cfg: Config) -> dict[str, str]:
 
 
 def ensure_table_paths(cfg: Config) -> dict[str, str]:
-    """The stored locations; asks the footfall catalog (in a helper process, a JVM) only while a
-    published table is not among them, so `footfall duckdb` normally starts none. A table that
+    """The stored locations; asks the footfall catalog (in a helper process, a JVM) only while an
+    analyst table is not among them, so `footfall duckdb` normally starts none. A table that
     came after the last ask (a release of a later version adds one: zone_daily_margins did) is
     found then; the others stay where they are. Delete table_paths.json to ask again (e.g. after
     tables moved). Where the helper fails (a running job holds the embedded metastore) but some
     published tables are known, those are used, with a warning."""
     paths = load_table_paths(cfg)
-    missing = [t.name for t in PUBLISHED_TABLES if t.name not in paths]
+    missing = [t.name for t in ANALYST_TABLES if t.name not in paths]
     if missing:
         try:
             _run_helper("locate", cfg)
         except SetupError as exc:
-            if len(missing) == len(PUBLISHED_TABLES):
+            if not any(t.name in paths for t in PUBLISHED_TABLES):
                 raise
             log.warning("%s; going on without %s", exc, ", ".join(missing))
         paths = load_table_paths(cfg)
