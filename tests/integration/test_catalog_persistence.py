@@ -33,7 +33,7 @@ from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition
 spark = build_session(make_config(sys.argv[1], **{"spark.master": "local[1]"}))
 ensure_tables(spark, (ZONES, ZONE_HOURLY_TOTAL, RUNS, EVENTS))
-rows = [(zs, z, DAY, *_hour(h), *m, _status(m[0])) for zs, z, h, m in TOTAL]
+rows = [(zs, z, DAY, *_hour(h), m[0], None, *m[1:], _status(m[0])) for zs, z, h, m in TOTAL]  # no visitors_est
 replace_partition(spark.createDataFrame(rows, ZONE_HOURLY_TOTAL.struct), ZONE_HOURLY_TOTAL, {C.EVENT_DATE: DAY})
 version = spark.sql("DESCRIBE HISTORY footfall.zone_hourly_total").agg({"version": "max"}).first()[0]
 spark.stop()
