@@ -125,20 +125,29 @@ def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
             for key, value in _guard_properties(table).items():
                 builder = builder.property(key, value)
         builder.execute()
-        _add_missing_columns(spark, table)
+        _align_columns(spark, table)
         if table in PUBLISHED_TABLES:
             add_guard(spark, table)
 
 
-def _add_missing_columns(spark: SparkSession, table: Table) -> None:
+def _align_columns(spark: SparkSession, table: Table) -> None:
     """A table created by an earlier version gets the columns added since (e.g. source_row of
-    ops.rejected_events), NULL in its old rows; createIfNotExists leaves an existing table alone."""
-    present = set(spark.table(table.name).columns)
+    ops.rejected_events), NULL in its old rows, and the column comments changed since (analysts
+    read them; one longer than the metastore's 256 characters slowed every view over the table);
+    createIfNotExists leaves an existing table alone."""
+    present = {f.name: f.metadata.get("comment") for f in spark.table(table.name).schema.fields}
     missing = [c for c in table.columns if c.name not in present]
     if missing:
-        spec = ", ".join(f"{c.name} {c.dtype.simpleString()} COMMENT '{c.comment.replace(chr(39), '')}'"
-                         for c in missing)
+        spec = ", ".join(f"{c.name} {c.dtype.simpleString()} COMMENT '{_quoted(c.comment)}'" for c in missing)
         spark.sql(f"ALTER TABLE {table.name} ADD COLUMNS ({spec})")
+    for column in table.columns:
+        if column.name in present and present[column.name] != column.comment:
+            spark.sql(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} COMMENT '{_quoted(column.comment)}'")
+
+
+def _quoted(comment: str) -> str:
+    """The comment as the body of a SQL string literal, stored exactly as the builder stores it."""
+    return comment.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def add_guard(spark: SparkSession, table: Table) -> None:

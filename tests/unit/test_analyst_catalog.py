@@ -17,7 +17,7 @@ from footfall.analyst.catalog import (
 from footfall.analyst.sql import run_statement
 from footfall.analyst.statements import render, split_statements
 from footfall.errors import BadInputError, SetupError
-from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
+from footfall.schemas import ALL_TABLES, PUBLISHED_TABLES, ZONE_HOURLY_TOTAL
 
 COLUMNS = ["zone_id", "local_hour", "visitors", "dwell_median_min", "status", "hour_start"]
 ROWS = [
@@ -108,6 +108,15 @@ def test_analyst_sessions_use_their_own_metastore_without_path_sql(tmp_path: Pat
     assert confs["spark.hadoop.javax.jdo.option.ConnectionURL"] == f"jdbc:derby:;databaseName={analyst_db};create=true"
     assert confs["spark.sql.runSQLOnFiles"] == "false"
     assert confs["spark.sql.extensions"].startswith("io.delta.sql.DeltaSparkSessionExtension")
+
+
+def test_every_column_comment_fits_the_hive_metastore():
+    """The Hive metastore keeps a view's column comments in COLUMNS_V2.COMMENT, VARCHAR(256). A longer
+    one makes each CREATE VIEW over the table fail inside the metastore and retry for 20 s
+    (hive.hmshandler.retry: 10 x 2 s) before Spark gives up on the comment: seen with visitors_est."""
+    long = [(t.name, f.name, len(f.metadata.get("comment", ""))) for t in ALL_TABLES for f in t.struct.fields
+            if len(f.metadata.get("comment", "")) > 256]
+    assert long == []
 
 
 @pytest.fixture(scope="module")

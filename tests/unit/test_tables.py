@@ -156,6 +156,25 @@ def test_a_table_of_an_earlier_version_gets_the_one_status_and_the_guard(spark):
         spark.sql(f"DROP TABLE IF EXISTS {legacy.name}")
 
 
+def test_a_table_of_an_earlier_version_gets_the_new_columns_and_comments(spark):
+    """Comments changed since the table was created are rewritten (one with a quote and a
+    backslash stored exactly), a column added since is added; a table that is current gets no
+    commit."""
+    name = "footfall.ut_tables_comments"
+    old = Table(name, (Column("a", LongType(), "the first comment, much too long"),), "an earlier version")
+    new = Table(name, (Column("a", LongType(), "a's comment, C:\\x"), Column("b", StringType(), "added")), "now")
+    try:
+        create_tables(spark, (old,))
+        create_tables(spark, (new,))
+        fields = spark.table(name).schema.fields
+        assert [(f.name, f.metadata.get("comment")) for f in fields] == [("a", "a's comment, C:\\x"), ("b", "added")]
+        current = table_version(spark, new)
+        create_tables(spark, (new,))
+        assert table_version(spark, new) == current
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {name}")
+
+
 def test_replace_partition_touches_only_its_day(spark, claim):
     d1, d2, zone_set = dt.date(2026, 1, 6), dt.date(2026, 1, 7), "ut_tables_replace"
     claim(days=[d1, d2], zone_sets=[zone_set])

@@ -56,10 +56,9 @@ EXCLUDED_M2M = "m2m"
 EXCLUDED_MINOR = "under_18"
 EXCLUDED_UNKNOWN = "unknown_subscriber"
 
-_VISITORS_EST = _col(C.VISITORS_EST, DoubleType(), "Estimated residents behind visitors: visitors scaled by the "
-                      "operator's market share by home district x age band x gender (footfall.market_share; "
-                      "docs/definitions.md, Population estimates). An estimate: k applies to visitors. NULL if "
-                      "suppressed or without a population reference")
+_VISITORS_EST = _col(C.VISITORS_EST, DoubleType(), "Estimated residents behind visitors, scaled by market share per "
+                      "home district x age band x gender (footfall.market_share; docs/definitions.md). k applies "
+                      "to visitors. NULL if suppressed or without population")
 _METRICS = (
     _col(C.VISITORS, LongType(), "Distinct subscribers with a visit overlapping this hour (exact; NULL if suppressed)"),
     _VISITORS_EST,
