@@ -1,6 +1,7 @@
 """The LP auditor finds exactly the cells a subtraction / linear attack can narrow below k."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -321,3 +322,19 @@ def test_the_home_districts_add_up_to_the_day_and_protection_takes_the_cheapest_
     protected.loc[extra.index, C.VISITORS] = math.nan
     assert audit_zone(protected, K) == []
     assert ZoneModel(protected).interval("catchment unknown") == (0.0, 40.0)
+
+
+def test_a_zone_whose_lp_the_primal_simplex_calls_unbounded_is_protected_all_the_same():
+    """Locality 0101 (Mitte) of the demo day with 300 store fronts (`make run`, 2026-12-05), as
+    protect_linked hands it to protect_zone: 678 cells, 156 published. HiGHS 1.16's primal simplex
+    calls one of its LPs unbounded, although every column is capped at 10^9 (before the fallback
+    to the dual simplex, `make run` stopped with "LP in zone 0101: Unbounded"). With the fallback
+    the zone is protected: two more cells withheld, and the audit of the result finds nothing."""
+    cells = pd.read_csv(Path(__file__).parent / "data" / "lp_primal_unbounded_zone.csv.gz",
+                        dtype={C.ZONE_ID: str, C.AGE_BAND: str, C.GENDER: str}, parse_dates=[C.HOUR_START])
+    extra = protect_zone(cells, K)
+    assert len(extra) == 2 and (cells.loc[extra.index, C.STATUS] == P).all()
+    protected = cells.copy()
+    protected.loc[extra.index, C.STATUS] = S2
+    protected.loc[extra.index, C.VISITORS] = math.nan
+    assert audit_zone(protected, K) == []

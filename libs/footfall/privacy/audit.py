@@ -25,8 +25,8 @@ interval [0, 0] pins the cell to "nobody", which discloses no person, so it is n
 Integer rounding is not needed: the LP interval contains the integer one.
 
 The LPs are solved with HiGHS through highspy rather than scipy's linprog: one model per zone,
-re-solved with a new objective for each cell, so HiGHS starts from the previous basis. A zone
-has ~500 cells; warm starts make its ~1,000 LPs take well under a second instead of tens.
+re-solved with a new objective per cell from the previous basis (~1,000 LPs of a ~500-cell zone:
+well under a second instead of tens).
 """
 
 from __future__ import annotations
@@ -104,11 +104,9 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
         inequalities.append(upper)  # daily <= sum of hourly
     if cross_table:
         _daypart_relations(cells, daily_names, inequalities)
-    if cross_table and (cells[KIND] == DAILY_TOTAL).any():
-        _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
-    if cross_table:
+        if (cells[KIND] == DAILY_TOTAL).any():
+            _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
         equalities += _catchment_relations(cells, daily_names)
-    if cross_table:
         margins = cells.loc[cells[KIND] == MARGIN, [C.AGE_BAND, C.GENDER]].itertuples(index=False)
         equalities += _margin_relations(daily_cohorts, [(a, g) for a, g in margins],
                                         bool((cells[KIND] == DAILY_TOTAL).any()))
@@ -270,12 +268,9 @@ class ZoneModel:
     def _solve(self, component: int, objective: dict[int, float], sense: highspy.ObjSense) -> float:
         """Optimise over one component; every optimal point found widens the seen ranges."""
         h, _ = self._model(component)
-        for j, c in objective.items():
-            h.changeColCost(j, c)
+        h.changeColsCost(len(objective), np.fromiter(objective, np.int32), np.fromiter(objective.values(), float))
         h.changeObjectiveSense(sense)
-        h.run()
-        self.solves += 1
-        status = h.getModelStatus()
+        status = self._run(h)
         point = np.asarray(h.getSolution().col_value)
         for j in objective:  # (this resets HiGHS's objective value: it is taken from the point)
             h.changeColCost(j, 0.0)
@@ -285,6 +280,22 @@ class ZoneModel:
         np.minimum(lo, point, out=lo)
         np.maximum(hi, point, out=hi)
         return float(sum(c * point[j] for j, c in objective.items()))
+
+    def _run(self, h: highspy.Highs) -> highspy.HighsModelStatus:
+        """Solve from the last basis with the primal simplex, again from scratch with the dual one
+        where that ends without an optimum: the columns are capped, but the primal simplex has called
+        bounded LPs unbounded (HiGHS issues 395, 397; at 1.16.0 a demo locality, test_audit.py)."""
+        h.run()
+        self.solves += 1
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            h.clearSolver()
+            h.setOptionValue("simplex_strategy", 1)
+            h.run()
+            self.solves += 1
+            status = h.getModelStatus()
+            h.setOptionValue("simplex_strategy", 4)
+        return status
 
     def interval(self, name: str, k: float = math.inf) -> tuple[float, float]:
         """The smallest and largest value the attacker's LP allows for suppressed cell `name`.
@@ -382,8 +393,6 @@ class ZoneModel:
 def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Leak]:
     """Leaks in one zone's published cells (columns LONG_COLUMNS; visitors NaN when suppressed)."""
     return ZoneModel(cells, cross_table).leaks(k)
-
-
 
 
 def kind_of(name: str) -> str:
