@@ -491,6 +491,8 @@ EXPECTED_COUNTS = {
     "utility_visits_any_cohort": 53, "utility_visitor_hours_any_cohort": 53,
     # the mall's home district 01: F1..F25's 50 visits in hours 10 and 14, X1's one over hours 10 and 11
     "utility_visits_day_home": 50 + 1, "utility_visitor_hours_day_home": 50 + 2,
+    # the mall and the far zone; only the mall has a published cohort-level cell
+    "utility_zones": 2, "utility_zones_any_cohort": 1,
 }
 
 

@@ -26,6 +26,9 @@ Published cells (the rest withheld, for any reason):
   (z1, 02), not (z2, 01). Visitor-hours a's two, c's: 3; visits a's two, c's: 3.
 - any cohort level (hour x cohort, day x cohort, day x age band or day x gender): every
   visitor-hour and visit; (a, 11) only through day x cohort, d's only through day x gender.
+
+Zones: z1, z2 and z3 (no visits; its hour total and catchment cell published, levels without a
+cohort, its day part cell withheld): 3 zones, of which z1 and z2 have a published cohort-level cell.
 """
 
 import datetime as dt
@@ -77,12 +80,13 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
             ("z1", H10, *F25, STATUS_PUBLISHED), ("z1", H11, *M35, STATUS_PUBLISHED),
             ("z1", H11, *F25, WITHHELD), ("z2", H10, *F25, WITHHELD)], cohort_hour),
         ZONE_HOURLY_TOTAL: spark.createDataFrame([
-            ("z1", H10, WITHHELD), ("z1", H11, STATUS_PUBLISHED), ("z2", H10, STATUS_PUBLISHED)],
+            ("z1", H10, WITHHELD), ("z1", H11, STATUS_PUBLISHED), ("z2", H10, STATUS_PUBLISHED),
+            ("z3", H10, STATUS_PUBLISHED)],
             f"{C.ZONE_ID} string, {C.HOUR_START} timestamp, {C.STATUS} string"),
         ZONE_DAILY: spark.createDataFrame([
             ("z1", *F25, STATUS_PUBLISHED), ("z1", *M35, WITHHELD), ("z2", *F25, WITHHELD)],
             f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
-        ZONE_DAILY_TOTAL: spark.createDataFrame([("z1", WITHHELD), ("z2", STATUS_PUBLISHED)],
+        ZONE_DAILY_TOTAL: spark.createDataFrame([("z1", WITHHELD), ("z2", STATUS_PUBLISHED), ("z3", WITHHELD)],
                                                 f"{C.ZONE_ID} string, {C.STATUS} string"),
         ZONE_DAILY_MARGINS: spark.createDataFrame([
             ("z1", "25-34", MARGIN_ALL, WITHHELD), ("z1", "35-44", MARGIN_ALL, STATUS_PUBLISHED),
@@ -92,10 +96,12 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         # Every visit is at local 10:00-11:59: midday. Published: z1's women 25-34 (a's two hours, c's one).
         ZONE_DAYPART: spark.createDataFrame([
             ("z1", "midday", *F25, STATUS_PUBLISHED), ("z1", "midday", *M35, WITHHELD),
-            ("z2", "midday", *F25, WITHHELD), ("z1", "morning", *F25, STATUS_PUBLISHED)],
+            ("z2", "midday", *F25, WITHHELD), ("z1", "morning", *F25, STATUS_PUBLISHED),
+            ("z3", "midday", *F25, WITHHELD)],
             f"{C.ZONE_ID} string, {C.DAY_PART} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"),
         ZONE_CATCHMENT: spark.createDataFrame([
-            ("z1", "01", STATUS_PUBLISHED), ("z1", "02", WITHHELD), ("z2", "01", WITHHELD)],
+            ("z1", "01", STATUS_PUBLISHED), ("z1", "02", WITHHELD), ("z2", "01", WITHHELD),
+            ("z3", "01", STATUS_PUBLISHED)],
             f"{C.ZONE_ID} string, {C.HOME_DISTRICT} string, {C.STATUS} string"),
     }
     counts = coverage_counts(visit_hours, grids)
@@ -110,12 +116,14 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         "utility_visitor_hours_day": 1, "utility_visits_day": 1,
         "utility_visitor_hours_day_home": 3, "utility_visits_day_home": 3,
         "utility_visitor_hours_any_cohort": 5, "utility_visits_any_cohort": 6,
+        "utility_zones": 3, "utility_zones_any_cohort": 2,
     }
     assert utility(counts) == (
         "visits / visitor-hours in a cell with published visitors: hour x cohort 66.7% / 60.0%, "
         "hour 66.7% / 60.0%, day part x cohort 50.0% / 60.0%, day x cohort 50.0% / 60.0%, "
         "day x age band 33.3% / 20.0%, day x gender 16.7% / 20.0%, day 16.7% / 20.0%, "
-        "day x home district 50.0% / 60.0%, any cohort level 100.0% / 100.0%")
+        "day x home district 50.0% / 60.0%, any cohort level 100.0% / 100.0%; "
+        "zones with a published cohort-level cell 2 of 3 (66.7%)")
 
 
 def test_runs_before_utility_was_counted_print_no_line():

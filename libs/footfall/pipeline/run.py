@@ -20,6 +20,8 @@ from footfall.pipeline.utility import (
     LEVELS,
     VISITOR_HOURS_TOTAL,
     VISITS_TOTAL,
+    ZONES_ANY_COHORT,
+    ZONES_TOTAL,
     visitor_hours_covered,
     visits_covered,
 )
@@ -128,7 +130,12 @@ def utility(counts: dict[str, int]) -> str | None:
         return None
     parts = [f"{level.label} {share(counts.get(visits_covered(level.name), 0), visits)} / "
              f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in (*LEVELS, ANY_COHORT)]
-    return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts)
+    zones = ""
+    if ZONES_TOTAL in counts:
+        answered = counts.get(ZONES_ANY_COHORT, 0)
+        zones = f"; zones with a published cohort-level cell {answered} of {counts[ZONES_TOTAL]} " \
+                f"({share(answered, counts[ZONES_TOTAL])})"
+    return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts) + zones
 
 
 def summary(spark: SparkSession, event_date: dt.date) -> str:

@@ -69,6 +69,10 @@ LEVELS = (
 # share of the day that some cohort-level number describes (issue 16's 90 % target).
 ANY_COHORT = Level("any_cohort", "any cohort level", ZONE_DAILY, ())
 _COHORT_LEVELS = ("hour_cohort", "daypart_cohort", "day_cohort", "day_age", "day_gender")
+# The zones of the set (every zone has a day-total cell, zero or not), and those with a published
+# cell of a cohort level: issue 16's demo target (at least half the store fronts).
+ZONES_TOTAL = "utility_zones"
+ZONES_ANY_COHORT = "utility_zones_any_cohort"
 VISITS_TOTAL = "utility_visits"
 VISITOR_HOURS_TOTAL = "utility_visitor_hours"
 _STARTING = "_visits_starting"
@@ -106,7 +110,16 @@ def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> DataFr
     return rows.agg(*totals)
 
 
+def zones_answered(grids: Mapping[Table, DataFrame]) -> dict[str, int]:
+    """The zones of the set and those with at least one published cell of a cohort level."""
+    published = [level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(C.ZONE_ID)
+                 for level in LEVELS if level.name in _COHORT_LEVELS]
+    return {ZONES_TOTAL: grids[ZONE_DAILY_TOTAL].select(C.ZONE_ID).distinct().count(),
+            ZONES_ANY_COHORT: functools.reduce(DataFrame.union, published).distinct().count()}
+
+
 def coverage_counts(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> dict[str, int]:
-    """coverage() collected: the counts compute records in ops.runs."""
+    """coverage() collected, and zones_answered: the counts compute records in ops.runs."""
     row = coverage(visit_hours, grids).first()
-    return {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}
+    counts = {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}
+    return counts | zones_answered(grids)
