@@ -11,6 +11,10 @@ PYSPARK_JARS = $(shell $(PY) -c 'import pyspark,os;print(os.path.join(os.path.di
 DATE    ?= 2026-03-14
 # The demo day: a Saturday in Berlin, ~30k subscribers (about 3M events).
 DEMO_SUBSCRIBERS ?= 30000
+# ... and 300 store fronts of Berlin's ~4,600 (the city's other shops of their categories left out),
+# so that each gets the visits a store front of a real operator's day would: 100 or more, not 8
+# (issue 16: the demo answers the store-front question; docs/generator.md, "--storefronts").
+DEMO_STOREFRONTS ?= 300
 # The landing layout `footfall generate` writes; bumped when it writes a new file (2: postcodes/,
 # 3: population/), so that a data folder generated before is generated again rather than refused by
 # load-reference.
@@ -44,11 +48,15 @@ doctor: setup ## print versions, jars, config; run a smoke query
 $(DATA)/demo.key: | $(VENV)/.installed
 	$(PY) -c 'from footfall.privacy.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
 
-$(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-v$(LANDING_LAYOUT): | $(VENV)/.installed $(JARS)/.resolved
-	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS)
+DEMO_LANDING := $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-s$(DEMO_STOREFRONTS)-v$(LANDING_LAYOUT)
+# A new demo world also starts a new demo catalog: `make run` republishes, and a release of the
+# old world would carry its withheld cells over and withhold every cell that moved by less than k.
+$(DEMO_LANDING): | $(VENV)/.installed $(JARS)/.resolved
+	rm -rf $(DATA)/warehouse $(DATA)/metastore_db $(DATA)/analyst $(DATA)/report $(DATA)/derby.log
+	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS) --storefronts $(DEMO_STOREFRONTS)
 	touch $@
 
-run: setup $(DATA)/demo.key $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-v$(LANDING_LAYOUT) ## the main job on the built-in demo data
+run: setup $(DATA)/demo.key $(DEMO_LANDING) ## the main job on the built-in demo data
 	# --republish: the demo day is regenerated deterministically, so `make run` may repeat it.
 	$(BIN)/footfall run --date $(DATE) --republish
 	$(BIN)/footfall report --date $(DATE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -320,6 +321,27 @@ def test_storefront_zones_are_unique_per_osm_object(ref: Reference):
     assert len(ids) == len(set(ids))
     assert all(z.category in STOREFRONT_CATEGORIES for z in zones["storefronts"])
     assert [z.zone_id for z in zones["districts"]] == ["01", "02"]
+
+
+def test_storefronts_keeps_the_same_subset_and_the_world_visits_only_those_shops(ref: Reference, plan):
+    """--storefronts N: N of the store fronts (the smallest CRC-32 of the zone id: the same on every
+    run), and the world's POIs of the store-front categories are those N; the other categories'
+    POIs all stay. N at or above the count keeps every store front."""
+    every = build_zone_sets(ref)["storefronts"]
+    kept = build_zone_sets(ref, storefronts=5)["storefronts"]
+    assert len(every) == 48  # POIs 0..79 cycle through 10 categories, the first 6 are store fronts
+    by_hash = sorted(every, key=lambda z: zlib.crc32(z.zone_id.encode()))[:5]
+    assert kept == sorted(by_hash, key=lambda z: z.zone_id)
+    assert build_zone_sets(ref, storefronts=48)["storefronts"] == every
+    zones = {**build_zone_sets(ref), "storefronts": kept}
+    day_list = make_days(DAY, 1, "Europe/Berlin")
+    subs = draw_subscribers(ref, 20, 7, DAY, day_list[0].start_utc, {"m2m": 0.0, "opted_out": 0.0})
+    world = build_world(ref, subs, plan, zones, day_list, 7, 10.0, {}, "csv", 25, only_zoned_shops=True)
+    shops = np.isin(world.poi_cat, [CAT[c] for c in STOREFRONT_CATEGORIES])
+    assert sorted(world.poi_osm[shops]) == sorted(str(z.extra["osm_id"]) for z in kept)
+    assert (~shops).sum() == 80 - 48
+    with pytest.raises(ConfigError, match="--storefronts 0: give a positive number"):
+        _validate(GenerateParams(storefronts=0))
 
 
 # -------------------------------------------------------------------------- noise and faults

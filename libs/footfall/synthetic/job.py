@@ -56,11 +56,12 @@ def default_subscribers(population: pd.DataFrame, market_share: float) -> int:
 
 
 @functools.lru_cache(maxsize=2)
-def prepare(reference_dir: str, seed: int, first_date: dt.date, buffer_m: float,
+def prepare(reference_dir: str, seed: int, first_date: dt.date, buffer_m: float, storefronts: int | None = None,
             ) -> tuple[Reference, dict[str, list[Zone]], network.CellPlan]:
-    """Reference data, zone sets and the cell plan (memoised: tests generate several times)."""
+    """Reference data, zone sets and the cell plan (memoised: tests generate several times). The
+    plan is built on all POIs, so that --storefronts changes the shops, not the network."""
     ref = load_reference(reference_dir)
-    zones = build_zone_sets(ref, STOREFRONT_CATEGORIES, buffer_m)
+    zones = build_zone_sets(ref, STOREFRONT_CATEGORIES, buffer_m, storefronts)
     locs = ref.localities
     plan = network.build_cell_plan(list(locs["geometry"]), locs["population"].to_numpy(float), ref.berlin,
                                    ref.pois["lon"].to_numpy(), ref.pois["lat"].to_numpy(), seed, first_date)
@@ -77,6 +78,7 @@ class GenerateParams:
     seed: int = DEFAULT_SEED
     fmt: str = "csv"
     storefront_buffer_m: float = DEFAULT_BUFFER_M
+    storefronts: int | None = None  # keep only this many store fronts (the demo: fewer shops, more visits each)
     faults: Mapping[str, float] = field(default_factory=dict)
     truncated_gzip: bool = False
     subscribers_per_file: int | None = None
@@ -107,6 +109,9 @@ def _validate(p: GenerateParams) -> None:
         raise ConfigError("--truncated-gzip, malformed and shifted_columns lines exist only with --format csv")
     if p.days < 1 or (p.subscribers is not None and p.subscribers < 1) or p.events_per_subscriber <= 0:
         raise ConfigError("--days, --subscribers and --events-per-subscriber must be positive")
+    if p.storefronts is not None and p.storefronts < 1:
+        raise ConfigError(f"--storefronts {p.storefronts}: give a positive number of store fronts, or leave it out "
+                          "for all of them")
     if not 0 < p.market_share <= 1:
         raise ConfigError("--market-share must be in (0, 1]")
 
@@ -119,7 +124,8 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
     land, tru = local_folder(landing).resolve(), local_folder(truth).resolve()
     if tru == land or land in tru.parents or tru in land.parents:
         raise ConfigError(f"the truth folder {tru} must be apart from the landing folder {land}")
-    ref, zones, plan = prepare(str(reference_dir), params.seed, params.first_date, params.storefront_buffer_m)
+    ref, zones, plan = prepare(str(reference_dir), params.seed, params.first_date, params.storefront_buffer_m,
+                               params.storefronts)
     n = params.subscribers or default_subscribers(ref.population, params.market_share)
     days = make_days(params.first_date, params.days, time_zone)
     spf = params.subscribers_per_file or max(1, round(ROWS_PER_FILE_TARGET / params.events_per_subscriber))
@@ -127,7 +133,7 @@ def run(spark: Any, params: GenerateParams, reference_dir: str, landing: str, tr
 
     subs = draw_subscribers(ref, n, params.seed, params.first_date, days[0].start_utc, params.shares())
     world = build_world(ref, subs, plan, zones, days, params.seed, params.events_per_subscriber,
-                        params.row_faults(), params.fmt, spf)
+                        params.row_faults(), params.fmt, spf, only_zoned_shops=params.storefronts is not None)
 
     _write_driver_files(land, tru, plan, subs, zones, {"postcodes": postcodes_csv(ref),
                                                        "population": population_csv(ref)})
@@ -262,6 +268,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events as gzipped CSV (default) or Parquet (all columns strings)")
     parser.add_argument("--storefront-buffer-m", type=float, default=DEFAULT_BUFFER_M,
                         help=f"store-front zone radius in metres (default {DEFAULT_BUFFER_M:g})")
+    parser.add_argument("--storefronts", type=int, default=None, metavar="N",
+                        help="keep N store fronts, the same ones on every run; the city's other shops of their "
+                             "categories are gone, so these get their visits (default: all, about 4,600)")
     parser.add_argument("--fault", type=_fault_arg, action="append", default=[], metavar="NAME=RATE",
                         help="a fault rate (repeatable): row faults " + ", ".join(
                             f"{k} ({v:g})" for k, v in ROW_FAULTS.items())
@@ -277,7 +286,8 @@ def params_from_args(args: argparse.Namespace) -> GenerateParams:
     return GenerateParams(
         first_date=args.date, days=args.days, subscribers=args.subscribers, market_share=args.market_share,
         events_per_subscriber=args.events_per_subscriber, seed=args.seed, fmt=args.fmt,
-        storefront_buffer_m=args.storefront_buffer_m, faults=dict(args.fault), truncated_gzip=args.truncated_gzip,
+        storefront_buffer_m=args.storefront_buffer_m, storefronts=args.storefronts, faults=dict(args.fault),
+        truncated_gzip=args.truncated_gzip,
         subscribers_per_file=args.subscribers_per_file,
     )
 

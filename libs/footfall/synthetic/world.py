@@ -15,7 +15,7 @@ import pandas as pd
 
 from footfall.synthetic import network
 from footfall.synthetic.reference import Reference
-from footfall.synthetic.vocabulary import CAT, POI_CATEGORIES, ZONE_SETS
+from footfall.synthetic.vocabulary import CAT, POI_CATEGORIES, STOREFRONT_CATEGORIES, ZONE_SETS
 from footfall.synthetic.zones import Zone
 
 
@@ -142,11 +142,18 @@ class World:
 
 def build_world(ref: Reference, subs: pd.DataFrame, plan: network.CellPlan, zones: Mapping[str, Sequence[Zone]],
                 days: list[Day], seed: int, events_mean: float, row_faults: Mapping[str, float], fmt: str,
-                subscribers_per_file: int) -> World:
+                subscribers_per_file: int, only_zoned_shops: bool = False) -> World:
+    """The world the event writers share. `only_zoned_shops`: the POIs of the store-front
+    categories are only the store-front zones' (a city with fewer shops, each visited more: the
+    demo's --storefronts), the other categories' POIs all stay."""
     crm = pd.to_datetime(subs["crm_birth_date"].replace("", None), format="%Y-%m-%d")
     birth_y = np.where(crm.isna(), -1, crm.dt.year.fillna(0)).astype(np.int32)
     birth_md = np.where(crm.isna(), 0, crm.dt.month.fillna(0) * 100 + crm.dt.day.fillna(0)).astype(np.int32)
-    pois = ref.pois[ref.pois["category"].isin(POI_CATEGORIES)].reset_index(drop=True)
+    pois = ref.pois[ref.pois["category"].isin(POI_CATEGORIES)]
+    if only_zoned_shops:
+        zoned = {str(z.extra["osm_id"]) for z in zones["storefronts"]}
+        pois = pois[~pois["category"].isin(STOREFRONT_CATEGORIES) | pois["osm_id"].astype(str).isin(zoned)]
+    pois = pois.reset_index(drop=True)
     cat = pois["category"].map(CAT).to_numpy().astype(np.int8)
     all_zones = [z for s in ZONE_SETS for z in zones[s]]
     return World(

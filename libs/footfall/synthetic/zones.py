@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +47,10 @@ def storefront_buffers(lon: np.ndarray, lat: np.ndarray, buffer_m: float) -> np.
 
 
 def build_zone_sets(ref: Reference, categories: Sequence[str] = STOREFRONT_CATEGORIES,
-                    buffer_m: float = DEFAULT_BUFFER_M) -> dict[str, list[Zone]]:
+                    buffer_m: float = DEFAULT_BUFFER_M, storefronts: int | None = None) -> dict[str, list[Zone]]:
     """The three zone sets: 12 districts, 96 localities (real polygons) and store-front buffers
     around the POIs of `categories` inside Berlin (one zone per OSM id: the first row wins when an
-    object is listed under two categories)."""
+    object is listed under two categories); `storefronts`: keep only that many (keep_storefronts)."""
     districts = [Zone("districts", r.zone_id, r.name, "district", r.geometry, r.raw)
                  for r in ref.districts.itertuples()]
     localities = [Zone("localities", r.zone_id, r.name, "locality", r.geometry, r.raw, {"district_id": r.district_id})
@@ -62,7 +63,18 @@ def build_zone_sets(ref: Reference, categories: Sequence[str] = STOREFRONT_CATEG
         for r, poly in zip(shops.itertuples(), polys, strict=True)
     ]
     stores.sort(key=lambda z: z.zone_id)
-    return {"districts": districts, "localities": localities, "storefronts": distinct_zones(stores)}
+    return {"districts": districts, "localities": localities,
+            "storefronts": keep_storefronts(distinct_zones(stores), storefronts)}
+
+
+def keep_storefronts(zones: list[Zone], n: int | None) -> list[Zone]:
+    """`n` of the store fronts, the same ones on every run and spread over the categories and the
+    city as the full list is: those whose zone id has the smallest CRC-32 (a fixed hash, not
+    Python's salted one); all of them if `n` is None or not smaller."""
+    if n is None or n >= len(zones):
+        return zones
+    kept = {z.zone_id for z in sorted(zones, key=lambda z: (zlib.crc32(z.zone_id.encode()), z.zone_id))[:n]}
+    return [z for z in zones if z.zone_id in kept]
 
 
 def distinct_zones(zones: list[Zone], min_area_m2: float = SpatialSection.min_zone_difference_m2) -> list[Zone]:
