@@ -1,11 +1,15 @@
-"""The report's HTML table of cells by status (pure pandas, no Spark)."""
+"""The report's HTML tables (pure pandas, no Spark): cells by status; visitors and estimated
+residents per zone."""
 
 import datetime as dt
+import re
 
+import numpy as np
 import pandas as pd
 
-from footfall.analyst.charts import ReportData
-from footfall.analyst.report import _suppression_html
+from footfall.analyst.charts import ReportData, population_table
+from footfall.analyst.report import POPULATION_ZONES, _population_html, _suppression_html
+from footfall.schemas import C
 
 
 def test_the_suppression_table_prints_cell_counts_as_integers():
@@ -15,7 +19,7 @@ def test_the_suppression_table_prints_cell_counts_as_integers():
         columns=["table_name", "status", "cells"],
     )
     empty = pd.DataFrame()
-    page = _suppression_html(ReportData(dt.date(2026, 3, 14), "districts", 20, *[empty] * 5, status))
+    page = _suppression_html(ReportData(dt.date(2026, 3, 14), "districts", 20, *[empty] * 6, status))
     assert "<th>table</th>" in page and "<th>suppressed share</th>" in page
     assert "<td>3,528</td>" in page and "<td>2,646</td>" in page
     assert "<td>42.9%</td>" in page  # 2,646 of 6,174 cells
@@ -24,3 +28,83 @@ def test_the_suppression_table_prints_cell_counts_as_integers():
     # zone_catchment: one row each
     assert page.count("<tr>") == 7
     assert "status" not in page.replace("suppressed", "")  # no header row naming the pivoted columns
+
+
+# ---------------------------------------------------------------------------------------------
+# Visitors and estimated residents per zone (footfall.zone_daily_total)
+
+DAY = dt.date(2026, 3, 14)
+TOTAL_COLUMNS = [C.ZONE_ID, C.VISITORS, C.VISITORS_EST, C.STATUS]
+
+
+def _day(zones: list[tuple[str, str]], totals: list[tuple]) -> ReportData:
+    """A ReportData with only ref.zones (zone_id, zone_name) and zone_daily_total rows, k = 20."""
+    empty = pd.DataFrame()
+    return ReportData(DAY, "districts", 20, zones=pd.DataFrame(zones, columns=[C.ZONE_ID, C.ZONE_NAME]),
+                      daily=empty, day_total=pd.DataFrame(totals, columns=TOTAL_COLUMNS), hourly=empty,
+                      dayparts=empty, catchment=empty, status=empty)
+
+
+def _cells(page: str) -> list[list[str]]:
+    """The body rows of the page's table, as the text of their cells."""
+    return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)
+            if "<td>" in row]
+
+
+# Five zones of ref.zones, four with a row, and a row of a zone ref.zones does not know (x9):
+#   Alpha   30 visitors, visitors_est 1234.5 -> 1,235 (half up, as SQL's ROUND); 1234.5 / 30 = 41.15
+#   Bravo   withheld (visitors and visitors_est NULL): "suppressed (k = 20)" in all three columns, last
+#   Charlie 120, 3000.4 -> 3,000; 3000.4 / 120 = 25.00333 -> 25.00
+#   Delta   45, published without a population reference (visitors_est NULL): "no estimate"
+#   Echo    no row: not in the table, counted in a note
+#   x9      25, 500.0 -> 500; 20.00; named by its id
+# Visitors descending: Charlie 120, Delta 45, Alpha 30, x9 25; then Bravo.
+ZONES = [("a", "Alpha"), ("b", "Bravo"), ("c", "Charlie"), ("d", "Delta"), ("e", "Echo")]
+TOTALS = [("a", 30, 1234.5, "published"), ("b", None, None, "suppressed"), ("c", 120, 3000.4, "published"),
+          ("d", 45, None, "published"), ("x9", 25, 500.0, "published")]
+
+
+def test_population_table_sorts_by_visitors_with_withheld_zones_last_and_never_zero():
+    table = population_table(_day(ZONES, TOTALS))
+    assert table[C.ZONE_ID].tolist() == ["c", "d", "a", "x9", "b"]
+    assert table[C.ZONE_NAME].tolist() == ["Charlie", "Delta", "Alpha", "x9", "Bravo"]
+    assert table[C.STATUS].tolist() == ["published"] * 4 + ["suppressed"]
+    np.testing.assert_array_equal(table[C.VISITORS], [120, 45, 30, 25, np.nan])
+    np.testing.assert_array_equal(table[C.VISITORS_EST], [3000, np.nan, 1235, 500, np.nan])
+    np.testing.assert_allclose(table["ratio"], [3000.4 / 120, np.nan, 41.15, 20.0, np.nan])
+
+
+def test_population_html_labels_withheld_zones_suppressed_and_notes_zones_without_a_row():
+    page = _population_html(_day(ZONES, TOTALS))
+    assert "<h2>Visitors and estimated residents per zone</h2>" in page
+    assert "<th>visitors_est</th>" in page and "<th>visitors_est / visitors</th>" in page
+    assert _cells(page) == [
+        ["Charlie", "120", "3,000", "25.00"],
+        ["Delta", "45", "no estimate", "no estimate"],
+        ["Alpha", "30", "1,235", "41.15"],
+        ["x9", "25", "500", "20.00"],
+        ["Bravo", "suppressed (k = 20)", "suppressed (k = 20)", "suppressed (k = 20)"],
+    ]
+    assert "<p>1 zone of the set without a row in footfall.zone_daily_total for this day.</p>" in page  # Echo
+    assert "more not shown" not in page
+
+
+def test_population_html_shows_the_top_25_zones_and_counts_the_rest():
+    # 30 published zones z00..z29 with 100 + i visitors (estimate 10 per visitor) and 2 withheld:
+    # shown z29 (129) down to z05 (105); not shown z04..z00 (5 published) and w1, w2 (2 suppressed).
+    zones = [(f"z{i:02}", f"zone {i:02}") for i in range(30)] + [("w1", "withheld 1"), ("w2", "withheld 2")]
+    totals = ([(f"z{i:02}", 100 + i, 10.0 * (100 + i), "published") for i in range(30)]
+              + [("w1", None, None, "suppressed"), ("w2", None, None, "suppressed")])
+    page = _population_html(_day(zones, totals))
+    rows = _cells(page)
+    assert POPULATION_ZONES == 25 and len(rows) == 25
+    assert rows[0] == ["zone 29", "129", "1,290", "10.00"] and rows[-1] == ["zone 05", "105", "1,050", "10.00"]
+    assert "<p>7 more zones not shown (5 published, 2 suppressed).</p>" in page
+    assert "without a row" not in page
+
+
+def test_population_html_says_so_when_the_day_has_no_zone_daily_total_rows():
+    # (a day computed in dp mode, or before the table existed: `load` gives an empty frame)
+    page = _population_html(_day([("a", "Alpha"), ("b", "Bravo")], []))
+    assert "<p>No rows in footfall.zone_daily_total.</p>" in page and "<td>" not in page
+    assert "<p>2 zones of the set without a row in footfall.zone_daily_total for this day.</p>" in page

@@ -44,13 +44,14 @@ class ReportData:
     k: int
     zones: pd.DataFrame  # zone_id, zone_name, geometry (WKB)
     daily: pd.DataFrame  # zone_daily: zone_id, age_band, gender, visitors, dwell buckets, status
+    day_total: pd.DataFrame  # zone_daily_total: zone_id, visitors, visitors_est, status
     hourly: pd.DataFrame  # zone_hourly: zone_id, local_hour, age_band, gender, visitors, status
     dayparts: pd.DataFrame  # zone_daypart: zone_id, day_part, age_band, gender, visitors, status
     catchment: pd.DataFrame  # zone_catchment: zone_id, home_district, visitors, status
     status: pd.DataFrame  # table_name, status, cells
 
 
-def _suppressed_label(k: int) -> str:
+def suppressed_label(k: int) -> str:
     # Not "< k": a cell is also withheld to protect another one, and which it was is not public.
     return f"suppressed (k = {k})"
 
@@ -111,7 +112,7 @@ def map_figure(data: ReportData) -> Figure:
     ax.set_aspect(1 / math.cos(math.radians(float(np.mean(lats)) if lats else 52.5)))
     ax.set_axis_off()
     fig.colorbar(mappable, ax=ax, shrink=0.7, label="visitors (sum of published cohort cells)")
-    ax.legend(handles=[Patch(**SUPPRESSED_STYLE, label=_suppressed_label(data.k)),
+    ax.legend(handles=[Patch(**SUPPRESSED_STYLE, label=suppressed_label(data.k)),
                        Patch(facecolor="white", edgecolor="#444444", label="no visitors recorded")],
               loc="lower left", fontsize=8)
     ax.set_title(f"Visitors per zone, {data.zone_set}, {data.day}\n"
@@ -160,7 +161,7 @@ def hourly_figure(data: ReportData) -> Figure:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    handles.append(Patch(**SUPPRESSED_STYLE, label=f"{_suppressed_label(data.k)}\n(a cell of that hour; no line)"))
+    handles.append(Patch(**SUPPRESSED_STYLE, label=f"{suppressed_label(data.k)}\n(a cell of that hour; no line)"))
     labels.append(handles[-1].get_label())
     axes[0].set_ylim(bottom=0)
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.77, 0.5), fontsize=8, title="age band")
@@ -174,6 +175,26 @@ def dwell_table(data: ReportData) -> pd.DataFrame:
     published = data.daily[data.daily[C.STATUS] == STATUS_PUBLISHED]
     sums = published.groupby(C.AGE_BAND)[[b for b, _ in DWELL_BUCKETS]].sum()
     return sums.reindex([b for b in AGE_BANDS if b in sums.index])
+
+
+def population_table(data: ReportData) -> pd.DataFrame:
+    """Per zone with a zone_daily_total row: zone_id, zone_name, visitors, visitors_est (rounded
+    half up to whole people, as SQL's ROUND), ratio (the unrounded visitors_est / visitors) and
+    status; visitors descending, then name, the withheld zones last (by name). The numbers are NaN
+    where the zone is withheld (status not published): suppressed, never zero; visitors_est and
+    ratio are also NaN for a published zone without a population reference."""
+    rows = data.day_total.merge(data.zones[[C.ZONE_ID, C.ZONE_NAME]], on=C.ZONE_ID, how="left")
+    rows[C.ZONE_NAME] = rows[C.ZONE_NAME].fillna(rows[C.ZONE_ID])
+    shown = rows[C.STATUS] == STATUS_PUBLISHED
+    visitors = rows[C.VISITORS].where(shown).astype(float)
+    estimate = rows[C.VISITORS_EST].where(shown).astype(float)
+    out = pd.DataFrame({
+        C.ZONE_ID: rows[C.ZONE_ID], C.ZONE_NAME: rows[C.ZONE_NAME], C.VISITORS: visitors,
+        C.VISITORS_EST: np.floor(estimate + 0.5), "ratio": estimate / visitors.replace(0, np.nan),
+        C.STATUS: rows[C.STATUS], "withheld": ~shown,
+    })
+    out = out.sort_values(["withheld", C.VISITORS, C.ZONE_NAME], ascending=[True, False, True], kind="stable")
+    return out.drop(columns="withheld").reset_index(drop=True)
 
 
 def dwell_figure(data: ReportData) -> Figure:
@@ -222,7 +243,7 @@ def suppression_figure(data: ReportData) -> Figure:
     left = np.zeros(len(rates))
     styles: tuple[tuple[str, dict[str, Any], str], ...] = (
         (STATUS_PUBLISHED, {"color": "#3b75af"}, "published"),
-        (STATUS_SUPPRESSED, SUPPRESSED_STYLE, _suppressed_label(data.k)),
+        (STATUS_SUPPRESSED, SUPPRESSED_STYLE, suppressed_label(data.k)),
     )
     for status, style, label in styles:
         share = (rates[status] / rates["cells"].replace(0, np.nan)).fillna(0).to_numpy()
@@ -276,7 +297,7 @@ def daypart_figure(data: ReportData) -> Figure:
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("visitors (published cells, summed over zones)")
     handles, labels = axes[0].get_legend_handles_labels()
-    handles.append(Patch(**SUPPRESSED_STYLE, label=f"{_suppressed_label(data.k)}\n(no cell of it published)"))
+    handles.append(Patch(**SUPPRESSED_STYLE, label=f"{suppressed_label(data.k)}\n(no cell of it published)"))
     labels.append(handles[-1].get_label())
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.77, 0.5), fontsize=8, title="age band")
     fig.suptitle(f"Visitors per day part and cohort, {data.zone_set}, {data.day} (footfall.zone_daypart)",
@@ -321,7 +342,7 @@ def catchment_figure(data: ReportData) -> Figure:
     ax.set_yticks(range(share.shape[0]), list(share.index), fontsize=8)
     ax.set_xlabel("home district of the visitors")
     fig.colorbar(image, ax=ax, label="share of the zone's published visitors")
-    fig.legend(handles=[Patch(**SUPPRESSED_STYLE, label=_suppressed_label(data.k))], loc="outside lower right",
+    fig.legend(handles=[Patch(**SUPPRESSED_STYLE, label=suppressed_label(data.k))], loc="outside lower right",
                fontsize=8)
     ax.set_title(f"Where the visitors live, {data.zone_set}, {data.day} (footfall.zone_catchment; the "
                  f"{CATCHMENT_ZONES} zones with most)", fontsize=10)

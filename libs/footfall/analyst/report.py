@@ -1,10 +1,11 @@
-"""`footfall report --date D [--zone-set S]`: an offline HTML page of one day with five charts.
+"""`footfall report --date D [--zone-set S]`: an offline HTML page of one day with six charts.
 
 A choropleth of the zones by visitors (polygons from ref.zones drawn with matplotlib, no web
-tiles), hourly and day-part profiles per cohort, the dwell-time distribution and the
-suppression rate. The PNGs are written next to the page and embedded in it as base64, so the
-page alone is enough. Suppressed cells are never drawn as zero: hatched grey, with a legend
-entry "suppressed (k = ...)".
+tiles), hourly and day-part profiles per cohort, the catchment, the dwell-time distribution and
+the suppression rate; after the map, a table of the zones' visitors and estimated residents
+(zone_daily_total's visitors_est). The PNGs are written next to the page and embedded in it as
+base64, so the page alone is enough. Suppressed cells are never drawn or printed as zero: hatched
+grey, with a legend entry "suppressed (k = ...)", or that label in the table.
 
 Reading goes through the footfall catalog with Spark; the charts (footfall.analyst.charts) are
 pure functions of small pandas frames.
@@ -24,7 +25,15 @@ from matplotlib.figure import Figure
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from footfall.analyst.charts import CHARTS, DWELL_BUCKETS, FIGURES, ReportData, suppression_rates
+from footfall.analyst.charts import (
+    CHARTS,
+    DWELL_BUCKETS,
+    FIGURES,
+    ReportData,
+    population_table,
+    suppressed_label,
+    suppression_rates,
+)
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
 from footfall.schemas import (
@@ -33,6 +42,7 @@ from footfall.schemas import (
     STATUS_SUPPRESSED,
     ZONE_CATCHMENT,
     ZONE_DAILY,
+    ZONE_DAILY_TOTAL,
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONES,
@@ -40,6 +50,7 @@ from footfall.schemas import (
 )
 
 DEFAULT_ZONE_SET = "districts"
+POPULATION_ZONES = 25  # the rows of the table of visitors and estimated residents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +102,7 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
         day, chosen, k,
         zones=zones.toPandas(),
         daily=table(ZONE_DAILY.name, [C.ZONE_ID, C.AGE_BAND, C.GENDER, C.VISITORS, *dwell, C.STATUS]),
+        day_total=table(ZONE_DAILY_TOTAL.name, [C.ZONE_ID, C.VISITORS, C.VISITORS_EST, C.STATUS]),
         hourly=table(ZONE_HOURLY.name, [C.ZONE_ID, C.LOCAL_HOUR, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
         dayparts=table(ZONE_DAYPART.name, [C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
         catchment=table(ZONE_CATCHMENT.name, [C.ZONE_ID, C.HOME_DISTRICT, C.VISITORS, C.STATUS]),
@@ -120,6 +132,41 @@ def _suppression_html(data: ReportData) -> str:
     )
 
 
+def _zones(n: int, adjective: str = "") -> str:
+    return f"{n:,} {adjective}zone{'' if n == 1 else 's'}"
+
+
+def _population_html(data: ReportData) -> str:
+    """The section "Visitors and estimated residents per zone": the first POPULATION_ZONES rows of
+    population_table, withheld zones labelled suppressed (never 0 or blank), a line for the rest."""
+    table = population_table(data)
+    withheld = (table[C.STATUS] != STATUS_PUBLISHED).tolist()
+
+    def column(name: str, spec: str) -> list[str]:
+        return [suppressed_label(data.k) if hidden else "no estimate" if pd.isna(v) else format(v, spec)
+                for v, hidden in zip(table[name], withheld, strict=True)]
+
+    shown = pd.DataFrame({
+        "zone": table[C.ZONE_NAME], "visitors": column(C.VISITORS, ",.0f"),
+        "visitors_est": column(C.VISITORS_EST, ",.0f"), "visitors_est / visitors": column("ratio", ".2f"),
+    }).head(POPULATION_ZONES)
+    notes = []
+    if len(table) > POPULATION_ZONES:
+        rest = withheld[POPULATION_ZONES:]
+        notes.append(f"{_zones(len(rest), 'more ')} not shown ({sum(not h for h in rest):,} published, "
+                     f"{sum(rest):,} suppressed).")
+    missing = len(set(data.zones[C.ZONE_ID]) - set(table[C.ZONE_ID]))
+    if missing:
+        notes.append(f"{_zones(missing)} of the set without a row in {ZONE_DAILY_TOTAL.name} for this day.")
+    body = shown.to_html(index=False, border=0) if len(shown) else f"<p>No rows in {ZONE_DAILY_TOTAL.name}.</p>"
+    return ('<section id="population"><h2>Visitors and estimated residents per zone</h2>\n'
+            f"<p>From {ZONE_DAILY_TOTAL.name}: visitors are the zone's distinct subscribers of the day over all "
+            "cohorts (at least the map's sum of published cohort cells); visitors_est the residents they stand "
+            "for by the operator's market share, rounded to whole people: an estimate, k applies to visitors "
+            "(docs/definitions.md, Population estimates). Visitors descending, suppressed zones last.</p>\n"
+            f"{body}\n" + "".join(f"<p>{html.escape(n)}</p>" for n in notes) + "</section>")
+
+
 def write_report(data: ReportData, folder: Path) -> Path:
     """Write <chart>.png for every chart and index.html embedding them; returns the page."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,6 +180,8 @@ def write_report(data: ReportData, folder: Path) -> Path:
             f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
             f'<p class="file">also as <a href="{name}.png">{name}.png</a></p></section>'
         )
+        if name == "map":
+            sections.append(_population_html(data))
     page = folder / "index.html"
     page.write_text(f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
