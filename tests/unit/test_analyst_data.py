@@ -129,14 +129,20 @@ DAY_TOTALS = [("districts", "02", 90)]  # visitors; the visit metrics withheld
 DAYPARTS = [
     ("districts", "01", "afternoon", 14, "25-34", "F", 35),
     ("districts", "01", "afternoon", 14, "35-44", "F", None),
+    ("storefronts", "s1", "midday", 10, "65+", "F", 23),
+    ("storefronts", "s1", "afternoon", 14, "65+", "F", None),
 ]
 
-# (zone_set, zone_id, home district, visitors): F-K's 90 visitors of the day by where they live.
+# (zone_set, zone_id, home district, visitors): F-K's 90 visitors of the day by where they live,
+# and the published home districts of the two store fronts (their day totals are not in the day).
 CATCHMENT = [
     ("districts", "02", "02", 48),
     ("districts", "02", "01", 22),
     ("districts", "02", "03", None),
     ("districts", "02", "unknown", None),
+    ("storefronts", "s2", "01", 40),
+    ("storefronts", "s2", "02", None),
+    ("storefronts", "s1", "01", 21),
 ]
 
 

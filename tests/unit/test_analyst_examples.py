@@ -16,7 +16,10 @@ visits; median, and mean = median + 2):
   zone_hourly_total  districts 01: 14h 80, 15h 60; 02: 14h 55, 15h S primary
                  storefronts s1: 10h 49 (20, 22, 20, 0); s2: 8h 120 (100, 20, 0, 0),
                    9h 30 with 25 visits and the dwell histogram withheld
-  zone_catchment districts 02: home 02 48, 01 22, 03 S, unknown S (its day total: 90)
+  zone_catchment districts 02: home 02 48, 01 22, 03 S, unknown S (its day total: 90);
+                 storefronts s2: home 01 40, 02 S; s1: home 01 21
+  zone_daypart   districts 01: afternoon 25-34/F 35, 35-44/F S; storefronts s1: midday 65+/F 23,
+                   afternoon 65+/F S
   ref.zones      01 Mitte 39.5 km2, 02 Friedrichshain-Kreuzberg 20.2 km2, 03 Pankow (no cells);
                  s1 a 0.0005 x 0.0003 degree box at (13.40, 52.529), s2 at (13.411, 52.521)
 """
@@ -66,12 +69,14 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
     "06_suppression_rate": (
         ["table_name", "zone_set", "cells", "suppressed", "suppressed_share"],
         [("footfall.zone_catchment", "districts", 4, 2, 0.5),
+         ("footfall.zone_catchment", "storefronts", 3, 1, 0.333),
          ("footfall.zone_daily", "districts", 5, 2, 0.4),
          ("footfall.zone_daily", "storefronts", 5, 2, 0.4),
          ("footfall.zone_daily_margins", "districts", 3, 2, 0.667),
          ("footfall.zone_daily_margins", "storefronts", 1, 0, 0.0),
          ("footfall.zone_daily_total", "districts", 1, 0, 0.0),
          ("footfall.zone_daypart", "districts", 2, 1, 0.5),
+         ("footfall.zone_daypart", "storefronts", 2, 1, 0.5),
          ("footfall.zone_hourly", "districts", 7, 3, 0.429),
          ("footfall.zone_hourly", "storefronts", 4, 1, 0.25),
          ("footfall.zone_hourly_total", "districts", 4, 1, 0.25),
@@ -115,6 +120,17 @@ ANSWERS: dict[str, tuple[list[str], list[tuple]]] = {
     "13_catchment_of_a_district": (
         ["home_district", "home_name", "visitors", "share_of_day"],
         [("02", "Friedrichshain-Kreuzberg", 48, 0.533), ("01", "Mitte", 22, 0.244)],
+    ),
+    # the only supermarket, s1: 65+/F at midday 23, afternoon withheld, no morning or evening row
+    "14_supermarket_target_group_by_day_part": (
+        ["zone_name", "morning", "midday", "afternoon", "evening"],
+        [("Supermarkt Torstr.", None, 23, None, None)],
+    ),
+    # published catchment: s2 40 (home 01; 02 withheld), s1 21 (home 01): both, s2 first
+    "15_where_store_front_visitors_live": (
+        ["zone_name", "category", "home_district", "home_name", "visitors"],
+        [("S Alexanderplatz", "sbahn-stops", "01", "Mitte", 40),
+         ("Supermarkt Torstr.", "supermarkets", "01", "Mitte", 21)],
     ),
 }
 
