@@ -49,7 +49,8 @@ def worker(step: str, common: list[str], *extra: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
     cmd = [sys.executable, "-m", "bench.worker", step, *common, "--out", out, *extra]
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYTHONWARNINGS="ignore")
+    # SCARF_NO_ANALYTICS: SedonaDB's usage beacon off, as footfall's (footfall.session.NO_TELEMETRY)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYTHONWARNINGS="ignore", SCARF_NO_ANALYTICS="true")
     if FOOTFALL_SRC:
         # ahead of the editable install: the workers import footfall from there
         env["PYTHONPATH"] = os.pathsep.join(p for p in (FOOTFALL_SRC, env.get("PYTHONPATH")) if p)

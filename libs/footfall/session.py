@@ -42,6 +42,12 @@ def resolve_jars(jars_dir: str | None) -> list[Path]:
     return jars
 
 
+# Sedona's JVM library sends a usage beacon (OS, architecture, Java version) to an outside host
+# (sedona.gateway.scarf.sh) whenever a session registers it, unless this property or environment
+# variable says no. footfall addresses nothing outside the operator's network (docs/operations.md).
+NO_TELEMETRY = "-DSCARF_NO_ANALYTICS=true"
+
+
 def spark_settings(cfg: Config) -> dict[str, str]:
     """All Spark settings footfall needs, as plain strings (also used by `make submit` docs)."""
     data_dir = Path(cfg.paths.data_dir)
@@ -61,6 +67,7 @@ def spark_settings(cfg: Config) -> dict[str, str]:
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": _absolute(cfg.path("warehouse_dir")),
     }
+    driver_options = [NO_TELEMETRY]
     if cfg.metastore.uri:
         settings["spark.hadoop.hive.metastore.uris"] = cfg.metastore.uri
     else:
@@ -69,7 +76,7 @@ def spark_settings(cfg: Config) -> dict[str, str]:
             f"jdbc:derby:;databaseName={metastore};create=true"
         )
         # Keeps derby.log inside the data folder instead of the working directory.
-        settings["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={_absolute(str(data_dir))}"
+        driver_options.append(f"-Dderby.system.home={_absolute(str(data_dir))}")
     if cfg.spark.event_log_dir:
         settings["spark.eventLog.enabled"] = "true"
         settings["spark.eventLog.dir"] = _absolute(cfg.spark.event_log_dir)
@@ -77,6 +84,10 @@ def spark_settings(cfg: Config) -> dict[str, str]:
     if jars:
         settings["spark.jars"] = ",".join(str(j) for j in jars)
     settings.update(cfg.spark.conf)
+    # Java options of the config come after footfall's own (the last of a repeated -D wins).
+    for role, options in (("driver", driver_options), ("executor", [NO_TELEMETRY])):
+        key = f"spark.{role}.extraJavaOptions"
+        settings[key] = " ".join([*options, *([cfg.spark.conf[key]] if key in cfg.spark.conf else [])])
     return settings
 
 
