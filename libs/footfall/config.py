@@ -125,7 +125,9 @@ class PrivacySection:
     k: int = 20
     key_env: str = "FOOTFALL_PSEUDONYM_KEY"
     key_file: str | None = None
-    key_epoch_days: int = 30
+    # A multiple of 7: epochs of whole ISO weeks (footfall.privacy.pseudonym), so a week's
+    # distinct visitors are counted under one pseudonym each.
+    key_epoch_days: int = 28
     # Contribution bounding: per subscriber, zone and local hour, only the first this many visits
     # starting in the hour count in its visit metrics (visits, pass-bys, dwell). docs/privacy.md.
     max_visits_per_zone_hour: int = 2
@@ -235,7 +237,8 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "visits.em_smooth": (lambda v: 0 <= v < 1, "a share between 0 and 1 (exclusive)"),
     "visits.dwell_est_min_visits": (lambda v: 1 <= v <= 1_000_000, "an integer >= 1"),
     "privacy.k": (lambda v: v >= K_FLOOR, f"an integer >= the floor {K_FLOOR}"),
-    "privacy.key_epoch_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
+    "privacy.key_epoch_days": (lambda v: 7 <= v <= 364 and v % 7 == 0,
+                               "a multiple of 7 between 7 and 364 (key epochs of whole ISO weeks)"),
     "spatial.min_zone_difference_m2": (lambda v: v >= 0, "an area in m2, >= 0"),
     "spatial.union_max_difference_share": (lambda v: 0 <= v < 0.5, "a share >= 0 and < 0.5"),
     "privacy.max_visits_per_zone_hour": (lambda v: 1 <= v <= 60, "an integer between 1 and 60"),

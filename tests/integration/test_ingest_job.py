@@ -18,6 +18,7 @@ from footfall.schemas import EVENTS, MARKET_SHARE, REJECTED_EVENTS, RUNS, SUBSCR
 DAY = dt.date(2026, 6, 20)  # CEST: the local day is 2026-06-19T22:00Z .. 2026-06-20T22:00Z
 MASTER = "a1" * 32
 KEY_ENV = "FOOTFALL_PSEUDONYM_KEY"
+EPOCH_DAYS = 28  # privacy.key_epoch_days of conf/base.yaml
 HEADER = "msisdn,event_time,cell_id,event_type,lon,lat,accuracy_m"
 ZONE_SET = "it_ingest"
 NO_LANDING_DAY = dt.date(2026, 6, 21)  # ingest refuses it: no landing folder (a failed ops.runs row)
@@ -132,7 +133,7 @@ def loaded(spark, tmp_path_factory, catalog_claims, request):
 
 def test_reference_tables_and_counts(spark, loaded):
     _, ref_counts, _ = loaded
-    key = epoch_key(bytes.fromhex(MASTER), DAY, 30)
+    key = epoch_key(bytes.fromhex(MASTER), DAY, EPOCH_DAYS)
     p = key.pseudonym
     expected = spark.createDataFrame(
         [(p("491"), key.key_id, "35-44", "F", "consumer", "01", None, DAY),
@@ -174,7 +175,7 @@ def test_reference_tables_and_counts(spark, loaded):
 
 def test_events_rejects_and_counts_of_the_day(spark, loaded):
     _, _, counts = loaded
-    key = epoch_key(bytes.fromhex(MASTER), DAY, 30)
+    key = epoch_key(bytes.fromhex(MASTER), DAY, EPOCH_DAYS)
     p, kid = key.pseudonym, key.key_id
     events = spark.createDataFrame(
         [(DAY, p("491"), kid, dt.datetime(2026, 6, 20, 8), "c1", "attach", 13.40, 52.50, 25.0, "measured"),
@@ -219,7 +220,7 @@ def test_events_rejects_and_counts_of_the_day(spark, loaded):
 def test_no_raw_msisdn_lands_in_any_table(spark, loaded):
     """No delivered identifier, as a field or inside one, and no pseudonym of the IMSI that a
     shifted row carries where the msisdn belongs (issue 15, finding 5)."""
-    key = epoch_key(bytes.fromhex(MASTER), DAY, 30)
+    key = epoch_key(bytes.fromhex(MASTER), DAY, EPOCH_DAYS)
     for table, column in ((EVENTS, C.EVENT_DATE), (REJECTED_EVENTS, C.EVENT_DATE), (SUBSCRIBERS, C.SNAPSHOT_DATE)):
         values = {str(v) for r in _day(spark, table, column).collect() for v in r}
         for raw in ("491", "4999", "+49 1", "00496", IMSI, EPOCH_MS, key.pseudonym(IMSI)):

@@ -242,7 +242,7 @@ def test_truth_is_linked_by_the_epoch_keys_pseudonym(tmp_path):
                   "event_date": [dt.date(2026, 3, 14), dt.date(2026, 3, 14), dt.date(2026, 3, 15)],
                   "zone_set": "districts", "zone_id": "01", "start": utc, "end": utc + pd.Timedelta("90min"),
                   "stay_type": "home", "lon": 13.4, "lat": 52.5}).to_parquet(tmp_path / "visits" / "a.parquet")
-    key = epoch_key(bytes(range(32)), day.date, 30)
+    key = epoch_key(bytes(range(32)), day.date, 28)
     truth, included = acc.load_truth(str(tmp_path), day, key.pseudonym)
     # the m2m SIM and the other date are left out; "+49 176..." is normalised before hashing
     assert included == 1 and len(truth) == 1

@@ -48,6 +48,14 @@ def test_the_retired_visit_gap_is_an_unknown_key():
         load_config("local", CONF, {"visits.max_gap_minutes": 15})
 
 
+def test_key_epochs_are_whole_weeks():
+    for days in (30, 1, 0, 371):
+        with pytest.raises(ConfigError, match=r"privacy\.key_epoch_days.*multiple of 7.*ISO weeks"):
+            load_config("local", CONF, {"privacy.key_epoch_days": days})
+    assert load_config("local", CONF).privacy.key_epoch_days == 28
+    assert load_config("local", CONF, {"privacy.key_epoch_days": 7}).privacy.key_epoch_days == 7
+
+
 def test_k_below_floor_is_refused():
     with pytest.raises(ConfigError, match=rf"privacy\.k.*command-line override.*floor {K_FLOOR}"):
         load_config("local", CONF, {"privacy.k": K_FLOOR - 1})

@@ -44,22 +44,38 @@ def test_hmac_matches_rfc4231(key, data, expected):
 
 
 def test_epochs_rotate_pseudonyms_and_ids():
-    # 2026-03-14 is day 20526 since 1970-01-01: epoch 684 (days 20520..20549) with 30-day epochs
-    assert epoch_number(dt.date(2026, 3, 14), 30) == 684
-    assert epoch_number(dt.date(2026, 4, 6), 30) == 684  # day 20549
-    assert epoch_number(dt.date(2026, 4, 7), 30) == 685  # day 20550
-    assert epoch_number(dt.date(2026, 3, 14), 1) == 20526
-    same_a = epoch_key(MASTER, dt.date(2026, 3, 14), 30)
-    same_b = epoch_key(MASTER, dt.date(2026, 4, 6), 30)
-    other = epoch_key(MASTER, dt.date(2026, 4, 7), 30)
+    # Saturday 2026-03-14 is day 20526 since 1970-01-01, day 20529 since Monday 1969-12-29: with
+    # 28-day epochs epoch 733 (days 20524..20551 since the Monday: 2026-03-09 to 2026-04-05, four
+    # whole ISO weeks, weeks 11 to 14)
+    assert epoch_number(dt.date(2026, 3, 14), 28) == 733
+    assert epoch_number(dt.date(2026, 3, 9), 28) == 733  # the Monday that starts it
+    assert epoch_number(dt.date(2026, 3, 8), 28) == 732  # the Sunday before
+    assert epoch_number(dt.date(2026, 4, 5), 28) == 733  # its last Sunday
+    assert epoch_number(dt.date(2026, 4, 6), 28) == 734  # the next Monday
+    assert epoch_number(dt.date(2026, 3, 14), 7) == 2932  # 20529 // 7: weekly epochs
+    assert epoch_number(dt.date(1969, 12, 29), 7) == 0 and epoch_number(dt.date(1970, 1, 4), 7) == 0
+    same_a = epoch_key(MASTER, dt.date(2026, 3, 14), 28)
+    same_b = epoch_key(MASTER, dt.date(2026, 4, 5), 28)
+    other = epoch_key(MASTER, dt.date(2026, 4, 6), 28)
     assert same_a == same_b
     assert same_a.pseudonym("4917612345678") == same_b.pseudonym("4917612345678")
     assert same_a.pseudonym("4917612345678") != other.pseudonym("4917612345678")
-    assert same_a.key_id.startswith("e684-") and other.key_id.startswith("e685-")
+    assert same_a.key_id.startswith("e733-") and other.key_id.startswith("e734-")
     assert same_a.key_id.split("-")[1] == other.key_id.split("-")[1]  # same master fingerprint
     assert MASTER.hex() not in repr(same_a) and same_a.secret.hex() not in repr(same_a)
     # a different master key gives a different fingerprint
-    assert epoch_key(bytes(32), dt.date(2026, 3, 14), 30).key_id != same_a.key_id
+    assert epoch_key(bytes(32), dt.date(2026, 3, 14), 28).key_id != same_a.key_id
+
+
+@pytest.mark.parametrize("epoch_days", [7, 28, 91, 364])
+def test_every_iso_week_lies_in_one_epoch(epoch_days):
+    """A week's distinct visitors can be counted: no ISO week has two pseudonyms for one person."""
+    monday = dt.date(2019, 12, 30)  # ISO week 2020-W01
+    while monday.year < 2031:
+        week = [monday + dt.timedelta(days=d) for d in range(7)]
+        assert week[0].isocalendar().weekday == 1 and len({d.isocalendar().week for d in week}) == 1
+        assert len({epoch_number(d, epoch_days) for d in week}) == 1, monday
+        monday += dt.timedelta(days=7)
 
 
 def test_key_from_environment_then_file_else_missing(tmp_path, monkeypatch):

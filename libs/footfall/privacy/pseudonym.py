@@ -2,9 +2,11 @@
 
 The master key (hex, at least 32 bytes) comes from the environment variable named by
 `privacy.key_env`, else from the file `privacy.key_file`; never from a config file. Keys rotate
-per epoch: epoch n = (days since 1970-01-01 of the processing date) // `privacy.key_epoch_days`,
-and the epoch key is HMAC(master, "footfall-epoch-key:<n>"), so the same subscriber gets
-unrelated pseudonyms in two epochs and the master key never leaves the driver.
+per epoch: epoch n = (days since Monday 1969-12-29 of the processing date) //
+`privacy.key_epoch_days`, a multiple of 7, so an epoch is a run of whole ISO weeks (Monday to
+Sunday) and a week's subscribers carry one pseudonym each all week; the epoch key is
+HMAC(master, "footfall-epoch-key:<n>"), so the same subscriber gets unrelated pseudonyms in two
+epochs and the master key never leaves the driver.
 
 In Spark the pseudonym is computed once per DISTINCT msisdn with `mapInPandas`, the epoch key
 travelling in a broadcast variable: a query plan or a log shows the broadcast's id, never the key.
@@ -33,7 +35,8 @@ from footfall.schemas import C
 MIN_KEY_BYTES = 32
 _EPOCH_LABEL = b"footfall-epoch-key:"
 _FINGERPRINT_LABEL = b"footfall-key-fingerprint"
-_UNIX_EPOCH = dt.date(1970, 1, 1)
+# The Monday that starts the ISO week of 1970-01-01 (a Thursday): epochs of whole weeks count from it.
+EPOCH_ORIGIN = dt.date(1969, 12, 29)
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -83,7 +86,8 @@ def load_master_key(privacy: PrivacySection) -> bytes:
 
 
 def epoch_number(day: dt.date, epoch_days: int) -> int:
-    return (day - _UNIX_EPOCH).days // epoch_days
+    """The key epoch of `day`; epochs of `epoch_days` (a multiple of 7) days start on Mondays."""
+    return (day - EPOCH_ORIGIN).days // epoch_days
 
 
 def epoch_key(master: bytes, day: dt.date, epoch_days: int) -> EpochKey:
