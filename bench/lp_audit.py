@@ -46,32 +46,40 @@ def dump(out: Path, compute_args: list[str]) -> int:
 
 
 def time_inputs(inputs: Path, k: int) -> None:
-    """Print, per zone set, the zones audited, CPU-s, LPs solved and the extra cells chosen."""
+    """Print, per zone set, the zones audited, CPU-s, LPs solved (and how many of them the primal
+    simplex left without an optimum, re-solved by the dual one) and the extra cells chosen."""
     from footfall.privacy import audit
     from footfall.privacy.protect import protect_zone
 
-    solves = [0]
-    solve = audit.ZoneModel._solve
+    solves, fallbacks = [0], [0]
+    solve, run = audit.ZoneModel._solve, audit.ZoneModel._run
 
     def counting(self, *args):  # type: ignore[no-untyped-def]
         solves[0] += 1
         return solve(self, *args)
 
+    def counting_fallbacks(self, h):  # type: ignore[no-untyped-def]
+        before = self.fallbacks
+        status = run(self, h)
+        fallbacks[0] += self.fallbacks - before
+        return status
+
     audit.ZoneModel._solve = counting  # type: ignore[method-assign]
+    audit.ZoneModel._run = counting_fallbacks  # type: ignore[method-assign]
     for path in sorted(inputs.glob("*.parquet")):
         cells = pd.read_parquet(path)
         published = cells["status"] == "published"
         mixed = cells.assign(p=published, s=~published).groupby("zone_id")[["p", "s"]].any()
         zones = [z.reset_index(drop=True) for _, z in cells[cells["zone_id"].isin(
             mixed.index[mixed["p"] & mixed["s"]])].groupby("zone_id")]
-        solves[0] = 0
+        solves[0] = fallbacks[0] = 0
         t0 = time.process_time()
         chosen = [protect_zone(zone, k) for zone in zones]
         cpu = time.process_time() - t0
         extra = pd.concat(chosen) if chosen else pd.DataFrame()
         digest = hashlib.sha256(extra.astype(str).to_csv(index=False).encode()).hexdigest()[:12]
-        print(f"{path.stem:12s} zones {len(zones):5d}  CPU-s {cpu:7.1f}  LPs {solves[0]:7d}  "
-              f"extra cells {len(extra):5d} (digest {digest})", flush=True)
+        print(f"{path.stem:12s} zones {len(zones):5d}  CPU-s {cpu:7.1f}  LPs {solves[0]:7d} "
+              f"(dual re-solves {fallbacks[0]})  extra cells {len(extra):5d} (digest {digest})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,16 +110,19 @@ def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> DataFr
     return rows.agg(*totals)
 
 
-def zones_answered(grids: Mapping[Table, DataFrame]) -> dict[str, int]:
-    """The zones of the set and those with at least one published cell of a cohort level."""
-    published = [level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(C.ZONE_ID)
-                 for level in LEVELS if level.name in _COHORT_LEVELS]
-    return {ZONES_TOTAL: grids[ZONE_DAILY_TOTAL].select(C.ZONE_ID).distinct().count(),
-            ZONES_ANY_COHORT: functools.reduce(DataFrame.union, published).distinct().count()}
+def zones_answered(grids: Mapping[Table, DataFrame]) -> DataFrame:
+    """One row: the zones of the set and those with at least one published cell of a cohort level."""
+    answered = "_answered"
+    zones = [grids[ZONE_DAILY_TOTAL].select(C.ZONE_ID, F.lit(False).alias(answered))]
+    published = [level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(
+        C.ZONE_ID, F.lit(True).alias(answered)) for level in LEVELS if level.name in _COHORT_LEVELS]
+    per_zone = functools.reduce(DataFrame.union, zones + published).groupBy(C.ZONE_ID).agg(
+        F.max(answered).alias(answered))
+    return per_zone.agg(F.count(F.lit(1)).alias(ZONES_TOTAL),
+                        F.count(F.when(F.col(answered), 1)).alias(ZONES_ANY_COHORT))
 
 
 def coverage_counts(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> dict[str, int]:
-    """coverage() collected, and zones_answered: the counts compute records in ops.runs."""
-    row = coverage(visit_hours, grids).first()
-    counts = {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}
-    return counts | zones_answered(grids)
+    """coverage() and zones_answered(), collected in one Spark job: the counts compute records in ops.runs."""
+    row = coverage(visit_hours, grids).crossJoin(zones_answered(grids)).first()
+    return {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}

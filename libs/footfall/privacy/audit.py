@@ -20,9 +20,8 @@ footfall.zone_catchment — and knows how they relate:
 - every count is non-negative.
 
 For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
-constraints). A cell whose feasible interval is narrower than k is a leak. One exception: an
-interval [0, 0] pins the cell to "nobody", which discloses no person, so it is not counted.
-Integer rounding is not needed: the LP interval contains the integer one.
+constraints). A cell whose feasible interval is narrower than k is a leak, except [0, 0]: it pins
+the cell to "nobody", which discloses no person. The LP interval contains the integer one.
 
 The LPs are solved with HiGHS through highspy rather than scipy's linprog: one model per zone,
 re-solved with a new objective per cell from the previous basis (~1,000 LPs of a ~500-cell zone:
@@ -208,7 +207,7 @@ class ZoneModel:
         self._seen_low: dict[int, np.ndarray] = {}  # per component and cell: the extremes seen in
         self._seen_high: dict[int, np.ndarray] = {}  # the feasible points found so far
         self._zero: set[str] = set()  # cells shown to be 0 at every point (_prove_together)
-        self.solves = 0  # LPs solved so far (profiling: docs/benchmarks.md)
+        self.solves = self.fallbacks = 0  # LPs solved, and re-solved by the dual simplex (bench/lp_audit.py)
 
     def _components(self) -> dict[str, int]:
         """Variables linked by relations, as component ids; a component whose relations involve no
@@ -289,6 +288,7 @@ class ZoneModel:
         self.solves += 1
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
+            self.fallbacks += 1
             h.clearSolver()
             h.setOptionValue("simplex_strategy", 1)
             h.run()
