@@ -135,3 +135,23 @@ def test_key_never_in_plan_explain_or_logs(spark, capsys, caplog):
     assert "MapInPandas" in printed  # the explain output was captured
     for text in (plan, executed, printed, caplog.text):
         assert secret_hex not in text and MASTER.hex() not in text
+
+
+@pytest.mark.parametrize("job", ["run", "ingest", "load-reference"])
+def test_a_short_key_is_refused_before_the_spark_session_starts(job, tmp_path, monkeypatch, capsys):
+    """The jobs that pseudonymise check the key first: a session's start costs seconds to a
+    minute, and a bad key found after it (as `footfall run` did, after creating the tables)
+    wastes them."""
+    from footfall import cli
+    from footfall.pipeline import ingest, reference, run
+
+    def no_session(cfg):
+        raise AssertionError("the session was started before the key was checked")
+
+    for module in (run, ingest, reference):
+        monkeypatch.setattr(module, "build_session", no_session)
+    monkeypatch.setenv("FOOTFALL_PSEUDONYM_KEY", "ab" * 21)
+    assert cli.main([job, "--date", "2026-03-14", "--set", f"paths.data_dir={tmp_path}"]) == 77
+    assert capsys.readouterr().err == (
+        f"footfall {job}: the pseudonymisation key in the environment variable FOOTFALL_PSEUDONYM_KEY has "
+        "21 bytes, fewer than 32: generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`\n")

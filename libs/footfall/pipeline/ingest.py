@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:
+    key_for(cfg.privacy, args.date)  # a missing or short key fails before the session's start (seconds)
     spark = build_session(cfg)
     run(spark, cfg, args.date)
     return EXIT_OK

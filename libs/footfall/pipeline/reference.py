@@ -75,8 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, cfg: Config) -> int:
     if args.zone_set and (not args.zones or len(args.zones) != 1):
         raise BadInputError("--zone-set needs exactly one --zones FILE")
+    day = args.date or dt.date.today()
+    if not args.zones:  # the subscribers are pseudonymised: a missing or short key fails before the session starts
+        key_for(cfg.privacy, day)
     spark = build_session(cfg)
-    run(spark, cfg, args.date or dt.date.today(), args.zones, args.zone_set)
+    run(spark, cfg, day, args.zones, args.zone_set)
     return EXIT_OK
 
 

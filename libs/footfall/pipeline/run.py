@@ -25,6 +25,7 @@ from footfall.pipeline.utility import (
     visitor_hours_covered,
     visits_covered,
 )
+from footfall.privacy.pseudonym import key_for
 from footfall.schemas import RUNS, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONES, C
 from footfall.session import build_session
 
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace, cfg: Config) -> int:
+    key_for(cfg.privacy, args.date)  # a missing or short key fails before the session's start (seconds)
     spark = build_session(cfg)
     run(spark, cfg, args.date, args.zone_sets, args.republish)
     print(summary(spark, args.date))

@@ -36,7 +36,7 @@ MIN_KEY_BYTES = 32
 _EPOCH_LABEL = b"footfall-epoch-key:"
 _FINGERPRINT_LABEL = b"footfall-key-fingerprint"
 # The Monday that starts the ISO week of 1970-01-01 (a Thursday): epochs of whole weeks count from it.
-EPOCH_ORIGIN = dt.date(1969, 12, 29)
+_EPOCH_ORIGIN = dt.date(1969, 12, 29)
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -87,7 +87,7 @@ def load_master_key(privacy: PrivacySection) -> bytes:
 
 def epoch_number(day: dt.date, epoch_days: int) -> int:
     """The key epoch of `day`; epochs of `epoch_days` (a multiple of 7) days start on Mondays."""
-    return (day - EPOCH_ORIGIN).days // epoch_days
+    return (day - _EPOCH_ORIGIN).days // epoch_days
 
 
 def epoch_key(master: bytes, day: dt.date, epoch_days: int) -> EpochKey:
