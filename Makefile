@@ -48,18 +48,22 @@ doctor: setup ## print versions, jars, config; run a smoke query
 $(DATA)/demo.key: | $(VENV)/.installed
 	$(PY) -c 'from footfall.privacy.pseudonym import ensure_demo_key; ensure_demo_key("$@")'
 
+# $(call timed,STEP,COMMAND): run it, then print how long it took (issue #17: `make run` prints
+# the time of each step; `footfall run` prints its jobs' own).
+timed = start=$$(date +%s); $(2) && echo "== make: $(1) took $$(( $$(date +%s) - start )) s"
+
 DEMO_LANDING := $(DATA)/landing/.generated-$(DATE)-$(DEMO_SUBSCRIBERS)-s$(DEMO_STOREFRONTS)-v$(LANDING_LAYOUT)
 # A new demo world also starts a new demo catalog: `make run` republishes, and a release of the
 # old world would carry its withheld cells over and withhold every cell that moved by less than k.
 $(DEMO_LANDING): | $(VENV)/.installed $(JARS)/.resolved
 	rm -rf $(DATA)/warehouse $(DATA)/metastore_db $(DATA)/analyst $(DATA)/report $(DATA)/derby.log
-	$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS) --storefronts $(DEMO_STOREFRONTS)
+	$(call timed,generate,$(BIN)/footfall generate --date $(DATE) --subscribers $(DEMO_SUBSCRIBERS) --storefronts $(DEMO_STOREFRONTS))
 	touch $@
 
 run: setup $(DATA)/demo.key $(DEMO_LANDING) ## the main job on the built-in demo data
 	# --republish: the demo day is regenerated deterministically, so `make run` may repeat it.
-	$(BIN)/footfall run --date $(DATE) --republish
-	$(BIN)/footfall report --date $(DATE)
+	$(call timed,footfall run,$(BIN)/footfall run --date $(DATE) --republish)
+	$(call timed,report,$(BIN)/footfall report --date $(DATE))
 	@echo "report: $(DATA)/report/$(DATE)/index.html (offline; open it in a browser)"
 
 # Test tiers (docs/operations.md, CI). `make test` is the README's command: unit and fast
