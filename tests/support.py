@@ -30,7 +30,16 @@ CONF_DIR = ROOT / "conf"
 # the secondary suppression's LPs (one zone per task).
 TEST_SHUFFLE_PARTITIONS = 1
 SUBPROCESS_SHUFFLE_PARTITIONS = 2
-TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"}
+# Generated code off (whole-stage and per-expression, Spark's interpreted evaluation instead): a
+# test day's queries each compile their Java code for a few hundred rows, and the compiling, not
+# the rows, was most of their CPU. The fast tier took 771 s with it off against 939 s with it on,
+# one run each in a row on 2026-12-06 (docs/operations.md, "CI"). The cluster tier submits with
+# the jobs' own setting (CODEGEN_ON), so its comparison with the local-mode run beside it checks
+# that both evaluations publish the same rows.
+TEST_SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false",
+                   "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+# Spark's defaults: what the jobs run with outside the tests.
+CODEGEN_ON = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 # Delta's state reconstruction and VACUUM's file listing: one task each instead of local.yaml's 2
 # and 4 (cluster.yaml's 50 and its default): the test tables hold a handful of files each, and a
 # republish vacuums four tables (docs/operations.md, "Fixed cost per job").

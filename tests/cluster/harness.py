@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import spark_overrides
+from support import CODEGEN_ON, spark_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
@@ -95,8 +95,9 @@ class Submitter:
             "--set", f"spark.event_log_dir={self.event_log_dir}",
             # the tests' Spark settings (tests/support.py): two shuffle partitions, one per
             # executor; one task per Delta snapshot and file listing, where cluster.yaml's 50 per
-            # table read would be most of each job's time on the test day's tiny tables
-            *spark_overrides(),
+            # table read would be most of each job's time on the test day's tiny tables; but the
+            # jobs' own generated code, which the local-mode runs compared with these go without
+            *spark_overrides(**CODEGEN_ON),
             *args,
         ]
 

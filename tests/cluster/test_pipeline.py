@@ -8,7 +8,8 @@ index join) and `localities` (96 zones; `spatial.broadcast_max_zones=50` sends i
 spatially partitioned join, so that join is shuffled across the executors). The generated store
 fronts are taken out of the landing folder before load-reference: their full grid is 2.4M rows
 per day, too many to compute here, and with their 4,612 polygons loading the zones took 66 s on
-the cluster.
+the cluster. The submitted jobs run with Spark's generated code and the local-mode run without it,
+as every other test does (tests/support.py): equal tables also say both evaluations agree.
 """
 
 from __future__ import annotations
