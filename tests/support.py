@@ -31,8 +31,8 @@ CONF_DIR = ROOT / "conf"
 TEST_SHUFFLE_PARTITIONS = 1
 SUBPROCESS_SHUFFLE_PARTITIONS = 2
 # Generated code off (whole-stage and per-expression, Spark's interpreted evaluation instead): a
-# test day's queries each compile their Java code for a few hundred rows, and the compiling, not
-# the rows, was most of their CPU. The fast tier took 771 s with it off against 939 s with it on,
+# test day's queries each compile their Java code for a few hundred rows, which costs more time
+# than interpreting the rows. The fast tier took 771 s with it off against 939 s with it on,
 # one run each in a row on 2026-12-06 (docs/operations.md, "CI"). The cluster tier submits with
 # the jobs' own setting (CODEGEN_ON), so its comparison with the local-mode run beside it checks
 # that both evaluations publish the same rows.
