@@ -26,8 +26,12 @@ MASTER_JSON = "http://127.0.0.1:8180/json/"
 REFERENCE_DIR = ROOT / "data" / "berlin"
 # A fixed test key (hex, 32 bytes): the cluster and the local run must pseudonymise alike.
 TEST_KEY = "5a" * 32
-# Small executors: two workers with 1 core / 1 GB each, one executor per worker.
-SUBMIT_OPTS = "--driver-memory 1g --executor-memory 1g --conf spark.executor.cores=1 --total-executor-cores 2"
+# Small executors: two workers with 1 core / 1 GB each, one executor per worker. The first job
+# waits (up to Spark's 30 s) until both executors have registered: by default a standalone
+# application starts its jobs on whatever has registered, and a doctor run whose tasks all
+# went to the first executor failed CI once (2026-12-06).
+SUBMIT_OPTS = ("--driver-memory 1g --executor-memory 1g --conf spark.executor.cores=1 --total-executor-cores 2"
+               " --conf spark.scheduler.minRegisteredResourcesRatio=1.0")
 
 
 def master_state() -> dict:
