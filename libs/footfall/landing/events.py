@@ -167,6 +167,19 @@ def classify_staged(df: DataFrame, lookup: DataFrame, cells: DataFrame, day: dt.
     )
 
 
+def for_writes(df: DataFrame) -> DataFrame:
+    """Classified rows -> only the columns the two writes read, which ingest caches once: the
+    delivered text fields of a rejected row only (NULL in every other row), the pseudonym, the
+    parsed fields and the cell's site, and each row's place in its file (every row's:
+    `block_offsets` counts the rows of each block)."""
+    rejected = F.col(STATUS).isin(*REJECT_REASONS)
+    text = (C.EVENT_TIME, C.LON, C.LAT, C.ACCURACY_M)
+    return df.select(
+        STATUS, C.PSEUDO_ID, C.KEY_ID, TS, X, Y, ACC, CELL_LON, CELL_LAT, CELL_RANGE, C.CELL_ID, C.EVENT_TYPE,
+        *[F.when(rejected, F.col(c)).alias(c) for c in text], C.SOURCE_FILE, BLOCK_START, ROW_ID,
+    )
+
+
 def classify(df: DataFrame, lookup: DataFrame, cells: DataFrame, day: dt.date, day_start: dt.datetime,
              day_end: dt.datetime, service_area: BBox) -> DataFrame:
     """Read rows -> rows with pseudonym (no raw msisdn), cell position and status."""

@@ -29,6 +29,7 @@ from footfall.landing.events import (
     accepted_events,
     block_offsets,
     classify_staged,
+    for_writes,
     rejected_rows,
     stage_rows,
     status_counts,
@@ -106,17 +107,20 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
                 raise BadInputError(f"landing folder {folder} holds no event rows: check the export")
         bc = broadcast_key(spark, key)
         # The landing files are parsed once: the staged rows (trimmed text, partitioned by msisdn,
-        # copy rank) are cached and feed the pseudonym lookup and both writes. Before, the files
-        # were read for the lookup and again for each write, and the events shuffled for the
-        # duplicate window and again for the lookup join (before/after: docs/benchmarks.md).
+        # copy rank) are cached and feed the pseudonym lookup and the classification. Before, the
+        # files were read for the lookup and again for each write, and the events shuffled for the
+        # duplicate window and again for the lookup join. The rows are classified once too: the
+        # classified rows, narrowed to what the writes read, are cached by the events write and
+        # read again by the rejects write (before/after: docs/benchmarks.md).
         staged = raw.transform(stage_rows).persist(StorageLevel.MEMORY_AND_DISK)
         lookup = subscriber_lookup(pseudonym_map(staged, bc, key.key_id), subscribers).cache()
+        classified = staged.transform(classify_staged, lookup, cells, day, day_start, day_end, area).transform(
+            for_writes).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            classified = staged.transform(classify_staged, lookup, cells, day, day_start, day_end, area)
-            observed, rejected_written = _write_rows(spark, classified, block_offsets(staged), day, rec.run_id)
+            observed, rejected_written = _write_rows(spark, classified, (staged, lookup), day, rec.run_id)
         finally:
-            lookup.unpersist()
-            staged.unpersist()
+            for df in (classified, lookup, staged):
+                df.unpersist()
             bc.destroy()
         rec.counts.update(summarise(observed, rejected_written))
         log.info("ingest %s: %d rows in = %d accepted + %d rejected + %d excluded", day, rec.counts["in"],
@@ -124,18 +128,21 @@ def run(spark: SparkSession, cfg: Config, day: dt.date) -> dict[str, int]:
         return rec.counts
 
 
-def _write_rows(spark: SparkSession, classified: DataFrame, offsets: DataFrame, day: dt.date,
+def _write_rows(spark: SparkSession, classified: DataFrame, sources: tuple[DataFrame, ...], day: dt.date,
                 run_id: str) -> tuple[dict[str, int], int]:
-    """Accepted rows to restricted.events, rejected ones with their position in the file
-    (`offsets`: block_offsets of the read rows) to ops.rejected_events (each replacing the day);
-    returns the rows per status observed on the way and the rejected rows written."""
+    """Accepted rows of the (persisted) `classified` rows to restricted.events, rejected ones with
+    their position in the file to ops.rejected_events (each replacing the day); returns the rows
+    per status observed on the way and the rejected rows written. `sources`: the cached inputs
+    of the classification, released once the events write has cached the classified rows."""
     observed, written = Observation("ingest"), Observation("rejected")
     with step("ingest", "events", spark) as s, landing_read_errors():
         replace_partition(accepted_events(classified.observe(observed, *status_counts()), day),
                           EVENTS, {C.EVENT_DATE: day})
         s.record(rows_in=observed.get["in"], rows_out=observed.get[ACCEPTED])
+    for df in sources:
+        df.unpersist()
     with step("ingest", "rejected_events", spark) as s, landing_read_errors():
-        rejects = rejected_rows(classified.transform(with_source_row, offsets), day, run_id)
+        rejects = rejected_rows(classified.transform(with_source_row, block_offsets(classified)), day, run_id)
         replace_partition(rejects.observe(written, F.count(F.lit(1)).alias("n")), REJECTED_EVENTS,
                           {C.EVENT_DATE: day})
         s.record(rows_in=observed.get["in"], rows_out=written.get["n"])
