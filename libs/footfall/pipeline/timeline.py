@@ -118,8 +118,10 @@ def with_tails(timeline: DataFrame, stay_priors: dict[object, np.ndarray], p: Vi
     def expect(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             tail, head = np.zeros(len(batch)), np.zeros(len(batch))
-            real = (batch[IS_STAY] & ~batch[D.VIRTUAL].fillna(False).astype(bool)).to_numpy(bool)
-            home = batch[D.AT_HOME].fillna(False).to_numpy(bool) if p.home_prior else np.ones(len(batch), bool)
+            # NULL counts as False: nullable booleans arrive as object columns, on which pandas
+            # deprecates fillna's downcast (a FutureWarning per batch in the job's log).
+            real = (batch[IS_STAY] & ~batch[D.VIRTUAL].eq(True)).to_numpy(bool)
+            home = batch[D.AT_HOME].eq(True).to_numpy(bool) if p.home_prior else np.ones(len(batch), bool)
             for value in (True, False):
                 chosen = np.flatnonzero(real & (home == value))
                 if len(chosen) and value in stay_priors:
