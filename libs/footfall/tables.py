@@ -16,6 +16,8 @@ with Spark's placeholder columns, logging an ERROR with a stack trace on every w
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import weakref
@@ -34,6 +36,7 @@ from footfall.schemas import (
     PUBLIC_STATUSES,
     PUBLISHED_KEYS,
     PUBLISHED_TABLES,
+    RUNS,
     STATUS_DP,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -101,10 +104,50 @@ _ENSURED: weakref.WeakKeyDictionary[SparkSession, set[Table]] = weakref.WeakKeyD
 
 
 def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -> None:
-    """create_tables for the tables this session has not ensured yet."""
+    """create_tables for the tables this session has not ensured yet. footfall's own tables
+    (ALL_TABLES) are checked all at once, the first time, unless the catalog says they were
+    checked against these very definitions (`catalog_current`): then none is."""
     ensured = _ENSURED.setdefault(spark, set())
-    create_tables(spark, tuple(t for t in tables if t not in ensured))
-    ensured.update(tables)
+    todo = tuple(t for t in tables if t not in ensured)
+    if any(t in ALL_TABLES for t in todo):
+        if not catalog_current(spark):
+            create_tables(spark, tuple(t for t in ALL_TABLES if t not in ensured))
+            _mark_current(spark)
+        ensured.update(ALL_TABLES)
+        todo = tuple(t for t in todo if t not in ensured)
+    create_tables(spark, todo)
+    ensured.update(todo)
+
+
+# Where the catalog records the definitions its tables were last checked against: a table
+# property of ops.runs, which every job reads anyway. Checking every table against its definition
+# took 16.5 s of a compute's start on the demo day's catalog (a Delta snapshot or table detail per
+# table, docs/benchmarks.md), though the tables change only when footfall's version does.
+_DEFINITIONS = "footfall.definitions"
+
+
+def definitions_fingerprint(tables: tuple[Table, ...] = ALL_TABLES) -> str:
+    """A digest of everything create_tables makes of the tables: names, comments, columns, types,
+    partitioning, a published table's guard and statistics columns."""
+    spec = [[t.name, t.comment, list(t.partition_by),
+             [[c.name, c.dtype.simpleString(), c.nullable, c.comment] for c in t.columns],
+             sorted(_guard_properties(t).items()) if t in PUBLISHED_TABLES else []] for t in tables]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:32]
+
+
+def catalog_current(spark: SparkSession) -> bool:
+    """Whether every table of ALL_TABLES exists and was checked against this version's definitions."""
+    # SHOW TABLES asks the metastore only; tableExists loads each Delta table's log (about 0.5 s a table).
+    schemas = sorted({t.name.split(".")[0] for t in ALL_TABLES})
+    existing = {f"{schema}.{row.tableName}" for schema in schemas if spark.catalog.databaseExists(schema)
+                for row in spark.sql(f"SHOW TABLES IN {schema}").collect()}
+    if any(t.name not in existing for t in ALL_TABLES):
+        return False
+    return table_properties(spark, RUNS).get(_DEFINITIONS) == definitions_fingerprint()
+
+
+def _mark_current(spark: SparkSession) -> None:
+    spark.sql(f"ALTER TABLE {RUNS.name} SET TBLPROPERTIES ('{_DEFINITIONS}' = '{definitions_fingerprint()}')")
 
 
 def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:

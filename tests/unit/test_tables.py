@@ -8,10 +8,23 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType
 from support import raises_check_violation
 
-from footfall.schemas import PUBLISHED_TABLES, ZONE_HOURLY, ZONE_HOURLY_TOTAL, C, Column, Table
+import footfall.tables
+from footfall.schemas import (
+    ALL_TABLES,
+    EVENTS,
+    PUBLISHED_TABLES,
+    RUNS,
+    ZONE_HOURLY,
+    ZONE_HOURLY_TOTAL,
+    C,
+    Column,
+    Table,
+)
 from footfall.tables import (
     add_guard,
+    catalog_current,
     create_tables,
+    definitions_fingerprint,
     ensure_tables,
     guard_constraints,
     replace_partition,
@@ -237,3 +250,36 @@ def test_ensure_tables_creates_a_table_once_per_session(spark):
         assert spark.catalog.tableExists(table.name)
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {table.name}")
+
+
+def test_a_catalog_checked_against_these_definitions_is_checked_no_more(spark, monkeypatch):
+    """A session that finds the catalog's fingerprint current checks none of footfall's tables;
+    one that finds another version's fingerprint checks them all and records this version's."""
+    ensure_tables(spark, (RUNS,))  # the test catalog: every table checked once, the fingerprint recorded
+    assert catalog_current(spark)
+    checked: list[tuple[str, ...]] = []
+
+    def record(_spark, tables):  # create_tables, with only the names it was given recorded
+        checked.append(tuple(t.name for t in tables))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(footfall.tables, "create_tables", record)
+        footfall.tables._ENSURED.pop(spark)  # as a new process finds the catalog
+        ensure_tables(spark, (RUNS, EVENTS))
+        assert checked == [()]
+    spark.sql(f"ALTER TABLE {RUNS.name} SET TBLPROPERTIES ('footfall.definitions' = 'an earlier version')")
+    assert not catalog_current(spark)
+    with monkeypatch.context() as patch:
+        patch.setattr(footfall.tables, "create_tables", record)
+        footfall.tables._ENSURED.pop(spark)
+        ensure_tables(spark, (EVENTS,))
+        assert checked == [(), tuple(t.name for t in ALL_TABLES), ()]
+    assert catalog_current(spark)  # this version's fingerprint recorded again
+
+
+def test_the_fingerprint_changes_with_any_definition():
+    renamed = Table(RUNS.name, RUNS.columns, RUNS.comment + ".")
+    retyped = Table(RUNS.name, (Column(RUNS.columns[0].name, LongType(), RUNS.columns[0].comment), *RUNS.columns[1:]),
+                    RUNS.comment)
+    prints = {definitions_fingerprint(tables) for tables in ((RUNS,), (renamed,), (retyped,), (RUNS, EVENTS))}
+    assert len(prints) == 4 and definitions_fingerprint((RUNS,)) == definitions_fingerprint((RUNS,))
