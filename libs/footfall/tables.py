@@ -121,8 +121,8 @@ def ensure_tables(spark: SparkSession, tables: tuple[Table, ...] = ALL_TABLES) -
 
 # Where the catalog records the definitions its tables were last checked against: a table
 # property of ops.runs, which every job reads anyway. Checking every table against its definition
-# took 16.5 s of a compute's start on the demo day's catalog (a Delta snapshot or table detail per
-# table, docs/benchmarks.md), though the tables change only when footfall's version does.
+# (a Delta snapshot or table detail per table) cost about 10 s of a compute's start on the demo
+# day's catalog (docs/benchmarks.md), though the tables change only when footfall's version does.
 _DEFINITIONS = "footfall.definitions"
 
 
@@ -137,7 +137,7 @@ def definitions_fingerprint(tables: tuple[Table, ...] = ALL_TABLES) -> str:
 
 def catalog_current(spark: SparkSession) -> bool:
     """Whether every table of ALL_TABLES exists and was checked against this version's definitions."""
-    # SHOW TABLES asks the metastore only; tableExists loads each Delta table's log (about 0.5 s a table).
+    # SHOW TABLES asks the metastore only; tableExists loads each Delta table (DeltaCatalog.loadTable).
     schemas = sorted({t.name.split(".")[0] for t in ALL_TABLES})
     existing = {f"{schema}.{row.tableName}" for schema in schemas if spark.catalog.databaseExists(schema)
                 for row in spark.sql(f"SHOW TABLES IN {schema}").collect()}
