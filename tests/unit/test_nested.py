@@ -8,8 +8,18 @@ import pandas as pd
 from attacker import nested_exposures
 from pyspark.sql import functions as F
 
-from footfall.privacy.nested import protect_nested
-from footfall.schemas import STATUS_PUBLISHED, WITHHELD_NESTED, WITHHELD_PRIMARY, ZONE_RELATIONS, C
+from footfall.privacy.nested import Nesting, protect_nested
+from footfall.privacy.suppression import public_status
+from footfall.schemas import (
+    STATUS_PUBLISHED,
+    WITHHELD_NESTED,
+    WITHHELD_PRIMARY,
+    ZONE_DAILY_TOTAL,
+    ZONE_HOURLY_TOTAL,
+    ZONE_RELATIONS,
+    C,
+)
+from footfall.tables import ensure_tables, replace_partition
 
 K = 20
 DAY = dt.date(2026, 3, 14)
@@ -80,3 +90,43 @@ def test_a_zone_set_without_published_partners_is_unchanged(spark):
     got = protect_nested(localities, nobody, _relations(spark), "loc", [C.HOUR_START], K)
     assert _nested(got) == set()
     assert sorted(map(tuple, got.collect())) == sorted(map(tuple, localities.collect()))
+
+
+def _as_table(df, table):
+    """A grid as published in `table`'s columns, the ones it lacks NULL (the metrics the rule does not read)."""
+    return public_status(df).select(*[
+        F.col(f.name) if f.name in df.columns else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in table.struct.fields])
+
+
+def test_the_grids_of_a_set_are_protected_together_each_against_its_own_table(spark, claim):
+    """Nesting.protect, as compute calls it: the localities' hour totals and day totals in one
+    pass, against the district's published cells of the same tables in the catalog. The day
+    totals: D 100 published, A 60 and B 45, so 5 people were in both: B (fewer) is withheld. The
+    hours are the issue's example above. Each flag lands in its own table only: B's day total
+    is withheld, and B's hours other than 15:00 and 20:00 stay published."""
+    day = dt.date(2026, 2, 11)
+    claim(days=[day], zone_sets=["nest_dist", "nest_loc"])
+    relations = spark.createDataFrame([("nest_dist", "D", "nest_loc", part, 0.0) for part in "AB"],
+                                      ZONE_RELATIONS.struct)
+
+    def hours(zone_set, zones):
+        return _cells(spark, zone_set, zones).withColumns({
+            C.EVENT_DATE: F.lit(day), C.LOCAL_HOUR: F.hour(C.HOUR_START) + 1, C.UTC_OFFSET_MIN: F.lit(60)})
+
+    def days(zone_set, visitors):
+        rows = [(zone_set, zone, day, v, STATUS_PUBLISHED) for zone, v in visitors.items()]
+        return spark.createDataFrame(rows, f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.EVENT_DATE} date, "
+                                           f"{C.VISITORS} long, {C.STATUS} string")
+
+    ensure_tables(spark, (ZONE_HOURLY_TOTAL, ZONE_DAILY_TOTAL))
+    district = {ZONE_HOURLY_TOTAL: hours("nest_dist", [("D", 0)]), ZONE_DAILY_TOTAL: days("nest_dist", {"D": 100})}
+    for table, grid in district.items():
+        replace_partition(_as_table(grid, table), table, {C.EVENT_DATE: day, C.ZONE_SET: "nest_dist"})
+    localities = {ZONE_HOURLY_TOTAL: (hours("nest_loc", [("A", 1), ("B", 2)]), [C.HOUR_START]),
+                  ZONE_DAILY_TOTAL: (days("nest_loc", {"A": 60, "B": 45}), [])}
+    got = Nesting("nest_loc", day, relations).protect(localities, K)
+    assert _nested(got[ZONE_HOURLY_TOTAL]) == {("B", 15), ("B", 20)}
+    assert {r[C.ZONE_ID] for r in got[ZONE_DAILY_TOTAL].where(F.col(C.STATUS) == WITHHELD_NESTED).collect()} == {"B"}
+    assert got[ZONE_DAILY_TOTAL].columns == localities[ZONE_DAILY_TOTAL][0].columns
+    assert got[ZONE_HOURLY_TOTAL].where(F.col(C.STATUS) == STATUS_PUBLISHED).count() == 9  # 11 published, 2 withheld

@@ -28,7 +28,7 @@ from footfall.pipeline.aggregate import (
 from footfall.pipeline.estimate import with_visitors_est
 from footfall.pipeline.utility import VISITOR_HOURS_TOTAL, coverage_counts
 from footfall.privacy import dp
-from footfall.privacy.nested import Nesting, nesting_of
+from footfall.privacy.nested import nesting_of
 from footfall.privacy.suppression import (
     protect_linked,
     public_status,
@@ -62,6 +62,10 @@ from footfall.tables import replace_partition
 HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 COHORT = (C.AGE_BAND, C.GENDER)
+# What identifies a cell of each grid besides its zone and day.
+CELL_KEYS = {ZONE_HOURLY: (C.HOUR_START, *COHORT), ZONE_HOURLY_TOTAL: (C.HOUR_START,), ZONE_DAILY: COHORT,
+             ZONE_DAILY_TOTAL: (), ZONE_DAILY_MARGINS: COHORT, ZONE_DAYPART: (C.DAY_PART, *COHORT),
+             ZONE_CATCHMENT: (C.HOME_DISTRICT,)}
 # Observed on the zone_hourly write, not recorded itself: visitors_in_suppressed_cells is
 # visitors_total minus it.
 PUBLISHED_VISITORS = "_published_visitors"
@@ -107,47 +111,29 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
     the release replaced, if any, which each grid is suppressed against after primary
     suppression, and then across zone sets; `weights`: the snapshot's market share, which scales
     the protected grids' published visitors to visitors_est."""
-    k, max_stay_share = privacy.k, privacy.max_stay_share
-    nesting = nesting_of(zones.sparkSession, zone_set, event_date)
-
-    def against(table: Table, *keys: str) -> Callable[[DataFrame], DataFrame]:
-        return functools.partial(_before_secondary, table=table, keys=keys, k=k, previous=previous, nesting=nesting)
-
-    def primary(table: Table, *keys: str) -> Callable[[DataFrame], DataFrame]:
-        return lambda cells: cells.transform(suppress_primary, k).transform(
-            suppress_visit_primary, k, max_stay_share).transform(against(table, *keys))
-
+    k = privacy.k
     visit_hours = bounded.transform(explode_visit_hours, hours)
     before = Observation("visitors_before_suppression")
-    hourly_raw = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
-        before, F.sum(C.VISITORS).alias("visitors_total"))
+    after_primary = Observation("visitors_after_primary")
+    firsts = _after_primary(privacy, bounded, visit_hours, estimates, zones, event_date, hours, homes, previous,
+                            (before, after_primary))
+    nesting = nesting_of(zones.sparkSession, zone_set, event_date)
+    if nesting is not None:
+        firsts = nesting.protect({t: (grid, CELL_KEYS[t]) for t, grid in firsts.items()}, k)
     # Each grid is checkpointed (eager; the grids are small) in the order they depend on one
     # another: the LP pass and the writes read each several times, and each plan built on a
     # checkpoint starts from its rows, not from the whole lineage back to the visits, which
     # took seconds of the driver's time per plan before any job ran.
-    totals = visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(
-        primary(ZONE_HOURLY_TOTAL, *HOUR_KEYS)).localCheckpoint()
-    after_primary = Observation("visitors_after_primary")
-    # zone_hourly publishes no visit metrics (footfall.privacy.suppression): gone before anything compares them.
-    hourly = hourly_raw.transform(suppress_primary, k).transform(without_visit_metrics).observe(
-        after_primary, F.sum(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published")
-    ).transform(against(ZONE_HOURLY, *HOUR_KEYS, *COHORT)).transform(suppress_secondary, totals, HOUR_KEYS, k
-                                                                      ).localCheckpoint()
-    day_totals = bounded.transform(aggregate_days, zones, event_date, estimates).transform(
-        primary(ZONE_DAILY_TOTAL, *DAY_KEYS)).localCheckpoint()
-    daily_raw = bounded.transform(aggregate_cohort_days, zones, event_date).localCheckpoint()
-    daily = daily_raw.transform(primary(ZONE_DAILY, *DAY_KEYS, *COHORT)).transform(
-        suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
-    margins = daily_raw.transform(aggregate_margins).transform(suppress_primary, k).transform(
-        against(ZONE_DAILY_MARGINS, *DAY_KEYS, *COHORT)).transform(
+    totals = firsts[ZONE_HOURLY_TOTAL].localCheckpoint()
+    day_totals = firsts[ZONE_DAILY_TOTAL].localCheckpoint()
+    hourly = firsts[ZONE_HOURLY].transform(suppress_secondary, totals, HOUR_KEYS, k).localCheckpoint()
+    daily = firsts[ZONE_DAILY].transform(suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
+    margins = firsts[ZONE_DAILY_MARGINS].transform(
         suppress_margins_secondary, daily, day_totals, DAY_KEYS, k).localCheckpoint()
     # Day parts have no published total to subtract from: only the LP pass relates them.
-    dayparts = visit_hours.transform(aggregate_cohort_dayparts, zones, event_date, day_parts(hours)).transform(
-        suppress_primary, k).transform(against(ZONE_DAYPART, *DAY_KEYS, C.DAY_PART, *COHORT)).localCheckpoint()
+    dayparts = firsts[ZONE_DAYPART].localCheckpoint()
     # A zone's home districts add up to its day's total, like its cohorts' daily cells.
-    catchment = bounded.transform(aggregate_catchment, zones, event_date, homes).transform(
-        suppress_primary, k).transform(against(ZONE_CATCHMENT, *DAY_KEYS, C.HOME_DISTRICT)).transform(
-        suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
+    catchment = firsts[ZONE_CATCHMENT].transform(suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
     grids = _protected({ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily,
                         ZONE_DAILY_TOTAL: day_totals, ZONE_DAILY_MARGINS: margins, ZONE_DAYPART: dayparts,
                         ZONE_CATCHMENT: catchment}, k)
@@ -156,6 +142,50 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
         utility = coverage_counts(visit_hours, grids)
         s.record(rows_in=utility.get(VISITOR_HOURS_TOTAL, 0))
     return _write_grids(grids, weights, partition(event_date, zone_set), run_id, before, after_primary) | utility
+
+
+def _after_primary(privacy: PrivacySection, bounded: DataFrame, visit_hours: DataFrame, estimates: DataFrame,
+                   zones: DataFrame, event_date: dt.date, hours: list[LocalHour], homes: Sequence[str],
+                   previous: dict[Table, DataFrame] | None, observed: tuple[Observation, Observation]
+                   ) -> dict[Table, DataFrame]:
+    """The seven raw grids after primary suppression (the visit metrics' too) and, in a
+    republish, against the release replaced (publish_suppressed's arguments); `observed`: the
+    visitors before suppression and those published after primary suppression, observed on
+    zone_hourly."""
+    k, max_stay_share = privacy.k, privacy.max_stay_share
+
+    def against_release(table: Table) -> Callable[[DataFrame], DataFrame]:
+        if previous is None:
+            return lambda cells: cells
+        return lambda cells: suppress_against_release(cells, previous[table], (*DAY_KEYS, *CELL_KEYS[table]), k)
+
+    def primary(table: Table) -> Callable[[DataFrame], DataFrame]:
+        return lambda cells: cells.transform(suppress_primary, k).transform(
+            suppress_visit_primary, k, max_stay_share).transform(against_release(table))
+
+    def visitors_only(table: Table) -> Callable[[DataFrame], DataFrame]:
+        return lambda cells: cells.transform(suppress_primary, k).transform(against_release(table))
+
+    before, after_primary = observed
+    # zone_hourly publishes no visit metrics (footfall.privacy.suppression): gone before anything compares them.
+    hourly = visit_hours.transform(aggregate_cohort_hours, zones, event_date, hours).observe(
+        before, F.sum(C.VISITORS).alias("visitors_total")).transform(suppress_primary, k).transform(
+        without_visit_metrics).observe(after_primary, F.sum(F.when(
+            F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS))).alias("published"))
+    daily_raw = bounded.transform(aggregate_cohort_days, zones, event_date).localCheckpoint()
+    return {
+        ZONE_HOURLY: hourly.transform(against_release(ZONE_HOURLY)),
+        ZONE_HOURLY_TOTAL: visit_hours.transform(aggregate_hours, zones, event_date, hours).transform(
+            primary(ZONE_HOURLY_TOTAL)),
+        ZONE_DAILY: daily_raw.transform(primary(ZONE_DAILY)),
+        ZONE_DAILY_TOTAL: bounded.transform(aggregate_days, zones, event_date, estimates).transform(
+            primary(ZONE_DAILY_TOTAL)),
+        ZONE_DAILY_MARGINS: daily_raw.transform(aggregate_margins).transform(visitors_only(ZONE_DAILY_MARGINS)),
+        ZONE_DAYPART: visit_hours.transform(aggregate_cohort_dayparts, zones, event_date, day_parts(hours)).transform(
+            visitors_only(ZONE_DAYPART)),
+        ZONE_CATCHMENT: bounded.transform(aggregate_catchment, zones, event_date, homes).transform(
+            visitors_only(ZONE_CATCHMENT)),
+    }
 
 
 def _write_grids(grids: dict[Table, DataFrame], weights: DataFrame, keys: dict[str, object], run_id: str,
@@ -180,14 +210,6 @@ def _write_grids(grids: dict[Table, DataFrame], weights: DataFrame, keys: dict[s
     withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
     replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
     return counts
-
-
-def _before_secondary(cells: DataFrame, table: Table, keys: Sequence[str], k: int,
-                      previous: dict[Table, DataFrame] | None, nesting: Nesting | None) -> DataFrame:
-    """A grid after primary suppression: against the replaced release, if any, then across zone sets."""
-    if previous is not None:
-        cells = suppress_against_release(cells, previous[table], keys, k)
-    return cells if nesting is None else nesting.protect(cells, table, [c for c in keys if c not in DAY_KEYS], k)
 
 
 def _protected(grids: dict[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
