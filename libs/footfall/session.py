@@ -64,6 +64,11 @@ def spark_settings(cfg: Config) -> dict[str, str]:
         "spark.databricks.delta.snapshotPartitions": str(cfg.spark.delta_snapshot_partitions),
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(cfg.spark.file_listing_parallelism),
         "spark.ui.showConsoleProgress": "false",
+        # PySpark 4 otherwise records the Python call site of every Column and DataFrame call for
+        # its error messages: a failed `import IPython` and five JVM round trips per F.col or
+        # F.when. Building one day's disclosure control made 77,880 round trips with it
+        # (docs/benchmarks.md); Spark's own errors still name the failing expression.
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": _absolute(cfg.path("warehouse_dir")),
     }
