@@ -96,9 +96,10 @@ def nesting_of(spark: SparkSession, zone_set: str, event_date: dt.date) -> Nesti
     if not relations:
         return None
     # Checkpointed: a DataFrame made from Python rows is a scan of pickled rows that Python workers
-    # decode, in every plan that uses it, and each of the seven grids uses it three times. Once in
-    # the block manager it is read by the JVM alone: on a 300-subscriber day the nested protection
-    # of the districts took 25.5/11.7 s instead of 37.1/17.7 s (docs/benchmarks.md).
+    # decode in every plan that uses it, and protect_nested uses it three times. Once in the block
+    # manager it is read by the JVM alone: on a 300-subscriber day, when each grid was protected on
+    # its own, the districts' nested protection took 25.5/11.7 s instead of 37.1/17.7 s
+    # (docs/benchmarks.md).
     return Nesting(zone_set, event_date, spark.createDataFrame(relations, ZONE_RELATIONS.struct).localCheckpoint())
 
 
