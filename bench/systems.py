@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 COLUMNS = ["zone_id", "hour", "n"]
-SPARK_SYSTEMS = ("sedona_broadcast", "sedona_partitioned", "naive_udf")
+SPARK_SYSTEMS = ("footfall_cover", "sedona_broadcast", "sedona_partitioned", "naive_udf")
 # The run order: the fast ones first, so an interrupted run has the baselines.
-SYSTEMS = ("duckdb", "sedonadb", "sedona_broadcast", "naive_udf", "sedona_partitioned")
+SYSTEMS = ("duckdb", "sedonadb", "footfall_cover", "sedona_broadcast", "naive_udf", "sedona_partitioned")
 
 
 def _normalised(df: pd.DataFrame) -> pd.DataFrame:
@@ -32,19 +32,23 @@ def _normalised(df: pd.DataFrame) -> pd.DataFrame:
 
 def spark_counts(spark: Any, files: Sequence[str], zones_file: str, zone_set: str, system: str) -> tuple[
         pd.DataFrame, str]:
-    """footfall's own join (footfall.zones.join.assign_zones) or the naive UDF; returns counts and the
-    physical join operator seen in the executed plan."""
+    """footfall's own join (footfall.zones.join.assign_zones through the zone set's grid cover,
+    built here as load-reference builds it), Sedona's joins or the naive UDF; returns counts and
+    the physical join operator seen in the executed plan."""
     from pyspark.sql import functions as F
 
     from footfall.schemas import C
-    from footfall.zones.join import assign_zones
+    from footfall.zones.cover import zone_cover
+    from footfall.zones.join import assign_zones, index_join
 
     points = spark.read.parquet(*files).select(C.PSEUDO_ID, C.EVENT_TIME, C.LON, C.LAT)
     zones = spark.read.parquet(zones_file).where(F.col(C.ZONE_SET) == zone_set)
     if system == "naive_udf":
         pairs = naive_pairs(spark, points, zones)
+    elif system == "footfall_cover":
+        pairs = assign_zones(points, zones, zone_cover(zones))
     else:
-        pairs = assign_zones(points, zones, broadcast=system == "sedona_broadcast")
+        pairs = index_join(points, zones, broadcast=system == "sedona_broadcast")
     counts = pairs.groupBy(
         F.col(C.ZONE_ID).alias("zone_id"), F.floor(F.col(C.EVENT_TIME).cast("long") / 3600).alias("hour")
     ).agg(F.count(F.lit(1)).alias("n"))

@@ -69,8 +69,8 @@ def test_spark_systems_count_like_shapely(spark, day, system: str) -> None:
     counts, operator = systems.spark_counts(spark, files, zones_file, "test", system)
     assert check_counts(system, counts, expected) is None
     assert int(counts["n"].sum()) == int(expected["n"].sum())
-    want = {"sedona_broadcast": "BroadcastIndexJoin", "sedona_partitioned": "RangeJoin",
-            "naive_udf": "BatchEvalPython"}[system]
+    want = {"footfall_cover": "BroadcastHashJoin", "sedona_broadcast": "BroadcastIndexJoin",
+            "sedona_partitioned": "RangeJoin", "naive_udf": "BatchEvalPython"}[system]
     assert want in operator.split(",")
 
 

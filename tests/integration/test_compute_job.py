@@ -104,6 +104,7 @@ from footfall.schemas import (
     WITHHELD_REPUBLISH,
     WITHHELD_SUBTRACTION,
     ZONE_CATCHMENT,
+    ZONE_COVER,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -505,9 +506,9 @@ def test_run_manifest_records_counts_and_input_versions(spark, first_run):
     )
     assert row[C.STATUS] == "ok" and row[C.K] == 20
     assert dict(row[C.COUNTS]) == EXPECTED_COUNTS
-    assert set(row[C.INPUT_VERSIONS]) == {EVENTS.name, SUBSCRIBERS.name, ZONES.name, MARKET_SHARE.name}
+    assert set(row[C.INPUT_VERSIONS]) == {EVENTS.name, SUBSCRIBERS.name, ZONES.name, ZONE_COVER.name, MARKET_SHARE.name}
     parameters = json.loads(row[C.PARAMETERS])
-    assert parameters["spatial_join"] == "broadcast_index"
+    assert parameters["spatial_join"] == "grid_cover"
     assert parameters["visits"]["split"] == SPLIT_MIDPOINT
 
 

@@ -20,6 +20,7 @@ from footfall.pipeline.visits import (
 )
 from footfall.schemas import SUBSCRIBERS, VISITS, ZONES, C
 from footfall.schemas.day import OBSERVATIONS, STAY_POINTS, D
+from footfall.zones.cover import zone_cover
 
 DAY = dt.date(2026, 3, 14)
 FRAME = LocalFrame(13.4, 52.5)
@@ -65,13 +66,13 @@ def test_a_stay_is_placed_only_in_zones_whose_size_admits_its_sigma(spark):
         _point("p4", 0, 4000.0),  # too coarse even for the district: nowhere
         _point("p5", 100, 5.0),  # outside the shop: district only
     ], STAY_POINTS.struct)
-    got = stay_visits(points, _zones(spark), True, P)
+    got = stay_visits(points, _zones(spark), zone_cover(_zones(spark)), P)
     assert got.columns == list(ZONE_STAY_COLUMNS)
     assert sorted((r[C.ZONE_ID], r[C.PSEUDO_ID]) for r in got.collect()) == [
         ("district", "p1"), ("district", "p2"), ("district", "p3"), ("district", "p5"), ("shop", "p1"),
         ("shop", "p3")]
     # zone_sigma_factor scales the limit: at 1.0 the shop admits sigma 25, p2 too
-    wider = stay_visits(points, _zones(spark), True, dataclasses.replace(P, zone_sigma_factor=1.0))
+    wider = stay_visits(points, _zones(spark), zone_cover(_zones(spark)), dataclasses.replace(P, zone_sigma_factor=1.0))
     assert sorted(r[C.PSEUDO_ID] for r in wider.where(f"{C.ZONE_ID} = 'shop'").collect()) == ["p1", "p2", "p3"]
 
 
@@ -86,7 +87,7 @@ def test_travel_events_make_one_pass_by_per_burst_and_zone(spark):
         event("a", 2, 600, 0),  # another burst: another pass-by
         event("b", 1, 0, 0, measured=False),  # the serving site: no position to place
     ], OBSERVATIONS.struct)
-    got = passby_visits(travel, _zones(spark), True, P).where(f"{C.ZONE_ID} = 'shop'")
+    got = passby_visits(travel, _zones(spark), zone_cover(_zones(spark)), P).where(f"{C.ZONE_ID} = 'shop'")
     assert sorted((r[C.PSEUDO_ID], r[D.START_S] - T0, r[D.END_S] - T0, r[C.N_EVENTS]) for r in got.collect()) == [
         ("a", 0.0, 25.0, 2), ("a", 600.0, 600.0, 1)]
 

@@ -40,17 +40,19 @@ from footfall.schemas import (
     SUBSCRIBERS,
     VISITS,
     WITHHELD_CELLS,
+    ZONE_COVER,
     ZONES,
     C,
     Table,
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, table_version, vacuum_now
+from footfall.zones.cover import Cover, zone_cover
 from footfall.zones.join import use_broadcast
 
 log = logging.getLogger(__name__)
 
-INPUTS = (EVENTS, SUBSCRIBERS, ZONES, MARKET_SHARE)
+INPUTS = (EVENTS, SUBSCRIBERS, ZONES, ZONE_COVER, MARKET_SHARE)
 # The dp budget ledger exists from the first compute on (empty in suppression mode), and so does
 # the record of why cells were withheld (empty in dp mode).
 OUTPUTS = (VISITS, *PUBLISHED_TABLES, PRIVACY_BUDGET, WITHHELD_CELLS)
@@ -124,9 +126,11 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             rec.counts["events_in"] = events_in
             rec.counts.update(stays.counts)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
+            cover = zone_cover(zones, _read(spark, ZONE_COVER, versions[ZONE_COVER.name]).where(
+                F.col(C.ZONE_SET) == zone_set)) if broadcast else None
             rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers,
                                                 (hours, homes, weights),
-                                                broadcast, dp_run=(rec.run_id, len(zones_per_set)),
+                                                cover, dp_run=(rec.run_id, len(zones_per_set)),
                                                 republishing=zone_set in replaced))
             log.info("compute %s [%s]: %s", day, zone_set, rec.counts)
             results[zone_set] = dict(rec.counts)
@@ -147,7 +151,7 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
     parameters = {
         "time_zone": cfg.time_zone, "visits": dataclasses.asdict(cfg.visits), "zones": zone_counts[zone_set],
         "broadcast_max_zones": cfg.spatial.broadcast_max_zones,
-        "spatial_join": "broadcast_index" if broadcast else "spatially_partitioned",
+        "spatial_join": "grid_cover" if broadcast else "spatially_partitioned",
         "republish": republish, "replaces_run": replaces or None, "privacy_mode": cfg.privacy.mode,
     }
     if cfg.privacy.mode == MODE_DP:  # footfall.privacy.dp: the day's epsilon is split over the zone sets
@@ -156,11 +160,12 @@ def _parameters(cfg: Config, zone_set: str, zone_counts: dict[str, int], broadca
 
 
 def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: stay_day.Day, zones: DataFrame,
-                      subscribers: DataFrame, grid: tuple[list[LocalHour], list[str], DataFrame], broadcast: bool,
+                      subscribers: DataFrame, grid: tuple[list[LocalHour], list[str], DataFrame], cover: Cover | None,
                       dp_run: tuple[str, int] = ("", 1), republishing: bool = False) -> dict[str, int]:
     """Visits and the seven published grids of one zone set (suppressed, or noisy in dp mode);
     returns the counts recorded in ops.runs. `grid`: the day's hours, home districts and market
-    share weights;
+    share weights; `cover`: the zone set's grid cover (footfall.zones.cover), None for a set
+    too large to broadcast;
     `republishing`: the day and zone set replace a release (footfall.pipeline.release), whose
     files are vacuumed once replaced.
 
@@ -171,14 +176,14 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     hours, homes, weights = grid
     with step("compute", "stay_visits", spark, zone_set=zone_set) as s:
         # The duration priors, the visits and the dwell estimates all read the zone stays.
-        zone_stays = stay_visits(stays.stay_points, zones, broadcast, p).transform(
+        zone_stays = stay_visits(stays.stay_points, zones, cover, p).transform(
             dwell.with_detection, stays.precise_shares).localCheckpoint()
         s.record(rows_out=zone_stays.count())
     with step("compute", "dwell_priors", spark, zone_set=zone_set) as s:
         category_priors = dwell.fit_category_priors(zone_stays, p)
         s.record(categories=len(category_priors))
     placed = dwell.place_in_small_zones(zone_stays, category_priors, p)
-    passbys = passby_visits(stays.travel_points, zones, broadcast, p)
+    passbys = passby_visits(stays.travel_points, zones, cover, p)
     keys = partition(event_date, zone_set)
     counts = _write_visits(zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers), keys)
     visits = spark.table(VISITS.name).where(_matching(keys))

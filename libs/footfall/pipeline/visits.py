@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from footfall.config import VisitsSection
 from footfall.schemas import HOME_UNKNOWN, VISITS, C, cols
 from footfall.schemas.day import D
+from footfall.zones.cover import Cover
 from footfall.zones.join import assign_zones
 
 UNKNOWN = "unknown"
@@ -47,22 +48,22 @@ def largest_limit(zones: DataFrame, p: VisitsSection) -> float:
     return float(row["m"]) if row is not None and row["m"] is not None else 0.0
 
 
-def _placed(points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+def _placed(points: DataFrame, zones: DataFrame, cover: Cover | None, p: VisitsSection) -> DataFrame:
     """Points (lon, lat, sigma_m) x the zones that contain them and admit their sigma."""
     candidates = points.where(F.col(D.SIGMA_M) <= largest_limit(zones, p))
-    zoned = assign_zones(candidates, zones, broadcast, _ZONE_COLUMNS)
+    zoned = assign_zones(candidates, zones, cover, _ZONE_COLUMNS)
     return zoned.withColumn(LIMIT, sigma_limit(F.col(C.AREA_M2), p)).where(F.col(D.SIGMA_M) <= F.col(LIMIT))
 
 
-def stay_visits(stay_points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+def stay_visits(stay_points: DataFrame, zones: DataFrame, cover: Cover | None, p: VisitsSection) -> DataFrame:
     """day.stay_points -> one row per (stay, zone it is placed in): ZONE_STAY_COLUMNS."""
-    return _placed(stay_points, zones, broadcast, p).select(*ZONE_STAY_COLUMNS)
+    return _placed(stay_points, zones, cover, p).select(*ZONE_STAY_COLUMNS)
 
 
-def passby_visits(travel_points: DataFrame, zones: DataFrame, broadcast: bool, p: VisitsSection) -> DataFrame:
+def passby_visits(travel_points: DataFrame, zones: DataFrame, cover: Cover | None, p: VisitsSection) -> DataFrame:
     """Measured events of moving bursts (day.observations) -> one visit per (burst, zone):
     zone_set, zone_id, pseudo_id, start_s, end_s, n_events."""
-    placed = _placed(travel_points.where(F.col(D.MEASURED)), zones, broadcast, p)
+    placed = _placed(travel_points.where(F.col(D.MEASURED)), zones, cover, p)
     return placed.groupBy(C.ZONE_SET, C.ZONE_ID, C.PSEUDO_ID, D.BURST_NO).agg(
         F.min(D.T_S).alias(D.START_S), F.max(D.T_S).alias(D.END_S), F.count(F.lit(1)).alias(C.N_EVENTS),
     ).drop(D.BURST_NO)

@@ -41,6 +41,12 @@ class C:
     PART_SET = "part_set"  # zone relations: the set of the zones whose union a zone is
     PART_ID = "part_id"
     DIFFERENCE_M2 = "difference_m2"
+    GRID_LEVEL = "grid_level"  # zone cover: footfall.zones.cover
+    COVER_CELL = "cell"
+    CORE = "core"
+    PIECE = "piece"
+    RIM = "rim"
+    ZONES_HASH = "zones_hash"
 
     # pseudonymised subscribers and events
     PSEUDO_ID = "pseudo_id"

@@ -1,0 +1,177 @@
+"""Zones covered by a grid: the spatial join as an equi-join on a grid cell (issue 17).
+
+Sedona's broadcast join tests every candidate polygon point by point over all its vertices
+(~930 for a locality), which was 4 µs per event at bench L. Databricks' `h3_tessellateaswkb`
+and Mosaic's `grid_tessellateexplode` do it differently, and so does this module: the zone set
+is covered once (at load-reference, ref.zone_cover) by square lon/lat cells; a cell that lies
+wholly in a zone is that zone's **core** cell, and an event in it needs no geometry test at
+all; a cell that the zone's boundary crosses holds the zone's **piece** in it (the zone clipped
+to the cell, a few vertices), and only events in such cells are tested, against that piece.
+
+Exactness (the join must count exactly as ST_Intersects on the zone does, a point on an edge
+included):
+- the cell edge is 2^-level degrees, so lon * 2^level is exact in floating point, floor() of it
+  is the point's cell without rounding, and the cell's bounds i * 2^-level are exact: a point
+  always lies in the closed square of its own cell (and on a shared edge in one cell only,
+  the one floor() picks, so each (point, zone) pair comes out once);
+- a core cell is one the zone covers (ST_Covers: every point of the closed square, its edges
+  included, lies in or on the zone);
+- a piece is computed with rounding (clipping moves the cut points by an ulp), so a point
+  within `EDGE_TOLERANCE` degrees of the piece's **rim** (the zone's boundary inside the cell
+  and the cell's own outline) is tested against the zone itself, not the piece. Farther from
+  the rim, the piece and the zone agree: the rounding is orders of magnitude below the
+  tolerance. Such points are rare (1e-9 degrees is 0.1 mm), so the exact test costs nothing
+  on average.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from sedona.spark.sql import st_constructors as stc
+from sedona.spark.sql import st_predicates as stp
+
+from footfall.schemas import ZONE_COVER, C
+
+log = logging.getLogger(__name__)
+
+# Degrees; see the module docstring. Far above the rounding of a clip (~1e-15 degrees), far
+# below any position's precision.
+EDGE_TOLERANCE = 1e-9
+# The grid levels a cover may use (cells of 1/16 to 1/65,536 of a degree) and its largest size.
+LEVELS = range(4, 17)
+MAX_COVER_CELLS = 250_000
+CELL, CORE, PIECE, RIM, LEVEL, ZONES_HASH = C.COVER_CELL, C.CORE, C.PIECE, C.RIM, C.GRID_LEVEL, C.ZONES_HASH
+
+
+def cell_of(lon: Column, lat: Column, level: int) -> Column:
+    """The grid cell of a position: floor(lon * 2^level) and floor(lat * 2^level) packed into
+    one long (exact: scaling by a power of two does not round). NULL without a position."""
+    scale = float(2 ** level)
+    return _pack(F.floor(lon * scale), F.floor(lat * scale))
+
+
+def _pack(i: Column, j: Column) -> Column:
+    # Longitude cells in the high 32 bits, latitude cells in the low ones (offset to be
+    # non-negative): fine for every level up to 23 (2^23 cells of 180 degrees fit in 32 bits).
+    return i.cast("long") * F.lit(1 << 32) + (j.cast("long") + F.lit(1 << 31))
+
+
+def _packed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """`_pack` on the driver, for the cover's rows."""
+    return i.astype(np.int64) * (1 << 32) + (j.astype(np.int64) + (1 << 31))
+
+
+@dataclasses.dataclass(frozen=True)
+class Cover:
+    """A zone set's cover: its cells (ref.zone_cover rows of the set) at grid `level`."""
+
+    level: int
+    cells: DataFrame
+
+
+def zones_hash(zones: Sequence[tuple[str, bytes]]) -> str:
+    """The fingerprint of a zone set's polygons, (zone_id, WKB) pairs: a cover stored for other
+    polygons than ref.zones holds now is never used."""
+    digest = hashlib.sha256()
+    for zone_id, wkb in sorted(zones):
+        digest.update(zone_id.encode() + b"\0" + hashlib.sha256(wkb).digest())
+    return digest.hexdigest()
+
+
+def cover_level(bounds: np.ndarray) -> int:
+    """The finest level (LEVELS) at which the zones' bounding boxes (an (n, 4) array of
+    xmin, ymin, xmax, ymax) span at most MAX_COVER_CELLS cells: finer cells leave fewer events
+    in boundary cells, more cells cost more to build and to broadcast (docs/definitions.md)."""
+    chosen = LEVELS[0]
+    for level in LEVELS:
+        scale = 2.0 ** level
+        spans = ((np.floor(bounds[:, 2] * scale) - np.floor(bounds[:, 0] * scale) + 1)
+                 * (np.floor(bounds[:, 3] * scale) - np.floor(bounds[:, 1] * scale) + 1))
+        if spans.sum() > MAX_COVER_CELLS:
+            break
+        chosen = level
+    return chosen
+
+
+def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | None = None) -> pd.DataFrame:
+    """The ref.zone_cover rows of one zone set from its (zone_id, WKB) pairs, at `level`
+    (default: `cover_level`).
+
+    Built with shapely's vectorised GEOS calls on the driver rather than with Sedona: the same
+    exact predicates (covers, intersects) on a few hundred thousand boxes take a second here
+    against tens of seconds as a Spark job (measured on the localities, docs/benchmarks.md)."""
+    shapes = shapely.from_wkb([wkb for _, wkb in zones])
+    level = cover_level(shapely.bounds(shapes)) if level is None else level
+    size, digest = 2.0 ** -level, zones_hash(zones)
+    parts = []
+    for (zone_id, _), shape in zip(zones, shapes, strict=True):
+        x0, y0, x1, y1 = (np.floor(b * 2.0 ** level) for b in shape.bounds)
+        i, j = (a.ravel() for a in np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1)))
+        boxes = shapely.box(i * size, j * size, (i + 1) * size, (j + 1) * size)
+        shapely.prepare(shape)
+        hit = shapely.intersects(shape, boxes)
+        core = shapely.covers(shape, boxes[hit])
+        edge = boxes[hit][~core]
+        pieces = np.full(len(core), None, dtype=object)
+        rims = np.full(len(core), None, dtype=object)
+        pieces[~core] = shapely.to_wkb(shapely.intersection(shape, edge))
+        rims[~core] = shapely.to_wkb(shapely.union(shapely.intersection(shape.boundary, edge), shapely.boundary(edge)))
+        parts.append(pd.DataFrame({C.ZONE_ID: zone_id, CELL: _packed(i[hit], j[hit]), CORE: core,
+                                   PIECE: pieces, RIM: rims}))
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[C.ZONE_ID, CELL, CORE, PIECE, RIM])
+    return rows.assign(**{C.ZONE_SET: zone_set, LEVEL: level, ZONES_HASH: digest})
+
+
+def zone_cover(zones: DataFrame, stored: DataFrame | None = None) -> Cover:
+    """The cover of one zone set's ref.zones rows: the `stored` one (ref.zone_cover rows of the
+    set, written by load-reference) if it was built from these very polygons, else built now
+    (tests and the benchmark pass none; a stale or missing stored cover is logged)."""
+    pairs = [(r[C.ZONE_ID], bytes(r[C.GEOMETRY])) for r in zones.select(C.ZONE_ID, C.GEOMETRY).collect()]
+    if stored is not None:
+        found = stored.select(LEVEL, ZONES_HASH).first()
+        if found is not None and found[ZONES_HASH] == zones_hash(pairs):
+            return Cover(int(found[LEVEL]), stored)
+        log.warning("ref.zone_cover holds no cover of these polygons: built now (footfall load-reference stores it)")
+    first = zones.select(C.ZONE_SET).first()
+    rows = cover_rows(first[0] if first else "", pairs)
+    cells = zones.sparkSession.createDataFrame(rows[list(ZONE_COVER.names)], ZONE_COVER.struct)
+    return Cover(int(rows[LEVEL].iloc[0]) if len(rows) else LEVELS[0], cells)
+
+
+def assign_by_cover(points: DataFrame, cover: Cover, zones: DataFrame, zone_columns: Sequence[str]) -> DataFrame:
+    """One row per (point, zone containing it): the point's columns, then `zone_columns` of
+    `zones` (ref.zones rows of the set): exactly the pairs of ST_Intersects(zone, point).
+
+    `cover`: the set's cover (see `zone_cover`)."""
+    kept = points.columns
+    keys = [C.ZONE_SET, C.ZONE_ID]
+    located = points.select(*kept, cell_of(F.col(C.LON), F.col(C.LAT), cover.level).alias(CELL))
+    attributes = zones.select(*dict.fromkeys((*keys, *zone_columns)))
+    shaped = cover.cells.join(attributes, on=keys).select(
+        *dict.fromkeys((*keys, *zone_columns)), CELL, CORE,
+        stc.ST_GeomFromWKB(PIECE).alias(PIECE), stc.ST_GeomFromWKB(RIM).alias(RIM))
+    point = stc.ST_Point(F.col(C.LON), F.col(C.LAT))
+    # True: a core cell, or clearly inside the piece; False: clearly outside; NULL: near the
+    # rim, where only the zone itself can tell.
+    verdict = (F.when(F.col(CORE), F.lit(True))
+               .when(stp.ST_DWithin(RIM, point, EDGE_TOLERANCE), F.lit(None).cast("boolean"))
+               .otherwise(stp.ST_Intersects(PIECE, point)))
+    judged = located.join(F.broadcast(shaped), on=CELL).select(
+        *kept, *dict.fromkeys((*keys, *zone_columns)), verdict.alias("_in")).alias("j")
+    # The zones' polygons join only the rows near a rim (the condition), so no other row
+    # carries a polygon.
+    shapes = zones.select(*keys, stc.ST_GeomFromWKB(C.GEOMETRY).alias("_zone")).alias("z")
+    near = (F.col("j._in").isNull() & (F.col(f"j.{C.ZONE_SET}") == F.col(f"z.{C.ZONE_SET}"))
+            & (F.col(f"j.{C.ZONE_ID}") == F.col(f"z.{C.ZONE_ID}")))
+    asked = judged.join(F.broadcast(shapes), near, how="left")
+    inside = F.coalesce(F.col("j._in"), stp.ST_Intersects(F.col("z._zone"), point))
+    return asked.where(inside).select(*[F.col(f"j.{c}").alias(c) for c in (*kept, *zone_columns)])
