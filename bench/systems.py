@@ -30,11 +30,23 @@ def _normalised(df: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------- Spark
 
 
-def spark_counts(spark: Any, files: Sequence[str], zones_file: str, zone_set: str, system: str) -> tuple[
-        pd.DataFrame, str]:
-    """footfall's own join (footfall.zones.join.assign_zones through the zone set's grid cover,
-    built here as load-reference builds it), Sedona's joins or the naive UDF; returns counts and
-    the physical join operator seen in the executed plan."""
+def prepared_cover(spark: Any, zones_file: str, zone_set: str) -> Any:
+    """The zone set's grid cover, built and held in memory before the join is measured: the
+    compute reads it from ref.zone_cover, where load-reference stored it."""
+    from pyspark.sql import functions as F
+
+    from footfall.schemas import C
+    from footfall.zones.cover import Cover, zone_cover
+
+    built = zone_cover(spark.read.parquet(zones_file).where(F.col(C.ZONE_SET) == zone_set))
+    return Cover(built.level, built.cells.localCheckpoint())
+
+
+def spark_counts(spark: Any, files: Sequence[str], zones_file: str, zone_set: str, system: str,
+                 cover: Any = None) -> tuple[pd.DataFrame, str]:
+    """footfall's own join (footfall.zones.join.assign_zones through the zone set's grid `cover`,
+    built here if not given), Sedona's joins or the naive UDF; returns counts and the physical
+    join operator seen in the executed plan."""
     from pyspark.sql import functions as F
 
     from footfall.schemas import C
@@ -46,7 +58,7 @@ def spark_counts(spark: Any, files: Sequence[str], zones_file: str, zone_set: st
     if system == "naive_udf":
         pairs = naive_pairs(spark, points, zones)
     elif system == "footfall_cover":
-        pairs = assign_zones(points, zones, zone_cover(zones))
+        pairs = assign_zones(points, zones, cover or zone_cover(zones))
     else:
         pairs = index_join(points, zones, broadcast=system == "sedona_broadcast")
     counts = pairs.groupBy(

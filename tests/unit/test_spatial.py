@@ -112,10 +112,12 @@ def test_a_square_degree_at_level_one_has_four_core_cells_and_five_it_only_touch
     assert set(rows[C.GRID_LEVEL]) == {1} and set(rows[C.ZONE_SET]) == {"s"}
 
 
-def test_the_level_is_the_finest_whose_bounding_boxes_span_at_most_250000_cells():
-    # A box of 1 x 0.5 degrees spans (2^l + 1) x (2^(l-1) + 1) cells: 513 x 257 = 131,841 at 9,
-    # 1,025 x 513 = 525,825 at 10.
-    assert cover_level(np.array([[13.0, 52.0, 14.0, 52.5]])) == 9
+def test_the_level_is_the_finest_whose_bounding_boxes_span_at_most_a_million_cells():
+    # A box of 1 x 0.5 degrees spans (2^l + 1) x (2^(l-1) + 1) cells: 1,025 x 513 = 525,825 at
+    # 10, 2,049 x 1,025 = 2,100,225 at 11; two such boxes 1,051,650 at 10.
+    box = [13.0, 52.0, 14.0, 52.5]
+    assert cover_level(np.array([box])) == 10
+    assert cover_level(np.array([box, box])) == 9
 
 
 def test_the_cover_join_counts_exactly_as_st_intersects_on_edges_vertices_and_grid_lines(spark):

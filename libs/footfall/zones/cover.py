@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 EDGE_TOLERANCE = 1e-9
 # The grid levels a cover may use (cells of 1/16 to 1/65,536 of a degree) and its largest size.
 LEVELS = range(4, 17)
-MAX_COVER_CELLS = 250_000
+MAX_COVER_CELLS = 1_000_000
 CELL, CORE, PIECE, RIM, LEVEL, ZONES_HASH = C.COVER_CELL, C.CORE, C.PIECE, C.RIM, C.GRID_LEVEL, C.ZONES_HASH
+_POINT = "_point"  # internal, never written
 
 
 def cell_of(lon: Column, lat: Column, level: int) -> Column:
@@ -159,19 +160,21 @@ def assign_by_cover(points: DataFrame, cover: Cover, zones: DataFrame, zone_colu
     shaped = cover.cells.join(attributes, on=keys).select(
         *dict.fromkeys((*keys, *zone_columns)), CELL, CORE,
         stc.ST_GeomFromWKB(PIECE).alias(PIECE), stc.ST_GeomFromWKB(RIM).alias(RIM))
-    point = stc.ST_Point(F.col(C.LON), F.col(C.LAT))
+    # The point is built once per row of a boundary cell (a core cell needs none), not once per test.
+    located_in_cells = located.join(F.broadcast(shaped), on=CELL).select(
+        "*", F.when(~F.col(CORE), stc.ST_Point(F.col(C.LON), F.col(C.LAT))).alias(_POINT))
     # True: a core cell, or clearly inside the piece; False: clearly outside; NULL: near the
     # rim, where only the zone itself can tell.
     verdict = (F.when(F.col(CORE), F.lit(True))
-               .when(stp.ST_DWithin(RIM, point, EDGE_TOLERANCE), F.lit(None).cast("boolean"))
-               .otherwise(stp.ST_Intersects(PIECE, point)))
-    judged = located.join(F.broadcast(shaped), on=CELL).select(
-        *kept, *dict.fromkeys((*keys, *zone_columns)), verdict.alias("_in")).alias("j")
+               .when(stp.ST_DWithin(RIM, _POINT, EDGE_TOLERANCE), F.lit(None).cast("boolean"))
+               .otherwise(stp.ST_Intersects(PIECE, _POINT)))
+    judged = located_in_cells.select(*kept, *dict.fromkeys((*keys, *zone_columns)), _POINT,
+                                     verdict.alias("_in")).alias("j")
     # The zones' polygons join only the rows near a rim (the condition), so no other row
     # carries a polygon.
     shapes = zones.select(*keys, stc.ST_GeomFromWKB(C.GEOMETRY).alias("_zone")).alias("z")
     near = (F.col("j._in").isNull() & (F.col(f"j.{C.ZONE_SET}") == F.col(f"z.{C.ZONE_SET}"))
             & (F.col(f"j.{C.ZONE_ID}") == F.col(f"z.{C.ZONE_ID}")))
     asked = judged.join(F.broadcast(shapes), near, how="left")
-    inside = F.coalesce(F.col("j._in"), stp.ST_Intersects(F.col("z._zone"), point))
+    inside = F.coalesce(F.col("j._in"), stp.ST_Intersects(F.col("z._zone"), F.col(f"j.{_POINT}")))
     return asked.where(inside).select(*[F.col(f"j.{c}").alias(c) for c in (*kept, *zone_columns)])
