@@ -101,8 +101,8 @@ def test_a_square_degree_at_level_one_has_four_core_cells_and_five_it_only_touch
     the one beyond its corner at a point."""
     square = shapely.box(13.0, 52.0, 14.0, 53.0)
     rows = cover_rows("s", [("z", shapely.to_wkb(square))], level=1)
-    got = {(int(c >> 32), int((c & 0xFFFFFFFF) - (1 << 31))): (bool(core), None if p is None else shapely.from_wkb(p))
-           for c, core, p in rows[[C.COVER_CELL, C.CORE, C.PIECE]].itertuples(index=False)}
+    got = {(int(x), int(y)): (bool(core), None if p is None else shapely.from_wkb(p))
+           for x, y, core, p in rows[[C.CELL_X, C.CELL_Y, C.CORE, C.PIECE]].itertuples(index=False)}
     assert {cell for cell, (core, _) in got.items() if core} == {(26, 104), (27, 104), (26, 105), (27, 105)}
     assert {cell: piece.normalize().wkt for cell, (core, piece) in got.items() if not core} == {
         cell: shapely.from_wkt(wkt).normalize().wkt for cell, wkt in {
@@ -112,12 +112,22 @@ def test_a_square_degree_at_level_one_has_four_core_cells_and_five_it_only_touch
     assert set(rows[C.GRID_LEVEL]) == {1} and set(rows[C.ZONE_SET]) == {"s"}
 
 
-def test_the_level_is_the_finest_whose_bounding_boxes_span_at_most_a_million_cells():
-    # A box of 1 x 0.5 degrees spans (2^l + 1) x (2^(l-1) + 1) cells: 1,025 x 513 = 525,825 at
-    # 10, 2,049 x 1,025 = 2,100,225 at 11; two such boxes 1,051,650 at 10.
-    box = [13.0, 52.0, 14.0, 52.5]
-    assert cover_level(np.array([box])) == 10
-    assert cover_level(np.array([box, box])) == 9
+def test_the_level_is_at_most_the_finest_whose_bounding_boxes_span_a_million_cells():
+    # n boxes of 2^-7 degrees on the grid: (2^(l-7) + 1)^2 cells each at level l, and 2^(l-7)
+    # cells across (the 256 across allow level 15). 50 boxes: 129^2 x 50 = 832,050 cells at 14,
+    # 257^2 x 50 = 3,302,450 at 15; 100 boxes: 1,664,100 at 14, 65^2 x 100 = 422,500 at 13.
+    side = 2.0 ** -7
+
+    def boxes(n: int) -> np.ndarray:
+        return np.array([[13 + k * 2 * side, 52.0, 13 + k * 2 * side + side, 52.0 + side] for k in range(n)])
+
+    assert cover_level(boxes(50)) == 14
+    assert cover_level(boxes(100)) == 13
+
+
+def test_the_level_gives_the_median_zone_at_most_256_cells_across():
+    # 0.01 degrees: 163.84 cells at level 14, 327.68 at 15 (and only 27,225 cells in all at 14).
+    assert cover_level(np.array([[13.40, 52.50, 13.41, 52.51]])) == 14
 
 
 def test_the_cover_join_counts_exactly_as_st_intersects_on_edges_vertices_and_grid_lines(spark):

@@ -59,7 +59,7 @@ from footfall.schemas import (
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_all, replace_partition
-from footfall.zones.cover import cover_rows
+from footfall.zones.cover import cover_frame, cover_rows
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
 from footfall.zones.relations import near_duplicates, unions
 
@@ -130,8 +130,7 @@ def load_zones(spark: SparkSession, cfg: Config, files: Sequence[Path], zone_set
         # The grid cover the compute joins through (footfall.zones.cover), for the sets it broadcasts.
         covered = len(rows) <= cfg.spatial.broadcast_max_zones
         cover = cover_rows(name, [(row[1], row[4]) for row in rows] if covered else [])
-        replace_partition(spark.createDataFrame(cover[list(ZONE_COVER.names)], ZONE_COVER.struct), ZONE_COVER,
-                          {C.ZONE_SET: name})
+        replace_partition(cover_frame(spark, cover), ZONE_COVER, {C.ZONE_SET: name})
         log.info("load-reference: zone set %s, %d zones, %d grid cells", name, len(rows), len(cover))
     unions_found = record_relations(spark, catalogue, cfg.spatial.union_max_difference_share)
     return {f"zones.{name}": len(rows) for name, rows in sets.items()} | {"zone_unions": unions_found}

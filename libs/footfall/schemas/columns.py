@@ -42,7 +42,8 @@ class C:
     PART_ID = "part_id"
     DIFFERENCE_M2 = "difference_m2"
     GRID_LEVEL = "grid_level"  # zone cover: footfall.zones.cover
-    COVER_CELL = "cell"
+    CELL_X = "cell_x"
+    CELL_Y = "cell_y"
     CORE = "core"
     PIECE = "piece"
     RIM = "rim"

@@ -41,8 +41,8 @@ ZONE_COVER = Table(
         _col(C.ZONE_SET, StringType(), "Zone set", False),
         _col(C.ZONE_ID, StringType(), "A zone of the set", False),
         _col(C.GRID_LEVEL, IntegerType(), "The set's grid: square lon/lat cells of 2^-grid_level degrees", False),
-        _col(C.COVER_CELL, LongType(), "A grid cell the zone meets: floor(lon * 2^level) * 2^32 + floor(lat * 2^level)"
-             " + 2^31", False),
+        _col(C.CELL_X, IntegerType(), "A grid cell the zone meets: floor(lon * 2^grid_level)", False),
+        _col(C.CELL_Y, IntegerType(), "... and floor(lat * 2^grid_level)", False),
         _col(C.CORE, BooleanType(), "The zone covers the whole cell, edges included", False),
         _col(C.PIECE, BinaryType(), "The zone clipped to the cell (WKB); NULL for a core cell"),
         _col(C.RIM, BinaryType(), "The zone's boundary in the cell and the cell's outline (WKB); NULL for a core cell"),

@@ -33,8 +33,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from sedona.spark.sql import st_constructors as stc
 from sedona.spark.sql import st_predicates as stp
@@ -49,13 +50,19 @@ EDGE_TOLERANCE = 1e-9
 # The grid levels a cover may use (cells of 1/16 to 1/65,536 of a degree) and its largest size.
 LEVELS = range(4, 17)
 MAX_COVER_CELLS = 1_000_000
-CELL, CORE, PIECE, RIM, LEVEL, ZONES_HASH = C.COVER_CELL, C.CORE, C.PIECE, C.RIM, C.GRID_LEVEL, C.ZONES_HASH
-_POINT = "_point"  # internal, never written
+MAX_CELLS_ACROSS = 256
+CORE, PIECE, RIM, LEVEL, ZONES_HASH = C.CORE, C.PIECE, C.RIM, C.GRID_LEVEL, C.ZONES_HASH
+# Internal, never written: the packed cell the join keys on, and the point.
+CELL, _POINT = "_cell", "_point"
+_ARROW = pa.schema([(C.ZONE_SET, pa.string()), (C.ZONE_ID, pa.string()), (LEVEL, pa.int32()), (C.CELL_X, pa.int32()),
+                    (C.CELL_Y, pa.int32()), (CORE, pa.bool_()), (PIECE, pa.binary()), (RIM, pa.binary()),
+                    (ZONES_HASH, pa.string())])
 
 
 def cell_of(lon: Column, lat: Column, level: int) -> Column:
     """The grid cell of a position: floor(lon * 2^level) and floor(lat * 2^level) packed into
-    one long (exact: scaling by a power of two does not round). NULL without a position."""
+    one long, the join's key (exact: scaling by a power of two does not round). NULL without a
+    position."""
     scale = float(2 ** level)
     return _pack(F.floor(lon * scale), F.floor(lat * scale))
 
@@ -64,11 +71,6 @@ def _pack(i: Column, j: Column) -> Column:
     # Longitude cells in the high 32 bits, latitude cells in the low ones (offset to be
     # non-negative): fine for every level up to 23 (2^23 cells of 180 degrees fit in 32 bits).
     return i.cast("long") * F.lit(1 << 32) + (j.cast("long") + F.lit(1 << 31))
-
-
-def _packed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """`_pack` on the driver, for the cover's rows."""
-    return i.astype(np.int64) * (1 << 32) + (j.astype(np.int64) + (1 << 31))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,14 +92,17 @@ def zones_hash(zones: Sequence[tuple[str, bytes]]) -> str:
 
 def cover_level(bounds: np.ndarray) -> int:
     """The finest level (LEVELS) at which the zones' bounding boxes (an (n, 4) array of
-    xmin, ymin, xmax, ymax) span at most MAX_COVER_CELLS cells: finer cells leave fewer events
-    in boundary cells, more cells cost more to build and to broadcast (docs/definitions.md)."""
+    xmin, ymin, xmax, ymax) span at most MAX_COVER_CELLS cells, and the median zone at most
+    MAX_CELLS_ACROSS cells along its longer side: finer cells leave fewer events in boundary
+    cells, more cells cost more to build and to broadcast (docs/definitions.md)."""
+    sides = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    extent = float(np.median(sides)) if len(sides) else 0.0
     chosen = LEVELS[0]
     for level in LEVELS:
         scale = 2.0 ** level
         spans = ((np.floor(bounds[:, 2] * scale) - np.floor(bounds[:, 0] * scale) + 1)
                  * (np.floor(bounds[:, 3] * scale) - np.floor(bounds[:, 1] * scale) + 1))
-        if spans.sum() > MAX_COVER_CELLS:
+        if spans.sum() > MAX_COVER_CELLS or extent * scale > MAX_CELLS_ACROSS:
             break
         chosen = level
     return chosen
@@ -126,9 +131,10 @@ def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | N
         rims = np.full(len(core), None, dtype=object)
         pieces[~core] = shapely.to_wkb(shapely.intersection(shape, edge))
         rims[~core] = shapely.to_wkb(shapely.union(shapely.intersection(shape.boundary, edge), shapely.boundary(edge)))
-        parts.append(pd.DataFrame({C.ZONE_ID: zone_id, CELL: _packed(i[hit], j[hit]), CORE: core,
-                                   PIECE: pieces, RIM: rims}))
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[C.ZONE_ID, CELL, CORE, PIECE, RIM])
+        parts.append(pd.DataFrame({C.ZONE_ID: zone_id, C.CELL_X: i[hit].astype(np.int32),
+                                   C.CELL_Y: j[hit].astype(np.int32), CORE: core, PIECE: pieces, RIM: rims}))
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[C.ZONE_ID, C.CELL_X, C.CELL_Y, CORE, PIECE, RIM])
     return rows.assign(**{C.ZONE_SET: zone_set, LEVEL: level, ZONES_HASH: digest})
 
 
@@ -144,8 +150,15 @@ def zone_cover(zones: DataFrame, stored: DataFrame | None = None) -> Cover:
         log.warning("ref.zone_cover holds no cover of these polygons: built now (footfall load-reference stores it)")
     first = zones.select(C.ZONE_SET).first()
     rows = cover_rows(first[0] if first else "", pairs)
-    cells = zones.sparkSession.createDataFrame(rows[list(ZONE_COVER.names)], ZONE_COVER.struct)
-    return Cover(int(rows[LEVEL].iloc[0]) if len(rows) else LEVELS[0], cells)
+    return Cover(int(rows[LEVEL].iloc[0]) if len(rows) else LEVELS[0], cover_frame(zones.sparkSession, rows))
+
+
+def cover_frame(spark: SparkSession, rows: pd.DataFrame) -> DataFrame:
+    """`cover_rows` as a DataFrame of ref.zone_cover's schema. Through an Arrow table: PySpark
+    converts a pandas frame row by row unless Arrow is switched on for the whole session, which
+    took seconds per hundred thousand cover rows."""
+    table = pa.Table.from_pandas(rows[list(ZONE_COVER.names)], schema=_ARROW, preserve_index=False)
+    return spark.createDataFrame(table, ZONE_COVER.struct)
 
 
 def assign_by_cover(points: DataFrame, cover: Cover, zones: DataFrame, zone_columns: Sequence[str]) -> DataFrame:
@@ -158,7 +171,7 @@ def assign_by_cover(points: DataFrame, cover: Cover, zones: DataFrame, zone_colu
     located = points.select(*kept, cell_of(F.col(C.LON), F.col(C.LAT), cover.level).alias(CELL))
     attributes = zones.select(*dict.fromkeys((*keys, *zone_columns)))
     shaped = cover.cells.join(attributes, on=keys).select(
-        *dict.fromkeys((*keys, *zone_columns)), CELL, CORE,
+        *dict.fromkeys((*keys, *zone_columns)), _pack(F.col(C.CELL_X), F.col(C.CELL_Y)).alias(CELL), CORE,
         stc.ST_GeomFromWKB(PIECE).alias(PIECE), stc.ST_GeomFromWKB(RIM).alias(RIM))
     # The point is built once per row of a boundary cell (a core cell needs none), not once per test.
     located_in_cells = located.join(F.broadcast(shaped), on=CELL).select(
