@@ -149,9 +149,13 @@ class PrivacySection:
 
 @dataclass(frozen=True)
 class SpatialSection:
-    # Zone sets with at most this many zones are broadcast (Sedona broadcast index join);
+    # Zone sets with at most this many zones are joined through their grid cover (broadcast);
     # larger ones use Sedona's spatially partitioned join. See docs/operations.md.
     broadcast_max_zones: int = 20000
+    # The most bounding-box cells a zone set's grid cover may span (footfall.zones.cover): finer
+    # cells test fewer events against a piece but cost more to build, store and broadcast, which
+    # pays off on a large day only (docs/benchmarks.md). Read by load-reference.
+    cover_max_cells: int = 1_000_000
     # A zone whose symmetric difference with another zone of the catalogue is not empty but
     # smaller than this is refused by load-reference (a differencing attack; docs/privacy.md).
     min_zone_difference_m2: float = 1000.0
@@ -249,6 +253,7 @@ _CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "privacy.period_days": (lambda v: 1 <= v <= 366, "days between 1 and 366"),
     "privacy.epsilon_period": (lambda v: 0 < v <= 366 * EPSILON_MAX, f"a number > 0 and <= {366 * EPSILON_MAX:g}"),
     "spatial.broadcast_max_zones": (lambda v: v >= 1, "an integer >= 1"),
+    "spatial.cover_max_cells": (lambda v: v >= 1, "an integer >= 1"),
     "ingest.service_area_margin_deg": (lambda v: 0 <= v <= 5, "degrees between 0 and 5"),
     "retention.restricted_days": (lambda v: 1 <= v <= 3650, "days between 1 and 3650"),
 }

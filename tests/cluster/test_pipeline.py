@@ -2,14 +2,15 @@
 publishes on the same landing data, also when a worker dies mid-job or the driver dies mid-write.
 
 One generated day (300 subscribers, ~8k events) is shared by every test of the module: it is
-generated on the cluster once, and the local-mode run of the same jobs on it runs beside the
-cluster's `run`. compute covers two zone sets: `districts` (12 zones, Sedona's broadcast
-index join) and `localities` (96 zones; `spatial.broadcast_max_zones=50` sends it through the
-spatially partitioned join, so that join is shuffled across the executors). The generated store
-fronts are taken out of the landing folder before load-reference: their full grid is 2.4M rows
-per day, too many to compute here, and with their 4,612 polygons loading the zones took 66 s on
-the cluster. The submitted jobs run with Spark's generated code and the local-mode run without it,
-as every other test does (tests/support.py): equal tables also say both evaluations agree.
+generated once, in local mode (generate makes test data; no operator submits it), and the
+local-mode run of the same jobs on it runs beside the cluster's `run`. compute covers two zone
+sets: `districts` (12 zones, joined through their grid cover) and `localities` (96 zones;
+`spatial.broadcast_max_zones=50` sends it through Sedona's spatially partitioned join, so that
+join is shuffled across the executors). The generated store fronts are taken out of the
+landing folder before load-reference: their full grid is 2.4M rows per day, too many to compute
+here, and with their 4,612 polygons loading the zones took 66 s on the cluster. The submitted
+jobs run with Spark's generated code and the local-mode run without it, as every other test
+does (tests/support.py): equal tables also say both evaluations agree.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from harness import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, FloatType
-from support import spark_overrides
+from support import run_footfall, spark_overrides
 
 from footfall.cli import JOB_COMMANDS
 from footfall.observe import parse_step_line
@@ -152,16 +153,19 @@ def step_lines(log: str) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def runs(submitter: Submitter, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """The day generated on the cluster, then `run` (load-reference, ingest and compute in one
+    """The day generated (in this process's venv), then `run` (load-reference, ingest and compute in one
     application, as `make run` does) submitted once: every submission pays about 1.5 minutes of
     start-up here (the driver and both executors unpack the package's Python, start Python and
     register Sedona), which three separate submissions paid three times. The fault tests below
     submit `ingest` on its own."""
-    assert missing_jobs("generate", "run", "ingest") == []
+    assert missing_jobs("run", "ingest") == []
     base = tmp_path_factory.mktemp("pipeline")
     on_cluster, local = base / "cluster", base / "local"
-    generated = check(submitter.run("generate", on_cluster, *GENERATE_ARGS))
-    rows = next(line for line in generated.splitlines() if line.startswith("subscribers: "))
+    # Generated here, not submitted: generate makes test data, it is no job an operator submits,
+    # and a submission costs the tier about 1.5 minutes of start-up.
+    generate_log = base / "generate.log"
+    run_footfall(on_cluster, generate_log, TEST_KEY, "generate", *GENERATE_ARGS)
+    rows = next(line for line in generate_log.read_text().splitlines() if line.startswith("subscribers: "))
     generated_rows = int(rows.split("event rows: ")[1].split()[0].replace(",", ""))
     (on_cluster / "landing" / "zones" / "storefronts.geojson").unlink()  # not computed: not loaded either
     # The local-mode reference run works beside the submission (it only reads the landing folder).

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import gzip
 import json
@@ -279,6 +280,25 @@ def test_load_reference_records_the_union_of_another_sets_zones(spark, test_conf
         spark.sql("DELETE FROM ref.zones WHERE zone_set IN ('nest_u', 'nest_p')")
         spark.sql("DELETE FROM ref.zone_relations WHERE zone_set = 'nest_u'")
 
+
+
+def test_load_reference_covers_a_zone_set_within_the_configured_cells(spark, test_config, tmp_path, claim):
+    """spatial.cover_max_cells sets the cover's level. A square of 2^-7 degrees on the grid spans
+    (2^(l-7) + 1)^2 bounding-box cells at level l (its east and north edges lie on grid lines):
+    81 at 10, 289 at 11, so at most 250 cells give level 10. Its rows: the 8 x 8 cells inside
+    (core) and the 17 cells beyond its east and north edges that only touch it (ST_Intersects
+    counts a point on the edge)."""
+    claim(zone_sets=["cover_cap"])
+    square = _geojson(tmp_path / "cover_cap.geojson", [  # 13.0078125 = 13 + 2^-7, exact in binary
+        ("q", "POLYGON((13 52, 13.0078125 52, 13.0078125 52.0078125, 13 52.0078125, 13 52))")])
+    capped = dataclasses.replace(test_config, spatial=dataclasses.replace(test_config.spatial, cover_max_cells=250))
+    try:
+        load_zones(spark, capped, [square])
+        cells = spark.table("ref.zone_cover").where("zone_set = 'cover_cap'").groupBy("grid_level", "core").count()
+        assert sorted(tuple(r) for r in cells.collect()) == [(10, False, 17), (10, True, 64)]
+    finally:
+        spark.sql("DELETE FROM ref.zones WHERE zone_set = 'cover_cap'")
+        spark.sql("DELETE FROM ref.zone_cover WHERE zone_set = 'cover_cap'")
 
 def _near_duplicate_pairs(geometries: list) -> dict[int, set[int]]:
     """For each zone (lon/lat), the earlier zones whose symmetric difference with it is more than

@@ -123,6 +123,7 @@ def test_the_level_is_at_most_the_finest_whose_bounding_boxes_span_a_million_cel
 
     assert cover_level(boxes(50)) == 14
     assert cover_level(boxes(100)) == 13
+    assert cover_level(boxes(50), max_cells=500_000) == 13  # spatial.cover_max_cells: 65^2 x 50 = 211,250
 
 
 def test_the_level_gives_the_median_zone_at_most_256_cells_across():

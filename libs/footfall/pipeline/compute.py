@@ -127,7 +127,7 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
             rec.counts.update(stays.counts)
             zones = zones_all.where(F.col(C.ZONE_SET) == zone_set)
             cover = zone_cover(zones, _read(spark, ZONE_COVER, versions[ZONE_COVER.name]).where(
-                F.col(C.ZONE_SET) == zone_set)) if broadcast else None
+                F.col(C.ZONE_SET) == zone_set), cfg.spatial.cover_max_cells) if broadcast else None
             rec.counts.update(_compute_zone_set(cfg, event_date, zone_set, stays, zones, subscribers,
                                                 (hours, homes, weights),
                                                 cover, dp_run=(rec.run_id, len(zones_per_set)),

@@ -129,7 +129,8 @@ def load_zones(spark: SparkSession, cfg: Config, files: Sequence[Path], zone_set
         replace_partition(spark.createDataFrame(rows, ZONES.struct), ZONES, {C.ZONE_SET: name})
         # The grid cover the compute joins through (footfall.zones.cover), for the sets it broadcasts.
         covered = len(rows) <= cfg.spatial.broadcast_max_zones
-        cover = cover_rows(name, [(row[1], row[4]) for row in rows] if covered else [])
+        cover = cover_rows(name, [(row[1], row[4]) for row in rows] if covered else [],
+                           max_cells=cfg.spatial.cover_max_cells)
         replace_partition(cover_frame(spark, cover), ZONE_COVER, {C.ZONE_SET: name})
         log.info("load-reference: zone set %s, %d zones, %d grid cells", name, len(rows), len(cover))
     unions_found = record_relations(spark, catalogue, cfg.spatial.union_max_difference_share)

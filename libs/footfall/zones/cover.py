@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 # Degrees; see the module docstring. Far above the rounding of a clip (~1e-15 degrees), far
 # below any position's precision.
 EDGE_TOLERANCE = 1e-9
-# The grid levels a cover may use (cells of 1/16 to 1/65,536 of a degree) and its largest size.
+# The grid levels a cover may use (cells of 1/16 to 1/65,536 of a degree), and its largest size
+# unless the config says otherwise (spatial.cover_max_cells).
 LEVELS = range(4, 17)
 MAX_COVER_CELLS = 1_000_000
 MAX_CELLS_ACROSS = 256
@@ -90,9 +91,9 @@ def zones_hash(zones: Sequence[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
-def cover_level(bounds: np.ndarray) -> int:
+def cover_level(bounds: np.ndarray, max_cells: int = MAX_COVER_CELLS) -> int:
     """The finest level (LEVELS) at which the zones' bounding boxes (an (n, 4) array of
-    xmin, ymin, xmax, ymax) span at most MAX_COVER_CELLS cells, and the median zone at most
+    xmin, ymin, xmax, ymax) span at most `max_cells` cells, and the median zone at most
     MAX_CELLS_ACROSS cells along its longer side: finer cells leave fewer events in boundary
     cells, more cells cost more to build and to broadcast (docs/definitions.md)."""
     sides = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
@@ -102,21 +103,22 @@ def cover_level(bounds: np.ndarray) -> int:
         scale = 2.0 ** level
         spans = ((np.floor(bounds[:, 2] * scale) - np.floor(bounds[:, 0] * scale) + 1)
                  * (np.floor(bounds[:, 3] * scale) - np.floor(bounds[:, 1] * scale) + 1))
-        if spans.sum() > MAX_COVER_CELLS or extent * scale > MAX_CELLS_ACROSS:
+        if spans.sum() > max_cells or extent * scale > MAX_CELLS_ACROSS:
             break
         chosen = level
     return chosen
 
 
-def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | None = None) -> pd.DataFrame:
+def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | None = None,
+               max_cells: int = MAX_COVER_CELLS) -> pd.DataFrame:
     """The ref.zone_cover rows of one zone set from its (zone_id, WKB) pairs, at `level`
-    (default: `cover_level`).
+    (default: `cover_level` within `max_cells`).
 
     Built with shapely's vectorised GEOS calls on the driver rather than with Sedona: the same
     exact predicates (covers, intersects) on a few hundred thousand boxes take a second here
     against tens of seconds as a Spark job (measured on the localities, docs/benchmarks.md)."""
     shapes = shapely.from_wkb([wkb for _, wkb in zones])
-    level = cover_level(shapely.bounds(shapes)) if level is None else level
+    level = cover_level(shapely.bounds(shapes), max_cells) if level is None else level
     size, digest = 2.0 ** -level, zones_hash(zones)
     parts = []
     for (zone_id, _), shape in zip(zones, shapes, strict=True):
@@ -138,10 +140,11 @@ def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | N
     return rows.assign(**{C.ZONE_SET: zone_set, LEVEL: level, ZONES_HASH: digest})
 
 
-def zone_cover(zones: DataFrame, stored: DataFrame | None = None) -> Cover:
+def zone_cover(zones: DataFrame, stored: DataFrame | None = None, max_cells: int = MAX_COVER_CELLS) -> Cover:
     """The cover of one zone set's ref.zones rows: the `stored` one (ref.zone_cover rows of the
-    set, written by load-reference) if it was built from these very polygons, else built now
-    (tests and the benchmark pass none; a stale or missing stored cover is logged)."""
+    set, written by load-reference) if it was built from these very polygons, whatever its
+    level, else built now within `max_cells` (tests and the benchmark pass none; a stale or
+    missing stored cover is logged)."""
     pairs = [(r[C.ZONE_ID], bytes(r[C.GEOMETRY])) for r in zones.select(C.ZONE_ID, C.GEOMETRY).collect()]
     if stored is not None:
         found = stored.select(LEVEL, ZONES_HASH).first()
@@ -149,7 +152,7 @@ def zone_cover(zones: DataFrame, stored: DataFrame | None = None) -> Cover:
             return Cover(int(found[LEVEL]), stored)
         log.warning("ref.zone_cover holds no cover of these polygons: built now (footfall load-reference stores it)")
     first = zones.select(C.ZONE_SET).first()
-    rows = cover_rows(first[0] if first else "", pairs)
+    rows = cover_rows(first[0] if first else "", pairs, max_cells=max_cells)
     return Cover(int(rows[LEVEL].iloc[0]) if len(rows) else LEVELS[0], cover_frame(zones.sparkSession, rows))
 
 
