@@ -24,9 +24,11 @@ from footfall.landing.crm import (
 from footfall.landing.files import check_header
 from footfall.localtime import local_day_start_utc
 from footfall.pipeline.reference import load_zones
+from footfall.schemas import ZONE_COVER
 from footfall.synthetic.reference import load_reference
 from footfall.synthetic.vocabulary import DEFAULT_BUFFER_M, STOREFRONT_CATEGORIES
 from footfall.synthetic.zones import build_zone_sets, storefront_buffers
+from footfall.tables import table_version
 from footfall.zones.load import read_zone_file
 from footfall.zones.relations import near_duplicates, unions
 
@@ -287,15 +289,25 @@ def test_load_reference_covers_a_zone_set_within_the_configured_cells(spark, tes
     (2^(l-7) + 1)^2 bounding-box cells at level l (its east and north edges lie on grid lines):
     81 at 10, 289 at 11, so at most 250 cells give level 10. Its rows: the 8 x 8 cells inside
     (core) and the 17 cells beyond its east and north edges that only touch it (ST_Intersects
-    counts a point on the edge)."""
+    counts a point on the edge). Loading the same zones again keeps the cover (no commit); the
+    local default of 50,000 cells wants level 14 (129^2 = 16,641 cells; 66,049 at 15), and gets it."""
     claim(zone_sets=["cover_cap"])
     square = _geojson(tmp_path / "cover_cap.geojson", [  # 13.0078125 = 13 + 2^-7, exact in binary
         ("q", "POLYGON((13 52, 13.0078125 52, 13.0078125 52.0078125, 13 52.0078125, 13 52))")])
     capped = dataclasses.replace(test_config, spatial=dataclasses.replace(test_config.spatial, cover_max_cells=250))
     try:
         load_zones(spark, capped, [square])
-        cells = spark.table("ref.zone_cover").where("zone_set = 'cover_cap'").groupBy("grid_level", "core").count()
-        assert sorted(tuple(r) for r in cells.collect()) == [(10, False, 17), (10, True, 64)]
+        def cells(*by: str) -> list[tuple]:
+            cover = spark.table("ref.zone_cover").where("zone_set = 'cover_cap'")
+            return sorted(tuple(r) for r in cover.groupBy(*by).count().collect())
+
+        assert cells("grid_level", "core") == [(10, False, 17), (10, True, 64)]
+        version = table_version(spark, ZONE_COVER)
+        load_zones(spark, capped, [square])
+        assert table_version(spark, ZONE_COVER) == version
+        load_zones(spark, test_config, [square])
+        assert table_version(spark, ZONE_COVER) == version + 1
+        assert cells("grid_level") == [(14, 129 * 129)]
     finally:
         spark.sql("DELETE FROM ref.zones WHERE zone_set = 'cover_cap'")
         spark.sql("DELETE FROM ref.zone_cover WHERE zone_set = 'cover_cap'")

@@ -59,7 +59,7 @@ from footfall.schemas import (
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_all, replace_partition
-from footfall.zones.cover import cover_frame, cover_rows
+from footfall.zones.cover import cover_frame, cover_rows, stored_level, wanted_level
 from footfall.zones.load import ZONE_SUFFIXES, read_zone_file
 from footfall.zones.relations import near_duplicates, unions
 
@@ -128,9 +128,15 @@ def load_zones(spark: SparkSession, cfg: Config, files: Sequence[Path], zone_set
     for name, rows in sets.items():
         replace_partition(spark.createDataFrame(rows, ZONES.struct), ZONES, {C.ZONE_SET: name})
         # The grid cover the compute joins through (footfall.zones.cover), for the sets it broadcasts.
-        covered = len(rows) <= cfg.spatial.broadcast_max_zones
-        cover = cover_rows(name, [(row[1], row[4]) for row in rows] if covered else [],
-                           max_cells=cfg.spatial.cover_max_cells)
+        pairs = [(row[1], row[4]) for row in rows] if len(rows) <= cfg.spatial.broadcast_max_zones else []
+        level = wanted_level(pairs, cfg.spatial.cover_max_cells)
+        # A daily load-reference of the same zones keeps their cover: building and writing it is
+        # most of this step, and its rows would not change. (No zones to cover: any rows go.)
+        stored = spark.table(ZONE_COVER.name).where(F.col(C.ZONE_SET) == name)
+        if level is not None and stored_level(stored, pairs) == level:
+            log.info("load-reference: zone set %s, %d zones, its grid cover kept (level %s)", name, len(rows), level)
+            continue
+        cover = cover_rows(name, pairs, level)
         replace_partition(cover_frame(spark, cover), ZONE_COVER, {C.ZONE_SET: name})
         log.info("load-reference: zone set %s, %d zones, %d grid cells", name, len(rows), len(cover))
     unions_found = record_relations(spark, catalogue, cfg.spatial.union_max_difference_share)

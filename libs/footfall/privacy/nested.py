@@ -91,16 +91,11 @@ def nesting_of(spark: SparkSession, zone_set: str, event_date: dt.date) -> Nesti
     """The relations of `zone_set`, or None when it has none (nothing to protect across)."""
     if not spark.catalog.tableExists(ZONE_RELATIONS.name):
         return None
+    # Checkpointed (a few dozen rows): protect_nested uses them three times, and a plan reading them
+    # from the Delta table each time would list and read its log and files again.
     relations = spark.table(ZONE_RELATIONS.name).where(
-        (F.col(C.ZONE_SET) == zone_set) | (F.col(C.PART_SET) == zone_set)).collect()
-    if not relations:
-        return None
-    # Checkpointed: a DataFrame made from Python rows is a scan of pickled rows that Python workers
-    # decode in every plan that uses it, and protect_nested uses it three times. Once in the block
-    # manager it is read by the JVM alone: on a 300-subscriber day, when each grid was protected on
-    # its own, the districts' nested protection took 25.5/11.7 s instead of 37.1/17.7 s
-    # (docs/benchmarks.md).
-    return Nesting(zone_set, event_date, spark.createDataFrame(relations, ZONE_RELATIONS.struct).localCheckpoint())
+        (F.col(C.ZONE_SET) == zone_set) | (F.col(C.PART_SET) == zone_set)).localCheckpoint()
+    return None if relations.isEmpty() else Nesting(zone_set, event_date, relations)
 
 
 def _members(relations: DataFrame) -> DataFrame:

@@ -140,6 +140,18 @@ def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | N
     return rows.assign(**{C.ZONE_SET: zone_set, LEVEL: level, ZONES_HASH: digest})
 
 
+def stored_level(stored: DataFrame, zones: Sequence[tuple[str, bytes]]) -> int | None:
+    """The level of the `stored` cover (ref.zone_cover rows of one set) if it was built from these
+    (zone_id, WKB) pairs, else None."""
+    found = stored.select(LEVEL, ZONES_HASH).first()
+    return int(found[LEVEL]) if found is not None and found[ZONES_HASH] == zones_hash(zones) else None
+
+
+def wanted_level(zones: Sequence[tuple[str, bytes]], max_cells: int) -> int | None:
+    """The level `cover_rows` would build these pairs at; None for no zones (no cover)."""
+    return cover_level(shapely.bounds(shapely.from_wkb([wkb for _, wkb in zones])), max_cells) if zones else None
+
+
 def zone_cover(zones: DataFrame, stored: DataFrame | None = None, max_cells: int = MAX_COVER_CELLS) -> Cover:
     """The cover of one zone set's ref.zones rows: the `stored` one (ref.zone_cover rows of the
     set, written by load-reference) if it was built from these very polygons, whatever its
@@ -147,9 +159,9 @@ def zone_cover(zones: DataFrame, stored: DataFrame | None = None, max_cells: int
     missing stored cover is logged)."""
     pairs = [(r[C.ZONE_ID], bytes(r[C.GEOMETRY])) for r in zones.select(C.ZONE_ID, C.GEOMETRY).collect()]
     if stored is not None:
-        found = stored.select(LEVEL, ZONES_HASH).first()
-        if found is not None and found[ZONES_HASH] == zones_hash(pairs):
-            return Cover(int(found[LEVEL]), stored)
+        level = stored_level(stored, pairs)
+        if level is not None:
+            return Cover(level, stored)
         log.warning("ref.zone_cover holds no cover of these polygons: built now (footfall load-reference stores it)")
     first = zones.select(C.ZONE_SET).first()
     rows = cover_rows(first[0] if first else "", pairs, max_cells=max_cells)
