@@ -15,6 +15,7 @@ from footfall.pipeline.visits import (
     missing_subscribers,
     passby_visits,
     stay_visits,
+    week_cohorts,
     with_cohort,
     zone_visits,
 )
@@ -154,3 +155,21 @@ def test_with_cohort_keeps_visits_of_unknown_subscribers_as_unknown_cohort(spark
         with_cohort(visits, subscribers), expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True
     )
     assert [r[C.PSEUDO_ID] for r in missing_subscribers(visits, subscribers).collect()] == ["p9"]
+
+
+def test_week_cohorts_fix_each_subscriber_to_the_first_snapshot_of_its_iso_week(spark):
+    """Wednesday 2026-03-11: p1 turned 35 and moved on Wednesday, and keeps Monday's 25-34 and
+    home 07 all week; p2 is in the week's snapshots from Wednesday; p3's Sunday row is of the week
+    before, p1's Thursday row comes after the day: neither is read."""
+    def row(pid: str, age: str, gender: str, home: str, day: int) -> tuple:
+        return (pid, "k1", age, gender, "consumer", home, None, dt.date(2026, 3, day))
+
+    snapshots = spark.createDataFrame([
+        row("p1", "25-34", "F", "07", 9), row("p1", "35-44", "F", "01", 11), row("p1", "35-44", "M", "02", 12),
+        row("p2", "65+", "M", "02", 11), row("p3", "18-24", "F", "03", 8),
+    ], SUBSCRIBERS.struct)
+    got = week_cohorts(snapshots, dt.date(2026, 3, 11))
+    assert sorted(tuple(r) for r in got.collect()) == [("p1", "25-34", "F", "07"), ("p2", "65+", "M", "02")]
+    assert got.columns == [C.PSEUDO_ID, C.AGE_BAND, C.GENDER, C.HOME_DISTRICT]
+    # Monday: only Monday's rows; the week before's Sunday is another week.
+    assert [tuple(r) for r in week_cohorts(snapshots, dt.date(2026, 3, 9)).collect()] == [("p1", "25-34", "F", "07")]

@@ -30,7 +30,14 @@ from footfall.pipeline import dwell
 from footfall.pipeline.aggregate import bound_contributions
 from footfall.pipeline.publish import partition, publish_dp, publish_suppressed, write_observed
 from footfall.pipeline.release import check_release, chosen_zone_sets, zone_counts
-from footfall.pipeline.visits import missing_subscribers, passby_visits, stay_visits, with_cohort, zone_visits
+from footfall.pipeline.visits import (
+    missing_subscribers,
+    passby_visits,
+    stay_visits,
+    week_cohorts,
+    with_cohort,
+    zone_visits,
+)
 from footfall.schemas import (
     EVENTS,
     HOME_UNKNOWN,
@@ -96,11 +103,11 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
     chosen = chosen_zone_sets(zones_per_set, zone_sets)
     day = event_date.isoformat()
     replaced = check_release(spark, cfg, event_date, chosen, republish, zones_per_set)
-    subscribers = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name]).where(
-        F.col(C.SNAPSHOT_DATE) == F.lit(event_date)
-    )
-    if subscribers.isEmpty():
+    snapshots = _read(spark, SUBSCRIBERS, versions[SUBSCRIBERS.name])
+    if snapshots.where(F.col(C.SNAPSHOT_DATE) == F.lit(event_date)).isEmpty():
         raise BadInputError(f"no subscriber snapshot for {day}: run footfall load-reference --date {day} first")
+    # Read by every zone set's visits, catchment grid and missing count.
+    subscribers = week_cohorts(snapshots, event_date).localCheckpoint()
     events = _read(spark, EVENTS, versions[EVENTS.name]).where(F.col(C.EVENT_DATE) == F.lit(event_date))
     with step("compute", "read_events", spark) as s:
         events_in = events.count()
@@ -138,9 +145,10 @@ def run(spark: SparkSession, cfg: Config, event_date: dt.date, zone_sets: list[s
 
 
 def home_districts(subscribers: DataFrame) -> list[str]:
-    """The catchment's home districts: those of the day's snapshot (restricted.subscribers), and
-    unknown. From the snapshot, not ref.postcodes, so that a day's grid keeps the districts its
-    subscribers were mapped with when the postcode list is replaced later."""
+    """The catchment's home districts: those of the week's cohorts (`week_cohorts` of
+    restricted.subscribers), and unknown. From the snapshots, not ref.postcodes, so that a day's
+    grid keeps the districts its subscribers were mapped with when the postcode list is replaced
+    later."""
     found = {r[0] for r in subscribers.select(C.HOME_DISTRICT).distinct().collect()} - {None}
     return sorted(found | {HOME_UNKNOWN})
 

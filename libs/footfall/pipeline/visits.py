@@ -108,9 +108,21 @@ def zone_visits(zone_stays: DataFrame, passbys: DataFrame, event_date: dt.date, 
     )
 
 
+def week_cohorts(snapshots: DataFrame, day: dt.date) -> DataFrame:
+    """Each subscriber's cohort and home district on `day`: those of the earliest snapshot of the
+    day's ISO week, Monday up to `day`, that holds the subscriber (pseudo_id, age_band, gender,
+    home_district). Fixed for the week, so that every day of a week counts a subscriber in the
+    cohort and home district a week's release counts it in, and a week's cells bound its days'
+    (docs/definitions.md, Cohort); pseudonyms hold for the week as well (key epochs of whole ISO
+    weeks, footfall.privacy.pseudonym)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    first = F.min_by(F.struct(C.AGE_BAND, C.GENDER, C.HOME_DISTRICT), C.SNAPSHOT_DATE).alias("first")
+    return (snapshots.where(F.col(C.SNAPSHOT_DATE).between(F.lit(monday), F.lit(day)))
+            .groupBy(C.PSEUDO_ID).agg(first).select(C.PSEUDO_ID, "first.*"))
+
+
 def with_cohort(visits: DataFrame, subscribers: DataFrame) -> DataFrame:
-    """Attach age_band, gender and home_district from the day's subscriber snapshot
-    (restricted.visits schema).
+    """Attach age_band, gender and home_district from `week_cohorts` (restricted.visits schema).
 
     A visit whose pseudo_id has no snapshot row keeps its visit with cohort unknown/unknown and home unknown
     (dropping it would silently lower every total); `missing_subscribers` counts such ids.

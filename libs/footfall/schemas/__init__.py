@@ -89,7 +89,7 @@ _HOUR_KEYS = (
     _col(C.UTC_OFFSET_MIN, IntegerType(), "Local offset from UTC in minutes during this hour", False),
 )
 _COHORT_KEYS = (
-    _col(C.AGE_BAND, StringType(), "Age band at the processing date: 18-24 ... 65+, or unknown", False),
+    _col(C.AGE_BAND, StringType(), "Age band at the first snapshot of the ISO week: 18-24 ... 65+, or unknown", False),
     _col(C.GENDER, StringType(), "F, M or unknown", False),
 )
 
