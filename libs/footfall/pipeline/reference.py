@@ -133,7 +133,7 @@ def load_zones(spark: SparkSession, cfg: Config, files: Sequence[Path], zone_set
         # A daily load-reference of the same zones keeps their cover: building and writing it is
         # most of this step, and its rows would not change. (No zones to cover: any rows go.)
         stored = spark.table(ZONE_COVER.name).where(F.col(C.ZONE_SET) == name)
-        if level is not None and stored_level(stored, pairs) == level:
+        if stored_level(stored, pairs) == level:
             log.info("load-reference: zone set %s, %d zones, its grid cover kept (level %s)", name, len(rows), level)
             continue
         cover = cover_rows(name, pairs, level)

@@ -109,16 +109,14 @@ def cover_level(bounds: np.ndarray, max_cells: int = MAX_COVER_CELLS) -> int:
     return chosen
 
 
-def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int | None = None,
-               max_cells: int = MAX_COVER_CELLS) -> pd.DataFrame:
+def cover_rows(zone_set: str, zones: Sequence[tuple[str, bytes]], level: int) -> pd.DataFrame:
     """The ref.zone_cover rows of one zone set from its (zone_id, WKB) pairs, at `level`
-    (default: `cover_level` within `max_cells`).
+    (`wanted_level` chooses it).
 
     Built with shapely's vectorised GEOS calls on the driver rather than with Sedona: the same
     exact predicates (covers, intersects) on a few hundred thousand boxes take a second here
     against tens of seconds as a Spark job (measured on the localities, docs/benchmarks.md)."""
     shapes = shapely.from_wkb([wkb for _, wkb in zones])
-    level = cover_level(shapely.bounds(shapes), max_cells) if level is None else level
     size, digest = 2.0 ** -level, zones_hash(zones)
     parts = []
     for (zone_id, _), shape in zip(zones, shapes, strict=True):
@@ -147,9 +145,10 @@ def stored_level(stored: DataFrame, zones: Sequence[tuple[str, bytes]]) -> int |
     return int(found[LEVEL]) if found is not None and found[ZONES_HASH] == zones_hash(zones) else None
 
 
-def wanted_level(zones: Sequence[tuple[str, bytes]], max_cells: int) -> int | None:
-    """The level `cover_rows` would build these pairs at; None for no zones (no cover)."""
-    return cover_level(shapely.bounds(shapely.from_wkb([wkb for _, wkb in zones])), max_cells) if zones else None
+def wanted_level(zones: Sequence[tuple[str, bytes]], max_cells: int) -> int:
+    """The level to cover these (zone_id, WKB) pairs at: `cover_level` within `max_cells` (no
+    zones: the coarsest, an empty cover)."""
+    return cover_level(shapely.bounds(shapely.from_wkb([wkb for _, wkb in zones])), max_cells) if zones else LEVELS[0]
 
 
 def zone_cover(zones: DataFrame, stored: DataFrame | None = None, max_cells: int = MAX_COVER_CELLS) -> Cover:
@@ -164,8 +163,8 @@ def zone_cover(zones: DataFrame, stored: DataFrame | None = None, max_cells: int
             return Cover(level, stored)
         log.warning("ref.zone_cover holds no cover of these polygons: built now (footfall load-reference stores it)")
     first = zones.select(C.ZONE_SET).first()
-    rows = cover_rows(first[0] if first else "", pairs, max_cells=max_cells)
-    return Cover(int(rows[LEVEL].iloc[0]) if len(rows) else LEVELS[0], cover_frame(zones.sparkSession, rows))
+    level = wanted_level(pairs, max_cells)
+    return Cover(level, cover_frame(zones.sparkSession, cover_rows(first[0] if first else "", pairs, level)))
 
 
 def cover_frame(spark: SparkSession, rows: pd.DataFrame) -> DataFrame:
