@@ -173,14 +173,17 @@ def _matrix(relations: list[dict[tuple, float]], cells: dict[tuple, float | None
 
 
 def zone_leaks(zone_id: str, cells: dict[tuple, float | None], k: int,
-               at_least_k: frozenset[tuple] | set[tuple] = frozenset()) -> list[Leak]:
+               at_least_k: frozenset[tuple] | set[tuple] = frozenset(),
+               relations: tuple[list[dict[tuple, float]], list[dict[tuple, float]]] | None = None) -> list[Leak]:
+    """The withheld cells of one zone the LP narrows below k; `relations`: (equalities,
+    inequalities) over `cells`, by default those of one day (`_relations`)."""
     unknown = [name for name, v in cells.items() if v is None]
     if not unknown or len(unknown) == len(cells):
         # nothing withheld, or nothing published: the relations are homogeneous, so all zeros and
         # all very large are both feasible and no withheld cell is narrowed
         return []
     index = {name: i for i, name in enumerate(unknown)}
-    equalities, inequalities = _relations(cells)
+    equalities, inequalities = _relations(cells) if relations is None else relations
     a_eq, b_eq = _matrix(equalities, cells, index)
     a_ub, b_ub = _matrix(inequalities, cells, index)
     n = len(unknown)
