@@ -1,12 +1,10 @@
 """The disclosure auditor: a linear-programming attacker on the published tables (the
 secondary suppression that defeats it is footfall.privacy.protect).
 
-For each zone the attacker sees every published number of one day — the cohort cells of
-footfall.zone_hourly, the totals of footfall.zone_hourly_total and, in the cross-table view,
-the cohort cells of footfall.zone_daily, the day's total of footfall.zone_daily_total, the
-day's visitors by age band and by gender of footfall.zone_daily_margins, the cohorts' visitors
-per day part of footfall.zone_daypart and the visitors per home district of
-footfall.zone_catchment — and knows how they relate:
+For each zone the attacker sees every published number of one day (footfall.zone_hourly,
+zone_hourly_total and, in the cross-table view, zone_daily, zone_daily_total,
+zone_daily_margins, zone_daypart and zone_catchment; a week's with its days' in
+footfall.privacy.week) and knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
@@ -21,11 +19,9 @@ footfall.zone_catchment — and knows how they relate:
 
 For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
 constraints). A cell whose feasible interval is narrower than k is a leak, except [0, 0]: it pins
-the cell to "nobody", which discloses no person. The LP interval contains the integer one.
-
-The LPs are solved with HiGHS through highspy rather than scipy's linprog: one model per zone,
-re-solved with a new objective per cell from the previous basis (~1,000 LPs of a ~500-cell zone:
-well under a second instead of tens).
+the cell to "nobody", which discloses no person. The LP interval contains the integer one. HiGHS
+through highspy rather than scipy's linprog: one model per zone, re-solved with a new objective
+per cell from the previous basis (under a second instead of tens for ~1,000 LPs of 500 cells).
 """
 
 from __future__ import annotations
@@ -59,10 +55,6 @@ class Leak:
     cell: str  # e.g. "hourly 2026-03-14 09:00:00 25-34/F"; a day part is named by its start
     low: float
     high: float
-
-    @property
-    def width(self) -> float:
-        return self.high - self.low
 
 
 def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
@@ -187,21 +179,27 @@ class ZoneModel:
     """One zone's published cells as an LP whose variables are the suppressed cells."""
 
     def __init__(self, cells: pd.DataFrame, cross_table: bool = True):
-        self.zone_id = str(cells[C.ZONE_ID].iloc[0]) if len(cells) else ""
-        self.known: dict[str, float] = {}
-        self.variables: dict[str, int] = {}
-        for kind, hour, age_band, gender, visitors, status in cells[
-            [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
-        ].itertuples(index=False):
-            if kind in DAY_KINDS and not cross_table:
-                continue
-            name = cell_name(kind, hour, age_band, gender)
-            if status == STATUS_PUBLISHED:
-                self.known[name] = float(visitors)
-            else:
-                self.variables[name] = len(self.variables)
-        equalities, inequalities = _relations(cells, cross_table)
-        self._rows = [(r, True) for r in equalities] + [(r, False) for r in inequalities]
+        values = {cell_name(kind, hour, age_band, gender): float(visitors) if status == STATUS_PUBLISHED else None
+                  for kind, hour, age_band, gender, visitors, status in cells[
+                      [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]].itertuples(index=False)
+                  if cross_table or kind not in DAY_KINDS}
+        self._setup(str(cells[C.ZONE_ID].iloc[0]) if len(cells) else "", values, _relations(cells, cross_table))
+
+    @classmethod
+    def of(cls, zone_id: str, values: dict[str, float | None],
+           relations: tuple[list[dict[str, float]], list[dict[str, float]]]) -> ZoneModel:
+        """A model of named cells (published value, or None where withheld) and (equalities,
+        inequalities) over them: a week's cells with its days' (footfall.privacy.week)."""
+        model = cls.__new__(cls)
+        model._setup(zone_id, values, relations)
+        return model
+
+    def _setup(self, zone_id: str, values: dict[str, float | None],
+               relations: tuple[list[dict[str, float]], list[dict[str, float]]]) -> None:
+        self.zone_id = zone_id
+        self.known = {name: value for name, value in values.items() if value is not None}
+        self.variables = {name: j for j, name in enumerate(n for n, v in values.items() if v is None)}
+        self._rows = [(r, True) for r in relations[0]] + [(r, False) for r in relations[1]]
         self._component = self._components()
         self._models: dict[int, tuple[highspy.Highs, dict[str, int]]] = {}
         self._seen_low: dict[int, np.ndarray] = {}  # per component and cell: the extremes seen in
