@@ -27,7 +27,7 @@ per cell from the previous basis (under a second instead of tens for ~1,000 LPs 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import highspy
@@ -370,17 +370,19 @@ class ZoneModel:
                     break
                 unproven = left
 
-    def cheapest_partner(self, name: str, margins_first: bool = False) -> str:
+    def cheapest_partner(self, name: str, margins_first: bool = False, allowed: Callable[[str], bool] | None = None
+                         ) -> str:
         """The published cell to suppress next for leaking cell `name`: the one with the fewest
         visitors among the cells sharing a relation with it (breadth-first through suppressed
         cells if none does); ties by name, so the choice is deterministic. With `margins_first`,
-        a margin cell (zone_daily_margins) if any is reachable: only where none is (a withheld
-        margin the finer tables narrow by themselves) does a finer cell give way."""
+        a margin cell (zone_daily_margins) if any is reachable, else a finer one. Only cells
+        `allowed` (all by default) are chosen: a week's, not its published days'."""
         for margins_only in (True, False) if margins_first else (False,):
             seen, frontier = {name}, [name]
             while frontier:
                 related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
-                published = [n for n in related if n in self.known and (not margins_only or kind_of(n) == MARGIN)]
+                published = [n for n in related if n in self.known and (not margins_only or kind_of(n) == MARGIN)
+                             and (allowed is None or allowed(n))]
                 if published:
                     return min(published, key=lambda n: (self.known[n], n))
                 seen |= related
@@ -394,5 +396,5 @@ def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Le
 
 
 def kind_of(name: str) -> str:
-    """A cell's kind, from its name (cell_name: the kind first)."""
-    return name.split(" ", 1)[0]
+    """A cell's kind, from its name (cell_name: the kind first, a week's day after it: daily@<day>)."""
+    return name.split(" ", 1)[0].split("@", 1)[0]
