@@ -104,6 +104,7 @@ JOB_COMMANDS = (
     ("load-reference", "footfall.pipeline.reference", "load zones, cells, subscribers and opt-outs"),
     ("ingest", "footfall.pipeline.ingest", "validate and pseudonymise one day of landing events"),
     ("compute", "footfall.pipeline.compute", "visits, cohort x hour aggregates, suppression, publish"),
+    ("compute-week", "footfall.pipeline.compute_week", "the week release of seven published days (ISO week)"),
     ("run", "footfall.pipeline.run", "load-reference, ingest and compute for one day"),
     ("maintain", "footfall.pipeline.maintain", "erase restricted data beyond the retention, compact, vacuum"),
     ("sql", "footfall.analyst.sql", "SQL on the published tables: interactive shell, -e or -f"),
@@ -133,7 +134,7 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
 # Jobs whose Spark application is named after them (footfall-ingest, ...), as `submit.sh --name`
 # does: the Spark UI, the event log and the history server tell the runs apart. The analyst
 # commands keep their own names (footfall.analyst.catalog).
-PIPELINE_JOBS = ("doctor", "generate", "load-reference", "ingest", "compute", "run", "maintain")
+PIPELINE_JOBS = ("doctor", "generate", "load-reference", "ingest", "compute", "compute-week", "run", "maintain")
 
 
 def with_job_app_name(cfg: Config, command: str) -> Config:

@@ -40,12 +40,15 @@ from footfall.schemas import (
     STATUS_DP,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
+    WEEK_TABLES,
     ZONE_HOURLY,
     C,
     Table,
 )
 
 _LOG = logging.getLogger(__name__)
+# The tables analysts read: each carries the guard of docs/privacy.md ("The table guard").
+GUARDED_TABLES = (*PUBLISHED_TABLES, *WEEK_TABLES)
 
 # Delta keeps min/max statistics of the columns of every data file in its log, also of files a
 # republish replaced and vacuumed: of a published table only the keys', never a count.
@@ -131,7 +134,7 @@ def definitions_fingerprint(tables: tuple[Table, ...] = ALL_TABLES) -> str:
     partitioning, a published table's guard and statistics columns."""
     spec = [[t.name, t.comment, list(t.partition_by),
              [[c.name, c.dtype.simpleString(), c.nullable, c.comment] for c in t.columns],
-             sorted(_guard_properties(t).items()) if t in PUBLISHED_TABLES else []] for t in tables]
+             sorted(_guard_properties(t).items()) if t in GUARDED_TABLES else []] for t in tables]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:32]
 
 
@@ -159,7 +162,7 @@ def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
     for table in tables:
         if spark.catalog.tableExists(table.name):
             _align_columns(spark, table)
-            if table in PUBLISHED_TABLES:
+            if table in GUARDED_TABLES:
                 add_guard(spark, table)
             continue
         # A new table is created as this version defines it, its guard and statistics columns
@@ -170,7 +173,7 @@ def create_tables(spark: SparkSession, tables: tuple[Table, ...]) -> None:
             builder = builder.addColumn(column.name, column.dtype, nullable=column.nullable, comment=column.comment)
         if table.partition_by:
             builder = builder.partitionedBy(*table.partition_by)
-        if table in PUBLISHED_TABLES:
+        if table in GUARDED_TABLES:
             for key, value in _guard_properties(table).items():
                 builder = builder.property(key, value)
         builder.execute()

@@ -29,6 +29,10 @@ from footfall.schemas import (
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     C,
     Table,
     grid_cols,
@@ -271,8 +275,6 @@ def aggregate_cohort_dayparts(visit_hours: DataFrame, zones: DataFrame, day: dt.
     A subscriber is a visitor of every day part one of its visits overlaps (an hour of it), so a
     part's visitors are the union of its hours' visitors. Visitors only, like the margins: the
     visit metrics are the day's and the hours' (docs/definitions.md)."""
-    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.DAY_PART, C.AGE_BAND, C.GENDER]
-    measured = visit_hours.groupBy(*keys).agg(F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS))
     literal = F.array(*[
         F.struct(F.lit(p.name).alias(C.DAY_PART),
                  F.timestamp_seconds(F.lit(int(p.start.replace(tzinfo=dt.UTC).timestamp()))).alias(C.PART_START),
@@ -281,10 +283,16 @@ def aggregate_cohort_dayparts(visit_hours: DataFrame, zones: DataFrame, day: dt.
     ])
     grid = _grid(zones, day, None, by_cohort=True).withColumn(_HOURS, F.explode(literal)).select(
         "*", *[F.col(f"{_HOURS}.{c}").alias(c) for c in (C.DAY_PART, C.PART_START, C.PART_HOURS)]).drop(_HOURS)
+    return _visitors(visit_hours, grid, [C.DAY_PART, C.AGE_BAND, C.GENDER], grid_cols(ZONE_DAYPART))
+
+
+def _visitors(rows: DataFrame, grid: DataFrame, keys: Sequence[str], names: Sequence[str]) -> DataFrame:
+    """Distinct subscribers of `rows` per cell of `grid` (its zone, date and `keys`), zero where
+    nobody came, in the columns `names`."""
+    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, *keys]
+    measured = rows.groupBy(*keys).agg(F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS))
     return grid.join(measured, keys, "left").select(*[
-        F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
-        for c in grid_cols(ZONE_DAYPART)
-    ])
+        F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c) for c in names])
 
 
 def aggregate_catchment(visits: DataFrame, zones: DataFrame, day: dt.date, homes: Sequence[str]) -> DataFrame:
@@ -293,11 +301,26 @@ def aggregate_catchment(visits: DataFrame, zones: DataFrame, day: dt.date, homes
 
     A subscriber has one home district, so a zone's rows add up to its day's visitors
     (zone_daily_total); disclosure control relies on it (docs/privacy.md)."""
-    keys = [C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOME_DISTRICT]
-    measured = visits.groupBy(*keys).agg(F.countDistinct(C.PSEUDO_ID).alias(C.VISITORS))
     grid = _grid(zones, day, None, by_cohort=False).withColumn(
         C.HOME_DISTRICT, F.explode(F.array(*[F.lit(h) for h in homes])))
-    return grid.join(measured, keys, "left").select(*[
-        F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) if c == C.VISITORS else F.col(c)
-        for c in grid_cols(ZONE_CATCHMENT)
-    ])
+    return _visitors(visits, grid, [C.HOME_DISTRICT], grid_cols(ZONE_CATCHMENT))
+
+
+def aggregate_week(visits: DataFrame, zones: DataFrame, monday: dt.date, homes: Sequence[str]
+                   ) -> dict[Table, DataFrame]:
+    """The week release's grids before disclosure control, from the visits of the seven days of
+    the ISO week starting `monday`: per zone, the distinct subscribers by cohort, in all, by age
+    band and by gender, and by home district (`homes`), full grids. A subscriber has one cohort
+    and home district all week (footfall.pipeline.visits.week_cohorts), so the margins are sums
+    of cohort cells and the home districts add up to the total, as in a day."""
+    week = visits.withColumn(C.EVENT_DATE, F.lit(monday))  # the week as one period of the day's grids
+    cohorts = _visitors(week, _grid(zones, monday, None, by_cohort=True), [C.AGE_BAND, C.GENDER],
+                        grid_cols(ZONE_DAILY_MARGINS))
+    grids = {
+        ZONE_WEEKLY: cohorts,
+        ZONE_WEEKLY_TOTAL: _visitors(week, _grid(zones, monday, None, by_cohort=False), [], [
+            C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.VISITORS]),
+        ZONE_WEEKLY_MARGINS: aggregate_margins(cohorts),
+        ZONE_WEEKLY_CATCHMENT: aggregate_catchment(week, zones, monday, homes),
+    }
+    return {t: g.withColumnRenamed(C.EVENT_DATE, C.WEEK_START).select(*grid_cols(t)) for t, g in grids.items()}

@@ -62,7 +62,7 @@ def check_release(spark: SparkSession, cfg: Config, event_date: dt.date, zone_se
     return published
 
 
-def _released(spark: SparkSession, event_date: dt.date) -> dict[str, tuple[str | None, set[str]]]:
+def released(spark: SparkSession, event_date: dt.date) -> dict[str, tuple[str | None, set[str]]]:
     """Zone set -> (run id of its last successful compute or None, the modes it was released in)
     for every zone set of `event_date` with a successful compute or rows in FIRST_WRITTEN."""
     ensure_tables(spark, (RUNS, FIRST_WRITTEN))
@@ -98,8 +98,8 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
     beside noisy ones of the same people would leave the noise protecting nothing, and a
     subscriber is in every zone set.
     """
-    released = _released(spark, event_date)
-    other = sorted((m, zone_set) for zone_set, (_, modes) in released.items() for m in modes if m != mode)
+    found = released(spark, event_date)
+    other = sorted((m, zone_set) for zone_set, (_, modes) in found.items() for m in modes if m != mode)
     if other:
         shown = ", ".join(f"{zone_set} ({m} mode)" for m, zone_set in other)
         raise ReleaseRefusedError(
@@ -107,7 +107,7 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
             "stand beside it, and exact and noisy numbers of the same people together leave the noise "
             "protecting nothing. Nothing was computed or written. A day is released in one privacy mode "
             "(docs/dp.md); compute it with privacy.mode as before")
-    published = {z: run_id or "" for z, (run_id, _) in released.items() if zone_sets is None or z in zone_sets}
+    published = {z: run_id or "" for z, (run_id, _) in found.items() if zone_sets is None or z in zone_sets}
     if published and not republish:
         runs = ", ".join(published[z] or "that did not finish" for z in sorted(published))
         raise PublishedDayError(

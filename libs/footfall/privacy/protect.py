@@ -5,6 +5,8 @@ narrows no withheld cell below k (greedy, in two stages; docs/privacy.md, sectio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -115,14 +117,21 @@ def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[
     A day cell is bounded by its hours, so its leak is often the hours' leak seen from above and
     ends with the hours' own partners, chosen in the same round. A published day total relates
     every cohort's daily cell to it, so the day cells' cheapest partner is then a daily cell,
-    withheld for nothing. Releasing adds knowledge, so each release is checked by a full audit.
-    """
+    withheld for nothing."""
+    return release_unneeded(cells, status, candidates, lambda now: bool(ZoneModel(now).leaks(k)))
+
+
+def release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: Iterable[int],
+                     leaks: Callable[[pd.DataFrame], bool]) -> set[int]:
+    """Publish again each candidate row of `cells` (largest first) where `leaks` of the cells with
+    the updated `status` stays False; returns the rows released. Releasing adds knowledge, so
+    each release is checked against all the cells."""
     released: set[int] = set()
     original = cells[C.STATUS].to_numpy()
     visitors = cells[C.VISITORS].to_numpy(float)
     for row in sorted(candidates, key=lambda i: (-visitors[i], i)):
         status[row] = original[row]
-        if ZoneModel(cells.assign(**{C.STATUS: status})).leaks(k):
+        if leaks(cells.assign(**{C.STATUS: status})):
             status[row] = "suppressed"
         else:
             released.add(row)

@@ -33,9 +33,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
+from footfall.privacy import week
 from footfall.privacy.audit import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.protect import protect_zone
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
@@ -57,6 +58,10 @@ from footfall.schemas import (
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     C,
     Table,
 )
@@ -209,7 +214,8 @@ _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
 _CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
               DAILY_TOTAL: (), MARGIN: (C.AGE_BAND, C.GENDER), DAYPART: (C.PART_START, C.AGE_BAND, C.GENDER),
-              CATCHMENT: (C.HOME_DISTRICT,)}
+              CATCHMENT: (C.HOME_DISTRICT,), week.WEEKLY: (C.AGE_BAND, C.GENDER), week.WEEK_TOTAL: (),
+              week.WEEK_MARGIN: (C.AGE_BAND, C.GENDER), week.WEEK_CATCHMENT: (C.HOME_DISTRICT,)}
 # The published tables' cells in footfall.privacy.audit.
 _KIND_OF = {ZONE_HOURLY: HOURLY, ZONE_HOURLY_TOTAL: TOTAL, ZONE_DAILY: DAILY, ZONE_DAILY_TOTAL: DAILY_TOTAL,
             ZONE_DAILY_MARGINS: MARGIN, ZONE_DAYPART: DAYPART, ZONE_CATCHMENT: CATCHMENT}
@@ -223,6 +229,10 @@ _LONG_SCHEMA = StructType([
     StructField(C.HOUR_START, TimestampType()), StructField(C.AGE_BAND, StringType()),
     StructField(C.GENDER, StringType()), StructField(C.VISITORS, LongType()), StructField(C.STATUS, StringType()),
 ])
+_WEEK_KIND_OF = {ZONE_WEEKLY: week.WEEKLY, ZONE_WEEKLY_TOTAL: week.WEEK_TOTAL, ZONE_WEEKLY_MARGINS: week.WEEK_MARGIN,
+                 ZONE_WEEKLY_CATCHMENT: week.WEEK_CATCHMENT}
+# A week's cells and its days' together: the days' with their date, the week's without.
+_DATED_SCHEMA = StructType([*_LONG_SCHEMA.fields, StructField(C.EVENT_DATE, DateType())])
 _EXTRA = "_extra_suppression"
 
 
@@ -279,13 +289,46 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
         .localCheckpoint()
     )
 
-    def apply(grid: DataFrame, kind: str) -> DataFrame:
-        keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
-        chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_IN_LONG.get(c, c)).alias(c) for c in keys], _EXTRA)
-        marked = grid.join(chosen, keys, "left")
-        return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
+    return {t: _withhold_chosen(grid, extra, _KIND_OF[t]) for t, grid in grids.items()}
 
-    return {t: apply(grid, _KIND_OF[t]) for t, grid in grids.items()}
+
+def _withhold_chosen(grid: DataFrame, extra: DataFrame, kind: str) -> DataFrame:
+    """`grid` (of audit kind `kind`) with the cells `extra` names (long format) withheld as linked."""
+    keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
+    chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_IN_LONG.get(c, c)).alias(c) for c in keys], _EXTRA)
+    marked = grid.join(chosen, keys, "left")
+    return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
+
+
+def published_days(tables: Mapping[Table, DataFrame]) -> DataFrame:
+    """The days' published cells (by day table: its rows of the week's days and one zone set, public
+    status) in the auditor's long format with their event_date: what the week is audited against."""
+    return functools.reduce(DataFrame.unionByName, [
+        _conform(rows, _DATED_SCHEMA, {KIND: F.lit(_KIND_OF[t]), **{_IN_LONG[c]: F.col(c) for c in _IN_LONG
+                                                                     if c in rows.columns}})
+        for t, rows in tables.items()])
+
+
+def protect_week(grids: Mapping[Table, DataFrame], days: DataFrame, k: int) -> dict[Table, DataFrame]:
+    """The week's grids (after primary suppression) with the cells withheld that the LP over the
+    week beside its published `days` (published_days) would let narrow a withheld cell below k
+    (footfall.privacy.week.protect); the days stay as published. Only zones with a published week
+    cell go to the UDF: with none, nothing can be withheld."""
+    cells = days.unionByName(functools.reduce(DataFrame.unionByName, [
+        _conform(_long(grid, _WEEK_KIND_OF[t]), _DATED_SCHEMA, {}) for t, grid in grids.items()]))
+    with_published = cells.where(F.col(C.EVENT_DATE).isNull() & (F.col(C.STATUS) == STATUS_PUBLISHED)).select(
+        *_ZONE_KEYS).distinct()
+
+    def protect(zone: pd.DataFrame) -> pd.DataFrame:
+        of_week = zone[C.EVENT_DATE].isna()
+        chosen = week.protect(zone[~of_week], zone[of_week], k)[list(_LONG_SCHEMA.names)]
+        return chosen.astype({C.VISITORS: "int64"})
+
+    partitions = int(cells.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)  # as protect_linked
+    extra = (cells.join(F.broadcast(with_published), list(_ZONE_KEYS), "left_semi")
+             .repartition(partitions, *_ZONE_KEYS).groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
+             .withColumn(_EXTRA, F.lit(True)).localCheckpoint())
+    return {t: _withhold_chosen(grid, extra, _WEEK_KIND_OF[t]) for t, grid in grids.items()}
 
 
 def public_status(grid: DataFrame) -> DataFrame:

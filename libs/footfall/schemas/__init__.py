@@ -104,8 +104,13 @@ _HOME_KEYS = (
     _col(C.HOME_DISTRICT, StringType(), f"Home district of the visitors (ref.postcodes: the district of the CRM "
          f"postcode), or {HOME_UNKNOWN} where the postcode is missing or not in ref.postcodes", False),
 )
+_WEEK_KEYS = (
+    *_ZONE_KEYS[:2],
+    _col(C.WEEK_START, DateType(), "Monday of the ISO week: the local dates Monday to Sunday", False),
+)
 # A cell's keys; the rest of a published table's columns are metrics.
-PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _HOUR_KEYS + _DAYPART_KEYS + _COHORT_KEYS + _HOME_KEYS)
+PUBLISHED_KEYS = tuple(c.name for c in _ZONE_KEYS + _WEEK_KEYS[2:] + _HOUR_KEYS + _DAYPART_KEYS + _COHORT_KEYS
+                       + _HOME_KEYS)
 
 ZONE_HOURLY = Table(
     "footfall.zone_hourly",
@@ -175,6 +180,27 @@ ZONE_CATCHMENT = _visitors_table(
     "zone's rows add up to its zone_daily_total visitors",
     "Footfall per zone x local day x home district of the visitors (visitors only)",
 )
+
+
+
+def _week_table(name: str, keys: tuple[Column, ...], visitors: str, comment: str) -> Table:
+    """A published table of the week release (issue 16): visitors only, per zone and ISO week."""
+    return Table(name, (*_WEEK_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _DAY_METRICS[-1]),
+                 f"{comment}, suppressed below k distinct subscribers", partition_by=(C.WEEK_START,))
+
+
+_WEEKLY = "Distinct subscribers {} with a visit on any day of the ISO week (exact; NULL if suppressed)"
+ZONE_WEEKLY = _week_table("footfall.zone_weekly", _COHORT_KEYS, _WEEKLY.format("of the cohort"),
+                          "Footfall per zone x ISO week x cohort (visitors only)")
+ZONE_WEEKLY_TOTAL = _week_table("footfall.zone_weekly_total", (), _WEEKLY.format("of all cohorts"),
+                                "Footfall per zone x ISO week over all cohorts (visitors only)")
+ZONE_WEEKLY_MARGINS = _week_table(
+    "footfall.zone_weekly_margins", ZONE_DAILY_MARGINS.columns[3:5], _WEEKLY.format("of the age band (or gender)"),
+    "Footfall per zone x ISO week by age band and by gender (visitors only)")
+ZONE_WEEKLY_CATCHMENT = _week_table(
+    "footfall.zone_weekly_catchment", _HOME_KEYS, _WEEKLY.format("living in the home district"),
+    "Footfall per zone x ISO week x home district of the visitors (visitors only)")
+WEEK_TABLES = (ZONE_WEEKLY, ZONE_WEEKLY_TOTAL, ZONE_WEEKLY_MARGINS, ZONE_WEEKLY_CATCHMENT)
 
 MARKET_SHARE = Table(
     "footfall.market_share",
@@ -334,7 +360,7 @@ WITHHELD_CELLS = Table(
 ALL_TABLES = (
     ZONES, ZONE_RELATIONS, ZONE_COVER, CELLS, POSTCODES, POPULATION, MARKET_SHARE, SUBSCRIBERS, EVENTS,
     REJECTED_EVENTS, VISITS, RUNS, ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS,
-    ZONE_DAYPART, ZONE_CATCHMENT, PRIVACY_BUDGET, WITHHELD_CELLS,
+    ZONE_DAYPART, ZONE_CATCHMENT, *WEEK_TABLES, PRIVACY_BUDGET, WITHHELD_CELLS,
 )
 PUBLISHED_TABLES = (ZONE_HOURLY, ZONE_HOURLY_TOTAL, ZONE_DAILY, ZONE_DAILY_TOTAL, ZONE_DAILY_MARGINS, ZONE_DAYPART,
                     ZONE_CATCHMENT)

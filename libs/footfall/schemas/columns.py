@@ -56,6 +56,7 @@ class C:
     EXCLUDED_REASON = "excluded_reason"
     SNAPSHOT_DATE = "snapshot_date"
     EVENT_DATE = "event_date"  # local calendar date in the configured time zone
+    WEEK_START = "week_start"  # the Monday of an ISO week (local dates Monday to Sunday)
     POSITION_SOURCE = "position_source"
 
     # rejects

@@ -1,0 +1,155 @@
+"""`footfall compute-week --week 2026-W11`: the week release (issue 16) of days already published.
+
+For each zone set, from restricted.visits of the ISO week's seven local days (Monday to Sunday):
+the distinct subscribers per zone over the week by cohort, in all, by age band and by gender,
+and by home district (footfall.pipeline.aggregate.aggregate_week); cells below k withheld, and
+then the cells the LP over the week beside its published days would use to narrow a withheld
+cell (footfall.privacy.week); the week's partition of footfall.zone_weekly, zone_weekly_total,
+zone_weekly_margins and zone_weekly_catchment replaced. The days stay as published.
+
+Refused before any work unless every day of the week is published for the zone set by a
+suppress-mode compute, the week's subscriber snapshots carry one pseudonymisation key (a person
+under two keys would be counted twice), and each subscriber's visits carry one cohort and home
+district all week (a day computed before cohorts were fixed per week, or before a snapshot of the
+week was reloaded, is to be computed again with `footfall compute --republish`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from footfall.config import MODE_SUPPRESS, Config
+from footfall.errors import EXIT_OK, BadInputError, ConfigError
+from footfall.manifest import recorded_run
+from footfall.pipeline.aggregate import aggregate_week
+from footfall.pipeline.publish import write_observed
+from footfall.pipeline.release import chosen_zone_sets, released, zone_counts
+from footfall.privacy.suppression import protect_week, public_status, published_days, suppress_primary
+from footfall.schemas import (
+    HOME_UNKNOWN,
+    PUBLISHED_TABLES,
+    RUNS,
+    STATUS_PUBLISHED,
+    SUBSCRIBERS,
+    VISITS,
+    WEEK_TABLES,
+    ZONE_CATCHMENT,
+    ZONES,
+    C,
+)
+from footfall.session import build_session
+from footfall.tables import ensure_tables
+
+
+def iso_week(text: str) -> dt.date:
+    """The Monday of ISO week `text` (YYYY-Www, e.g. 2026-W11)."""
+    found = re.fullmatch(r"(\d{4})-W(\d{2})", text.strip())
+    try:
+        if found:
+            return dt.date.fromisocalendar(int(found[1]), int(found[2]), 1)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not an ISO week: write YYYY-Www, e.g. 2026-W11")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--week", required=True, type=iso_week, help="ISO week YYYY-Www (Monday to Sunday)")
+    parser.add_argument("--zone-set", action="append", dest="zone_sets", metavar="NAME",
+                        help="zone set to release (repeatable; default: every zone set in ref.zones)")
+
+
+def command(args: argparse.Namespace, cfg: Config) -> int:
+    spark = build_session(cfg)
+    for zone_set, counts in run(spark, cfg, args.week, args.zone_sets).items():
+        print(f"compute-week {label(args.week)} [{zone_set}]: " + ", ".join(f"{k}={v}" for k, v in sorted(
+            counts.items())))
+    return EXIT_OK
+
+
+def label(monday: dt.date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] | None = None
+        ) -> dict[str, dict[str, int]]:
+    """Release the ISO week starting `monday` for the zone sets; returns the counts per set."""
+    if cfg.privacy.mode != MODE_SUPPRESS:
+        raise ConfigError(f"the week release publishes suppressed counts: privacy.mode is {cfg.privacy.mode}, "
+                          f"set it to {MODE_SUPPRESS}")
+    ensure_tables(spark, (ZONES, SUBSCRIBERS, VISITS, RUNS, *PUBLISHED_TABLES, *WEEK_TABLES))
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    chosen = chosen_zone_sets(zone_counts(spark.table(ZONES.name)), zone_sets)
+    _check_days(spark, days, chosen)
+    _check_key(spark, days)
+    results = {}
+    for zone_set in chosen:
+        with recorded_run(spark, cfg, "compute-week", monday, zone_set, {"week": label(monday)}) as rec:
+            rec.counts.update(_release(spark, cfg.privacy.k, days, zone_set))
+            results[zone_set] = dict(rec.counts)
+    return results
+
+
+def _check_days(spark: SparkSession, days: list[dt.date], zone_sets: list[str]) -> None:
+    """Every day published for every zone set, by a finished suppress-mode compute."""
+    missing, other = [], []
+    for day in days:
+        found = released(spark, day)
+        for zone_set in zone_sets:
+            run_id, modes = found.get(zone_set, (None, set()))
+            if run_id is None:
+                missing.append(f"{day.isoformat()} {zone_set}")
+            elif modes != {MODE_SUPPRESS}:
+                other.append(f"{day.isoformat()} {zone_set} ({', '.join(sorted(modes))})")
+    if other:
+        raise BadInputError(f"days of the week released in another privacy mode: {'; '.join(other)}. The week "
+                            "release bounds suppressed days; nothing was written")
+    if missing:
+        raise BadInputError(f"days of the week not published: {'; '.join(missing)}. Run footfall compute "
+                            "--date D for each of them first; nothing was written")
+
+
+def _check_key(spark: SparkSession, days: list[dt.date]) -> None:
+    """One pseudonymisation key over the week's snapshots (docs/privacy.md, epochs and periods)."""
+    keys = sorted(r[0] for r in spark.table(SUBSCRIBERS.name).where(F.col(C.SNAPSHOT_DATE).isin(*days)).select(
+        C.KEY_ID).distinct().collect())
+    if len(keys) != 1:
+        raise BadInputError(f"the week's subscriber snapshots carry {len(keys)} pseudonymisation keys "
+                            f"({', '.join(keys) or 'none'}): a person would be counted once per key. A week lies "
+                            "in one key epoch unless privacy.key_epoch_days changed within it; nothing was written")
+
+
+def _check_cohorts(visits: DataFrame) -> None:
+    attributes = F.struct(C.AGE_BAND, C.GENDER, F.coalesce(C.HOME_DISTRICT, F.lit(HOME_UNKNOWN)))
+    mixed = visits.groupBy(C.PSEUDO_ID).agg(F.count_distinct(attributes).alias("n")).where(F.col("n") > 1).count()
+    if mixed:
+        raise BadInputError(f"{mixed} subscribers have visits in two cohorts or home districts this week: days "
+                            "computed with different snapshots. Compute the week's days again with footfall "
+                            "compute --republish; nothing was written")
+
+
+def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str) -> dict[str, int]:
+    """The week's four tables of one zone set (module doc); returns the counts for ops.runs."""
+    in_week = (F.col(C.EVENT_DATE).between(F.lit(days[0]), F.lit(days[-1]))) & (F.col(C.ZONE_SET) == zone_set)
+    visits = spark.table(VISITS.name).where(in_week).localCheckpoint()
+    _check_cohorts(visits)
+    published = {t: spark.table(t.name).where(in_week).localCheckpoint() for t in PUBLISHED_TABLES}
+    # The days' home districts (their catchment rows) and the week's, and unknown: a full grid.
+    homes = {r[0] for r in published[ZONE_CATCHMENT].select(C.HOME_DISTRICT).distinct().collect()}
+    homes |= {r[0] or HOME_UNKNOWN for r in visits.select(C.HOME_DISTRICT).distinct().collect()} | {HOME_UNKNOWN}
+    zones = spark.table(ZONES.name).where(F.col(C.ZONE_SET) == zone_set)
+    grids = {t: g.transform(suppress_primary, k) for t, g in aggregate_week(visits, zones, days[0], sorted(homes))
+             .items()}
+    grids = protect_week({t: g.localCheckpoint() for t, g in grids.items()}, published_days(published), k)
+    counts: dict[str, int] = {"visits_in": visits.count()}
+    for table, grid in grids.items():
+        name = table.name.split(".")[1]
+        counts |= write_observed(grid, table, {C.WEEK_START: days[0], C.ZONE_SET: zone_set}, f"{name}_cells", [
+            F.count(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, 1)).alias(f"{name}_published")],
+            release=public_status)
+    return counts
