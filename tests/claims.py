@@ -36,7 +36,7 @@ import pytest
 
 # The catalog's schemas and the columns that say whose a row is.
 SCHEMAS = ("footfall", "ref", "ops", "restricted")
-DAY_COLUMNS = ("event_date", "snapshot_date")
+DAY_COLUMNS = ("event_date", "snapshot_date", "week_start")
 ZONE_SET_COLUMN = "zone_set"
 
 

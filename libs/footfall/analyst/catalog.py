@@ -34,6 +34,7 @@ from footfall.schemas import (
     MARKET_SHARE,
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
+    WEEK_TABLES,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
@@ -45,9 +46,9 @@ from footfall.schemas import (
 
 log = logging.getLogger(__name__)
 
-# What analysts may see: the published tables, the zone catalogue and the weights of visitors_est
-# (never ref.cells: the cell plan is the operator's business, not a statistic).
-ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, ZONES, MARKET_SHARE)
+# What analysts may see: the published tables (days and weeks), the zone catalogue and the weights
+# of visitors_est (never ref.cells: the cell plan is the operator's business, not a statistic).
+ANALYST_TABLES: tuple[Table, ...] = (*PUBLISHED_TABLES, *WEEK_TABLES, ZONES, MARKET_SHARE)
 # Settings the analyst sessions add on top of footfall.session.spark_settings.
 # `SELECT * FROM delta.`/warehouse/restricted.db/events`` would bypass the catalog.
 ANALYST_SPARK_CONF = {"spark.sql.runSQLOnFiles": "false"}

@@ -7,7 +7,8 @@ then the cells the LP over the week beside its published days would use to narro
 cell (footfall.privacy.week); the week's partition of footfall.zone_weekly, zone_weekly_total,
 zone_weekly_margins and zone_weekly_catchment replaced. The days stay as published.
 
-Refused before any work unless every day of the week is published for the zone set by a
+Refused before any work when the week is published already (a week is immutable, and so are its
+days: footfall.pipeline.release), and unless every day of the week is published for the zone set by a
 suppress-mode compute, the week's subscriber snapshots carry one pseudonymisation key (a person
 under two keys would be counted twice), and each subscriber's visits carry one cohort and home
 district all week (a day computed before cohorts were fixed per week, or before a snapshot of the
@@ -24,11 +25,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from footfall.config import MODE_SUPPRESS, Config
-from footfall.errors import EXIT_OK, BadInputError, ConfigError
+from footfall.errors import EXIT_OK, BadInputError, ConfigError, PublishedDayError
 from footfall.manifest import recorded_run
 from footfall.pipeline.aggregate import aggregate_week
 from footfall.pipeline.publish import write_observed
-from footfall.pipeline.release import chosen_zone_sets, released, zone_counts
+from footfall.pipeline.release import chosen_zone_sets, released, weeks_published, zone_counts
 from footfall.privacy.suppression import protect_week, public_status, published_days, suppress_primary
 from footfall.schemas import (
     HOME_UNKNOWN,
@@ -85,6 +86,11 @@ def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] 
     ensure_tables(spark, (ZONES, SUBSCRIBERS, VISITS, RUNS, *PUBLISHED_TABLES, *WEEK_TABLES))
     days = [monday + dt.timedelta(days=i) for i in range(7)]
     chosen = chosen_zone_sets(zone_counts(spark.table(ZONES.name)), zone_sets)
+    weeks = weeks_published(spark, monday, chosen)
+    if weeks:
+        raise PublishedDayError(f"the week of {monday.isoformat()} is already published for {', '.join(weeks)}: "
+                                "published weeks are immutable (a week republish is not supported); nothing was "
+                                "computed or written")
     _check_days(spark, days, chosen)
     _check_key(spark, days)
     results = {}

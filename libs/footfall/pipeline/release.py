@@ -2,7 +2,8 @@
 
 A published day is immutable unless republished deliberately (`--republish`, recorded in
 ops.runs); a day is released in one privacy mode; in dp mode the budget must allow the release
-(footfall.privacy.dp). Everything here is checked before any work, so a refused release computes
+(footfall.privacy.dp); a published week (footfall.pipeline.compute_week) is immutable, and so are
+its days. Everything here is checked before any work, so a refused release computes
 and writes nothing. A republish is protected against differencing: its cells are suppressed
 against the release they replace (footfall.privacy.suppression.suppress_against_release), and
 the replaced files are vacuumed at once, so no time-travel query (`VERSION AS OF`) can read the
@@ -19,7 +20,7 @@ from pyspark.sql import functions as F
 from footfall.config import MODE_DP, MODE_SUPPRESS, Config
 from footfall.errors import BadInputError, PublishedDayError, ReleaseRefusedError
 from footfall.privacy import dp
-from footfall.schemas import RUNS, STATUS_DP, ZONE_HOURLY, ZONES, C
+from footfall.schemas import RUNS, STATUS_DP, ZONE_HOURLY, ZONE_WEEKLY_TOTAL, ZONES, C
 from footfall.tables import ensure_tables
 
 # Every compute writes zone_hourly first: a day with rows there is (being) published, even if
@@ -108,6 +109,13 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
             "protecting nothing. Nothing was computed or written. A day is released in one privacy mode "
             "(docs/dp.md); compute it with privacy.mode as before")
     published = {z: run_id or "" for z, (run_id, _) in found.items() if zone_sets is None or z in zone_sets}
+    monday = event_date - dt.timedelta(days=event_date.weekday())
+    weeks = weeks_published(spark, monday, list(published)) if published else []
+    if weeks:
+        raise PublishedDayError(
+            f"{event_date.isoformat()} lies in the week of {monday.isoformat()}, whose week release is published "
+            f"for {', '.join(weeks)}: a changed day beside the week's numbers could be differenced against them. "
+            "Published weeks and their days are immutable; nothing was computed or written")
     if published and not republish:
         runs = ", ".join(published[z] or "that did not finish" for z in sorted(published))
         raise PublishedDayError(
@@ -116,3 +124,12 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
             "(recorded in ops.runs)"
         )
     return published
+
+
+def weeks_published(spark: SparkSession, monday: dt.date, zone_sets: list[str]) -> list[str]:
+    """The zone sets of `zone_sets` whose ISO week starting `monday` has a week release (every
+    compute-week writes zone_weekly_total, one row per zone)."""
+    ensure_tables(spark, (ZONE_WEEKLY_TOTAL,))
+    rows = spark.table(ZONE_WEEKLY_TOTAL.name).where(
+        (F.col(C.WEEK_START) == F.lit(monday)) & F.col(C.ZONE_SET).isin(*zone_sets)).select(C.ZONE_SET).distinct()
+    return sorted(r[0] for r in rows.collect())
