@@ -257,10 +257,11 @@ def _unspaced(expression: str) -> str:
 
 
 def _condition(keys: Mapping[str, object]) -> Column:
-    """`c1 = v1 AND c2 = v2 ...` over the keys, as literals (never user SQL)."""
+    """`c1 = v1 AND c2 IN (v2, v3) ...` over the keys (a tuple: any of its values), as literals
+    (never user SQL)."""
     condition: Column | None = None
     for column, value in sorted(keys.items()):
-        term = F.col(column) == F.lit(value)
+        term = F.col(column).isin(*value) if isinstance(value, tuple) else F.col(column) == F.lit(value)
         condition = term if condition is None else condition & term
     if condition is None:
         raise ValueError("replace_partition needs at least one key: use replace_all for the whole table")
@@ -271,8 +272,9 @@ def replace_partition(df: DataFrame, table: Table, keys: Mapping[str, object]) -
     """Atomically replace the rows of `table` matching `keys` (e.g. one event_date) with `df`.
 
     `df` must already have exactly the table's columns; keys name columns with literal values
-    (dates or strings). One Delta commit with replaceWhere: the written rows must all match the
-    keys (Delta refuses the write otherwise) and no other row of the table changes.
+    (dates or strings, or a tuple of them: any of its values). One Delta commit with replaceWhere:
+    the written rows must all match the keys (Delta refuses the write otherwise) and no other row
+    of the table changes.
     """
     df.select(*table.names).writeTo(table.name).overwrite(_condition(keys))
 

@@ -20,7 +20,9 @@ Wednesday's withheld 35-44/M and its total to at most 12: leaks. Every published
 is a cheapest partner of some leak (the cohort's, a margin's, the district's), and the total next;
 releasing them again, largest first: the total cannot go (it pins 12 again), each 30 can. So the
 week publishes 25-34/F, the margins 25-34 and F and district 01, all 30, and withholds the total;
-and the tests' own week attacker (tests/attacker_week.py) finds nothing in it.
+and the tests' own week attacker (tests/attacker_week.py) finds nothing in it. With the total
+withheld there is no catchment mix: each published cell's visitors_est is 30 times its group's
+weight in Monday's market share (WEIGHTS).
 """
 
 import datetime as dt
@@ -33,9 +35,11 @@ from attacker_week import week_leaks
 from footfall.errors import BadInputError, PublishedDayError
 from footfall.pipeline import compute_week, release
 from footfall.schemas import (
+    MARKET_SHARE,
     RUNS,
     SUBSCRIBERS,
     VISITS,
+    WITHHELD_CELLS,
     ZONE_DAILY,
     ZONE_DAILY_TOTAL,
     ZONE_WEEKLY,
@@ -54,6 +58,11 @@ ZONE_SET, GAP_SET, MIXED_SET = "it_week", "it_week_gap", "it_week_mixed"
 OTHER_DAYS = [dt.date(2024, 9, 9) + dt.timedelta(days=i) for i in range(7)]
 AGES = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 GENDERS = ("F", "M", "unknown")
+# Monday's market share (home, age band, gender, population, subscribers, weight), hand-picked.
+WEIGHTS = [("all", "all", "all", None, 42, 50.0), ("all", "25-34", "F", None, 30, 40.0),
+           ("all", "25-34", "all", None, 30, 45.0), ("all", "all", "F", None, 30, 35.0),
+           ("01", "all", "all", None, 30, 60.0)]
+DAY_WITHHELD = (ZONE_SET, "shop", MONDAY, ZONE_DAILY.name, None, "35-44", "M", None, "primary", f"run-{ZONE_SET}")
 PEOPLE = {f"F{i:02d}": ("25-34", "F", "01") for i in range(1, 31)} | {f"M{i:02d}": ("35-44", "M", "02")
                                                                        for i in range(1, 13)}
 
@@ -102,24 +111,34 @@ def week(spark, test_config, catalog_claims, request):
     """The week written as published, then compute-week of it (module doc)."""
     catalog_claims.claim_for(request, days=[*DAYS, *OTHER_DAYS],
                              zone_sets=[ZONE_SET, GAP_SET, MIXED_SET])
-    ensure_tables(spark, (ZONES, SUBSCRIBERS, VISITS, RUNS, ZONE_DAILY, ZONE_DAILY_TOTAL))
-    for zone_set in (ZONE_SET, GAP_SET, MIXED_SET):
-        replace_partition(spark.createDataFrame(_zones(zone_set), ZONES.struct), ZONES, {C.ZONE_SET: zone_set})
+    ensure_tables(spark, (ZONES, SUBSCRIBERS, MARKET_SHARE, VISITS, RUNS, ZONE_DAILY, ZONE_DAILY_TOTAL,
+                          WITHHELD_CELLS))
+    sets = (ZONE_SET, GAP_SET, MIXED_SET)
+    zones, visits, daily, totals = [], [], [], []
+    for zone_set in sets:
+        zones += _zones(zone_set)
         rows = _visits(zone_set)
         if zone_set == MIXED_SET:  # F01 counted 18-24 on Tuesday: a day computed with another snapshot
             rows = [r if (r[3], r[2]) != ("F01", DAYS[1]) else (*r[:4], "18-24", *r[5:]) for r in rows]
+        visits += rows
         for day in DAYS:
-            replace_partition(spark.createDataFrame([r for r in rows if r[2] == day], VISITS.struct), VISITS,
-                              {C.EVENT_DATE: day, C.ZONE_SET: zone_set})
-            daily, totals = _day_rows(zone_set, day)
-            replace_partition(_frame(spark, daily, ZONE_DAILY), ZONE_DAILY, {C.EVENT_DATE: day, C.ZONE_SET: zone_set})
-            replace_partition(_frame(spark, totals, ZONE_DAILY_TOTAL), ZONE_DAILY_TOTAL,
-                              {C.EVENT_DATE: day, C.ZONE_SET: zone_set})
-    for day in DAYS + OTHER_DAYS:
-        key = "k2" if day >= OTHER_DAYS[3] else "k1"
-        replace_partition(spark.createDataFrame([(p, key, a, g, "consumer", h, None, day) for p, (a, g, h)
-                                                 in PEOPLE.items()], SUBSCRIBERS.struct), SUBSCRIBERS,
-                          {C.SNAPSHOT_DATE: day})
+            day_daily, day_totals = _day_rows(zone_set, day)
+            daily, totals = daily + day_daily, totals + day_totals
+    # One Delta commit per table (each costs about a second).
+    replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: sets})
+    for table, rows in ((VISITS, spark.createDataFrame(visits, VISITS.struct)),
+                        (ZONE_DAILY, _frame(spark, daily, ZONE_DAILY)),
+                        (ZONE_DAILY_TOTAL, _frame(spark, totals, ZONE_DAILY_TOTAL))):
+        replace_partition(rows, table, {C.EVENT_DATE: tuple(DAYS), C.ZONE_SET: sets})
+    snapshots = [(p, "k2" if day >= OTHER_DAYS[3] else "k1", a, g, "consumer", h, None, day)
+                 for day in DAYS + OTHER_DAYS for p, (a, g, h) in PEOPLE.items()]
+    replace_partition(spark.createDataFrame(snapshots, SUBSCRIBERS.struct), SUBSCRIBERS,
+                      {C.SNAPSHOT_DATE: tuple(DAYS + OTHER_DAYS)})
+    replace_partition(spark.createDataFrame([(MONDAY, *w) for w in WEIGHTS], MARKET_SHARE.struct), MARKET_SHARE,
+                      {C.SNAPSHOT_DATE: MONDAY})
+    # Monday's compute said why its 35-44/M cell was withheld: the week's rows must leave it be.
+    replace_partition(spark.createDataFrame([DAY_WITHHELD], WITHHELD_CELLS.struct), WITHHELD_CELLS,
+                      {C.EVENT_DATE: MONDAY, C.ZONE_SET: ZONE_SET})
     runs = _runs(ZONE_SET, DAYS + OTHER_DAYS) + _runs(MIXED_SET, DAYS) + _runs(GAP_SET, DAYS[:3] + DAYS[4:])
     spark.createDataFrame(runs, RUNS.struct).write.format("delta").mode("append").saveAsTable(RUNS.name)
     counts = compute_week.run(spark, test_config, MONDAY, [ZONE_SET])
@@ -133,7 +152,7 @@ def _this_week(zone_id: str | None = None) -> str:
 
 def _published(spark, table) -> dict[tuple, int | None]:
     """The week's rows of `table` by their keys besides zone set and week: visitors, None if withheld."""
-    keys = [c for c in table.names if c not in (C.ZONE_SET, C.WEEK_START, C.VISITORS, C.STATUS)]
+    keys = [c for c in table.names if c not in (C.ZONE_SET, C.WEEK_START, C.VISITORS, C.VISITORS_EST, C.STATUS)]
     return {tuple(r[c] for c in keys): (r[C.VISITORS] if r[C.STATUS] == "published" else None)
             for r in spark.table(table.name).where(_this_week()).collect()}
 
@@ -152,6 +171,37 @@ def test_the_week_publishes_what_the_days_do_not_pin_and_withholds_the_total(wee
     assert sorted(homes) == [(z, h) for z in ("empty", "shop") for h in ("01", "02", "unknown")]
     assert {k: v for k, v in homes.items() if v is not None} == {("shop", "01"): 30}
     assert counts[ZONE_SET]["visits_in"] == 30 * 2 + 12
+
+
+def test_the_week_estimates_its_published_cells_by_the_monday_weights(week):
+    """The week's total is withheld, so no catchment mix: each published cell scales by its
+    group's weight over all districts (WEIGHTS), a catchment row by its district's."""
+    spark, _ = week
+    estimates = {(t.name, r[C.ZONE_ID], *[r[c] for c in (C.AGE_BAND, C.GENDER, C.HOME_DISTRICT) if c in t.names]):
+                 r[C.VISITORS_EST] for t in (ZONE_WEEKLY, ZONE_WEEKLY_TOTAL, ZONE_WEEKLY_MARGINS, ZONE_WEEKLY_CATCHMENT)
+                 for r in spark.table(t.name).where(_this_week()).collect() if r[C.VISITORS_EST] is not None}
+    assert estimates == {(ZONE_WEEKLY.name, "shop", "25-34", "F"): 30 * 40.0,
+                         (ZONE_WEEKLY_MARGINS.name, "shop", "25-34", "all"): 30 * 45.0,
+                         (ZONE_WEEKLY_MARGINS.name, "shop", "all", "F"): 30 * 35.0,
+                         (ZONE_WEEKLY_CATCHMENT.name, "shop", "01"): 30 * 60.0}
+
+
+def test_the_week_says_why_each_withheld_cell_is_withheld_beside_the_days_reasons(week):
+    """ops.withheld_cells: one row per withheld week cell, dated by the Monday (41 cohorts, 2
+    totals, 18 margins, 5 districts); the shop's total withheld for 35-44/M (linked), which is
+    below k itself; Monday's own row stays."""
+    spark, _ = week
+    rows = spark.table(WITHHELD_CELLS.name).where(
+        f"{C.EVENT_DATE} = DATE'{MONDAY.isoformat()}' AND {C.ZONE_SET} = '{ZONE_SET}'").collect()
+    by_table: dict[str, int] = {}
+    for r in rows:
+        by_table[r[C.TABLE_NAME]] = by_table.get(r[C.TABLE_NAME], 0) + 1
+    assert by_table == {ZONE_WEEKLY.name: 41, ZONE_WEEKLY_TOTAL.name: 2, ZONE_WEEKLY_MARGINS.name: 18,
+                        ZONE_WEEKLY_CATCHMENT.name: 5, ZONE_DAILY.name: 1}
+    reasons = {(r[C.TABLE_NAME], r[C.ZONE_ID], r[C.AGE_BAND], r[C.GENDER]): r[C.REASON] for r in rows}
+    assert reasons[(ZONE_WEEKLY_TOTAL.name, "shop", None, None)] == "linked"
+    assert reasons[(ZONE_WEEKLY.name, "shop", "35-44", "M")] == "primary"
+    assert tuple(next(r for r in rows if r[C.TABLE_NAME] == ZONE_DAILY.name)) == DAY_WITHHELD
 
 
 def test_the_week_attacker_finds_nothing_in_the_week_beside_its_days(week):

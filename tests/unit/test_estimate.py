@@ -8,13 +8,17 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-from footfall.pipeline.estimate import market_weights, with_visitors_est
+from footfall.pipeline.estimate import WEEK, market_weights, with_visitors_est
 from footfall.schemas import (
     ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
     ZONE_DAILY_TOTAL,
     ZONE_HOURLY,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     C,
 )
 
@@ -180,3 +184,45 @@ def test_a_withheld_cell_changes_no_estimate(spark):
     for table in (ZONE_DAILY, ZONE_DAILY_MARGINS):
         assert_df_equality(before[table], after[table], ignore_row_order=True)
     assert {r[C.VISITORS_EST] for r in after[ZONE_DAILY_TOTAL].collect()} == {4800.0, None}
+
+
+def test_a_week_scales_by_its_own_catchment_and_total(spark):
+    """The week's release (compute-week) mixes over the week's published catchment and total,
+    keyed by week_start; a day's catchment beside it does not enter."""
+    monday = str(dt.date(2026, 3, 9))
+    keys = [*_KEYS[:2], StructField(C.WEEK_START, StringType())]
+    home = [StructField(C.HOME_DISTRICT, StringType())]
+    grids = {
+        ZONE_WEEKLY_TOTAL: _frame(spark, keys + _COUNT, [("s", "z1", monday, 200, "published"),
+                                                         ("s", "z2", monday, 12, "primary")]),
+        ZONE_WEEKLY_CATCHMENT: _frame(spark, keys + home + _COUNT, [("s", "z1", monday, "01", 120, "published"),
+                                                                   ("s", "z1", monday, "02", 80, "published")]),
+        ZONE_WEEKLY: _frame(spark, keys + _COHORT + _COUNT, [("s", "z1", monday, "18-24", "F", 30, "published"),
+                                                             ("s", "z2", monday, "18-24", "F", 25, "published"),
+                                                             ("s", "z1", monday, "25-34", "F", 4, "primary")]),
+        ZONE_WEEKLY_MARGINS: _frame(spark, keys + _COHORT + _COUNT, [("s", "z1", monday, "18-24", "all", 50,
+                                                                      "published")]),
+    }
+    out = with_visitors_est(grids, spark.createDataFrame(
+        WEIGHT_ROWS, "home_district string, age_band string, gender string, weight double"), WEEK)
+    expected = {
+        # z1's week: 01 holds 120/200 = 0.6, 02 80/200 = 0.4 of the total.
+        # all: 50 + 0.6 (40 - 50) + 0.4 (60 - 50) = 48 -> 200 * 48 = 9600; z2's total withheld.
+        ZONE_WEEKLY_TOTAL: _with_est(keys + _COUNT, [("s", "z1", monday, 200, "published", 9600.0),
+                                                     ("s", "z2", monday, 12, "primary", None)]),
+        # each catchment row by its own district's weight: 120 * 40, 80 * 60
+        ZONE_WEEKLY_CATCHMENT: _with_est(keys + home + _COUNT, [("s", "z1", monday, "01", 120, "published", 4800.0),
+                                                                ("s", "z1", monday, "02", 80, "published", 4800.0)]),
+        # 18-24 F in z1: 30 + 0.6 (20 - 30) + 0.4 (45 - 30) = 30 -> 30 * 30 = 900; in z2 (total
+        # withheld): w(all, 18-24, F) = 30 -> 25 * 30 = 750; the withheld cell: NULL.
+        ZONE_WEEKLY: _with_est(keys + _COHORT + _COUNT, [
+            ("s", "z1", monday, "18-24", "F", 30, "published", 900.0),
+            ("s", "z2", monday, "18-24", "F", 25, "published", 750.0),
+            ("s", "z1", monday, "25-34", "F", 4, "primary", None)]),
+        # (18-24, all): w 35 and no district weight of the group -> 50 * 35
+        ZONE_WEEKLY_MARGINS: _with_est(keys + _COHORT + _COUNT, [("s", "z1", monday, "18-24", "all", 50, "published",
+                                                                  1750.0)]),
+    }
+    for table, (schema, rows) in expected.items():
+        assert_df_equality(out[table], spark.createDataFrame(rows, schema), ignore_row_order=True,
+                           ignore_nullable=True)

@@ -5,7 +5,9 @@ the distinct subscribers per zone over the week by cohort, in all, by age band a
 and by home district (footfall.pipeline.aggregate.aggregate_week); cells below k withheld, and
 then the cells the LP over the week beside its published days would use to narrow a withheld
 cell (footfall.privacy.week); the week's partition of footfall.zone_weekly, zone_weekly_total,
-zone_weekly_margins and zone_weekly_catchment replaced. The days stay as published.
+zone_weekly_margins and zone_weekly_catchment replaced, with each published cell's population
+estimate (visitors_est: footfall.pipeline.estimate, the Monday snapshot's weights), and the
+week's rows of ops.withheld_cells (dated by the Monday). The days stay as published.
 
 Refused before any work when the week is published already (a week is immutable, and so are its
 days: footfall.pipeline.release), and unless every day of the week is published for the zone set by a
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import re
 
 from pyspark.sql import DataFrame, SparkSession
@@ -28,23 +31,32 @@ from footfall.config import MODE_SUPPRESS, Config
 from footfall.errors import EXIT_OK, BadInputError, ConfigError, PublishedDayError
 from footfall.manifest import recorded_run
 from footfall.pipeline.aggregate import aggregate_week
+from footfall.pipeline.estimate import WEEK, with_visitors_est
 from footfall.pipeline.publish import write_observed
 from footfall.pipeline.release import chosen_zone_sets, released, weeks_published, zone_counts
-from footfall.privacy.suppression import protect_week, public_status, published_days, suppress_primary
+from footfall.privacy.suppression import (
+    protect_week,
+    public_status,
+    published_days,
+    suppress_primary,
+    withheld_cells,
+)
 from footfall.schemas import (
     HOME_UNKNOWN,
+    MARKET_SHARE,
     PUBLISHED_TABLES,
     RUNS,
     STATUS_PUBLISHED,
     SUBSCRIBERS,
     VISITS,
     WEEK_TABLES,
+    WITHHELD_CELLS,
     ZONE_CATCHMENT,
     ZONES,
     C,
 )
 from footfall.session import build_session
-from footfall.tables import ensure_tables
+from footfall.tables import ensure_tables, replace_partition
 
 
 def iso_week(text: str) -> dt.date:
@@ -83,7 +95,8 @@ def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] 
     if cfg.privacy.mode != MODE_SUPPRESS:
         raise ConfigError(f"the week release publishes suppressed counts: privacy.mode is {cfg.privacy.mode}, "
                           f"set it to {MODE_SUPPRESS}")
-    ensure_tables(spark, (ZONES, SUBSCRIBERS, VISITS, RUNS, *PUBLISHED_TABLES, *WEEK_TABLES))
+    ensure_tables(spark, (ZONES, SUBSCRIBERS, MARKET_SHARE, VISITS, RUNS, *PUBLISHED_TABLES, *WEEK_TABLES,
+                          WITHHELD_CELLS))
     days = [monday + dt.timedelta(days=i) for i in range(7)]
     chosen = chosen_zone_sets(zone_counts(spark.table(ZONES.name)), zone_sets)
     weeks = weeks_published(spark, monday, chosen)
@@ -96,7 +109,7 @@ def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] 
     results = {}
     for zone_set in chosen:
         with recorded_run(spark, cfg, "compute-week", monday, zone_set, {"week": label(monday)}) as rec:
-            rec.counts.update(_release(spark, cfg.privacy.k, days, zone_set))
+            rec.counts.update(_release(spark, cfg.privacy.k, days, zone_set, rec.run_id))
             results[zone_set] = dict(rec.counts)
     return results
 
@@ -139,8 +152,9 @@ def _check_cohorts(visits: DataFrame) -> None:
                             "compute --republish; nothing was written")
 
 
-def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str) -> dict[str, int]:
-    """The week's four tables of one zone set (module doc); returns the counts for ops.runs."""
+def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str, run_id: str) -> dict[str, int]:
+    """The week's four tables of one zone set (module doc) and why their cells were withheld
+    (ops.withheld_cells, dated by the Monday); returns the counts for ops.runs."""
     in_week = (F.col(C.EVENT_DATE).between(F.lit(days[0]), F.lit(days[-1]))) & (F.col(C.ZONE_SET) == zone_set)
     visits = spark.table(VISITS.name).where(in_week).localCheckpoint()
     _check_cohorts(visits)
@@ -152,10 +166,15 @@ def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str) ->
     grids = {t: g.transform(suppress_primary, k) for t, g in aggregate_week(visits, zones, days[0], sorted(homes))
              .items()}
     grids = protect_week({t: g.localCheckpoint() for t, g in grids.items()}, published_days(published), k)
+    grids = {t: g.localCheckpoint() for t, g in grids.items()}  # written twice: the table and why withheld
+    weights = spark.table(MARKET_SHARE.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(days[0]))
     counts: dict[str, int] = {"visits_in": visits.count()}
-    for table, grid in grids.items():
+    for table, grid in with_visitors_est(grids, weights, WEEK).items():
         name = table.name.split(".")[1]
         counts |= write_observed(grid, table, {C.WEEK_START: days[0], C.ZONE_SET: zone_set}, f"{name}_cells", [
             F.count(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, 1)).alias(f"{name}_published")],
             release=public_status)
+    withheld = functools.reduce(DataFrame.unionByName, [withheld_cells(g, t.name, run_id) for t, g in grids.items()])
+    replace_partition(withheld, WITHHELD_CELLS, {C.EVENT_DATE: days[0], C.ZONE_SET: zone_set,
+                                                 C.TABLE_NAME: tuple(t.name for t in grids)})
     return counts

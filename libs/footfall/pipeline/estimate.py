@@ -12,12 +12,16 @@ Two steps:
   an analyst nothing the tables do not. Weighting each visitor by its own home district (exact
   Horvitz-Thompson) would publish, through the estimate, the unpublished split of a cohort cell
   by home district.
+- the same for a week's release (compute-week): the weights of the week's Monday snapshot (whose
+  cohorts the week counts: footfall.pipeline.visits.week_cohorts), mixed over the week's
+  published catchment and total.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import product
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -31,6 +35,8 @@ from footfall.schemas import (
     STATUS_PUBLISHED,
     ZONE_CATCHMENT,
     ZONE_DAILY_TOTAL,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_TOTAL,
     C,
     Table,
 )
@@ -39,7 +45,22 @@ from footfall.tables import replace_partition
 Stratum = tuple[str, str, str]  # (home district, age band, gender); each may be unknown
 # A market_share row: home, age band, gender (each possibly `all`), population, subscribers, weight.
 WeightRow = tuple[str, str, str, int | None, int | None, float]
-DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A release's period: the column naming it, and its total and catchment tables (the mix)."""
+    column: str
+    total: Table
+    catchment: Table
+
+    @property
+    def keys(self) -> tuple[str, str, str]:
+        return C.ZONE_SET, C.ZONE_ID, self.column
+
+
+DAY = Period(C.EVENT_DATE, ZONE_DAILY_TOTAL, ZONE_CATCHMENT)
+WEEK = Period(C.WEEK_START, ZONE_WEEKLY_TOTAL, ZONE_WEEKLY_CATCHMENT)
 
 
 def market_weights(counts: Mapping[Stratum, int], population: Mapping[Stratum, int], k: int) -> list[WeightRow]:
@@ -96,22 +117,23 @@ def write_market_share(spark: SparkSession, subscribers: DataFrame, population: 
     return len(rows)
 
 
-def with_visitors_est(grids: dict[Table, DataFrame], weights: DataFrame) -> dict[Table, DataFrame]:
-    """Each grid with visitors_est beside visitors: NULL where the cell is withheld, or where
-    `weights` (the snapshot's footfall.market_share rows) has none.
+def with_visitors_est(grids: dict[Table, DataFrame], weights: DataFrame, period: Period = DAY
+                      ) -> dict[Table, DataFrame]:
+    """Each grid of a day's (or a week's) release with visitors_est beside visitors: NULL where
+    the cell is withheld, or where `weights` (the snapshot's footfall.market_share rows) has none.
 
     A catchment row scales by its home district's weight (all ages and genders). Every other cell
     scales by its group's weight c (a cohort, an age band's or a gender's margin, or all for the
     totals) mixed over the home districts as the zone's published catchment shows them:
     w(all, c) + Σ_h C_h / T · (w(h, c) - w(all, c)), with C_h the published catchment rows and T
-    the published day total. The part of T that no published row holds, and a zone-day without a
-    published total, weigh w(all, c); so does a district without subscribers of the group, and
-    every cell of a release without a catchment (dp mode).
+    the published total of the period (day or week). The part of T that no published row holds,
+    and a zone without a published total, weigh w(all, c); so does a district without subscribers
+    of the group, and every cell of a release without a catchment (dp mode).
     """
     w = weights.select(C.HOME_DISTRICT, C.AGE_BAND, C.GENDER, C.WEIGHT)
     shown = F.col(C.STATUS).isin(STATUS_PUBLISHED, STATUS_DP) & F.col(C.VISITORS).isNotNull()
     overall = w.where(F.col(C.HOME_DISTRICT) == MARGIN_ALL).select(C.AGE_BAND, C.GENDER, F.col(C.WEIGHT).alias("_all"))
-    mixed = _catchment_mix(grids, w, overall, shown)
+    mixed = _catchment_mix(grids, period, w, overall, shown)
     own = w.where((F.col(C.AGE_BAND) == MARGIN_ALL) & (F.col(C.GENDER) == MARGIN_ALL)).select(
         C.HOME_DISTRICT, F.col(C.WEIGHT).alias("_own"))
 
@@ -121,12 +143,12 @@ def with_visitors_est(grids: dict[Table, DataFrame], weights: DataFrame) -> dict
             if key not in grid.columns:
                 cells = cells.withColumn(key, F.lit(MARGIN_ALL))
         cells = cells.join(F.broadcast(overall), [C.AGE_BAND, C.GENDER], "left")
-        if table is ZONE_CATCHMENT:
+        if table is period.catchment:
             factor = F.coalesce(F.col("_own"), F.col("_all"))
             cells = cells.join(F.broadcast(own), [C.HOME_DISTRICT], "left")
         elif mixed is not None:
             factor = F.col("_all") + F.coalesce(F.col("_mix"), F.lit(0.0))
-            cells = cells.join(mixed, [*DAY_KEYS, C.AGE_BAND, C.GENDER], "left")
+            cells = cells.join(mixed, [*period.keys, C.AGE_BAND, C.GENDER], "left")
         else:
             factor = F.col("_all")
         est = F.when(shown, F.col(C.VISITORS) * factor).cast("double").alias(C.VISITORS_EST)
@@ -135,19 +157,19 @@ def with_visitors_est(grids: dict[Table, DataFrame], weights: DataFrame) -> dict
     return {table: scaled(grid, table) for table, grid in grids.items()}
 
 
-def _catchment_mix(grids: dict[Table, DataFrame], w: DataFrame, overall: DataFrame, shown: Column
+def _catchment_mix(grids: dict[Table, DataFrame], period: Period, w: DataFrame, overall: DataFrame, shown: Column
                    ) -> DataFrame | None:
-    """Per zone-day and group c: Σ_h C_h / T · (w(h, c) - w(all, c)) over the published catchment
-    rows C_h of a zone-day with a published total T > 0 (None without both grids)."""
-    if ZONE_CATCHMENT not in grids or ZONE_DAILY_TOTAL not in grids:
+    """Per zone and period, and group c: Σ_h C_h / T · (w(h, c) - w(all, c)) over the published
+    catchment rows C_h of a zone with a published total T > 0 (None without both grids)."""
+    if period.catchment not in grids or period.total not in grids:
         return None
-    total = grids[ZONE_DAILY_TOTAL].where(shown & (F.col(C.VISITORS) > 0)).select(
-        *DAY_KEYS, F.col(C.VISITORS).alias("_total"))
-    shares = grids[ZONE_CATCHMENT].where(shown).join(total, list(DAY_KEYS)).select(
-        *DAY_KEYS, C.HOME_DISTRICT, (F.col(C.VISITORS) / F.col("_total")).alias("_share"))
-    # Checkpointed (small: zone-days with a published catchment x groups): every grid joins it.
+    keys = list(period.keys)
+    total = grids[period.total].where(shown & (F.col(C.VISITORS) > 0)).select(*keys, F.col(C.VISITORS).alias("_total"))
+    shares = grids[period.catchment].where(shown).join(total, keys).select(
+        *keys, C.HOME_DISTRICT, (F.col(C.VISITORS) / F.col("_total")).alias("_share"))
+    # Checkpointed (small: zones with a published catchment x groups): every grid joins it.
     return (shares.crossJoin(F.broadcast(overall))
             .join(F.broadcast(w), [C.HOME_DISTRICT, C.AGE_BAND, C.GENDER], "left")
-            .groupBy(*DAY_KEYS, C.AGE_BAND, C.GENDER)
+            .groupBy(*keys, C.AGE_BAND, C.GENDER)
             .agg(F.sum(F.col("_share") * (F.coalesce(F.col(C.WEIGHT), F.col("_all")) - F.col("_all"))).alias("_mix"))
             .localCheckpoint())

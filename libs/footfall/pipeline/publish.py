@@ -210,7 +210,9 @@ def _write_grids(grids: dict[Table, DataFrame], weights: DataFrame, keys: dict[s
             metrics = _cell_metrics(PREFIXES[table], visit_metrics=C.VISITS in table.names)
             counts |= write_observed(estimated[table], table, keys, PREFIXES[table], metrics, release=public_status)
     withheld = [withheld_cells(grid, table.name, run_id) for table, grid in grids.items()]
-    replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS, keys)
+    # Only the day's tables' rows: a week's cells are dated by its Monday (compute_week).
+    replace_partition(functools.reduce(DataFrame.unionByName, withheld), WITHHELD_CELLS,
+                      {**keys, C.TABLE_NAME: tuple(t.name for t in grids)})
     return counts
 
 

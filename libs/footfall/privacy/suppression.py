@@ -352,7 +352,9 @@ def public_status(grid: DataFrame) -> DataFrame:
 
 def withheld_cells(grid: DataFrame, table_name: str, run_id: str) -> DataFrame:
     """The withheld cells of a grid before `public_status`, and the published ones whose visit
-    metrics were withheld, with their reason: ops.withheld_cells rows (the keys a grid lacks are NULL)."""
+    metrics were withheld, with their reason: ops.withheld_cells rows (the keys a grid lacks are
+    NULL; a week's cell is dated by its Monday)."""
     reason = F.when(F.col(C.STATUS) == STATUS_PUBLISHED, withheld_layer(grid)).otherwise(F.col(C.STATUS))
+    week = {C.EVENT_DATE: F.col(C.WEEK_START)} if C.WEEK_START in grid.columns else {}
     return _conform(grid.where(reason.isNotNull()), WITHHELD_CELLS.struct, {
-        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: reason, **_as_hour(grid)})
+        C.TABLE_NAME: F.lit(table_name), C.RUN_ID: F.lit(run_id), C.REASON: reason, **_as_hour(grid), **week})

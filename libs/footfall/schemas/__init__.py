@@ -184,8 +184,8 @@ ZONE_CATCHMENT = _visitors_table(
 
 
 def _week_table(name: str, keys: tuple[Column, ...], visitors: str, comment: str) -> Table:
-    """A published table of the week release (issue 16): visitors only, per zone and ISO week."""
-    return Table(name, (*_WEEK_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _DAY_METRICS[-1]),
+    """A published table of the week release (issue 16): visitors and their estimate, per zone and ISO week."""
+    return Table(name, (*_WEEK_KEYS, *keys, _col(C.VISITORS, LongType(), visitors), _VISITORS_EST, _DAY_METRICS[-1]),
                  f"{comment}, suppressed below k distinct subscribers", partition_by=(C.WEEK_START,))
 
 
@@ -342,7 +342,9 @@ PRIVACY_BUDGET = Table(
 WITHHELD_CELLS = Table(
     "ops.withheld_cells",
     (
-        *_ZONE_KEYS,
+        *_ZONE_KEYS[:2],
+        _col(C.EVENT_DATE, DateType(), "Local date of the cell; a week table's cell: the Monday of its ISO week",
+             False),
         _col(C.TABLE_NAME, StringType(), "Published table of the cell, e.g. footfall.zone_hourly", False),
         _col(C.HOUR_START, TimestampType(), "Hour of the cell; in zone_daypart the start of its day part (NULL in "
              "the daily tables)"),
