@@ -46,9 +46,11 @@ def claim(catalog_claims: Claims, request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def handmade_day(spark, catalog_claims: Claims):
     """The hand-made published day of tests/unit/test_analyst_data.py (2026-03-14, zone sets
-    districts and storefronts), written once; the analyst, report and example tests only read it."""
-    from unit.test_analyst_data import DAY, ZONE_SETS, write_handmade
+    districts and storefronts) and the store fronts' week of it, written once; the analyst,
+    report and example tests only read it."""
+    from unit.test_analyst_data import DAY, MONDAY, ZONE_SETS, write_handmade
 
-    catalog_claims.claim("tests/unit/test_analyst_data.py (hand-made analyst day)", days=[DAY], zone_sets=ZONE_SETS)
+    catalog_claims.claim("tests/unit/test_analyst_data.py (hand-made analyst day and its week)", days=[DAY, MONDAY],
+                         zone_sets=ZONE_SETS)
     write_handmade(spark)
     return spark

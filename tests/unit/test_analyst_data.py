@@ -22,6 +22,7 @@ from footfall.schemas import (
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
+    WEEK_TABLES,
     ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
@@ -29,12 +30,17 @@ from footfall.schemas import (
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     ZONES,
     C,
 )
 from footfall.tables import ensure_tables, replace_partition
 
 DAY = dt.date(2026, 3, 14)
+MONDAY = dt.date(2026, 3, 9)  # of DAY's ISO week, whose release the store fronts have
 # The zone set names docs/examples/*.sql query.
 ZONE_SETS = ("districts", "storefronts")
 OFFSET_MIN = 60  # Berlin in March before DST: UTC+1
@@ -145,11 +151,30 @@ CATCHMENT = [
     ("storefronts", "s1", "01", 21),
 ]
 
+# The week of MONDAY, store fronts only (footfall.zone_weekly_best picks among its levels):
+# (zone_set, zone_id, age band, gender, visitors) for the cohorts and the margins.
+WEEKLY = [
+    ("storefronts", "s1", "18-24", "F", 26),
+    ("storefronts", "s1", "35-44", "F", None),  # its gender's margin is published
+    ("storefronts", "s1", "65+", "M", None),  # its age band's margin withheld: the week total
+    ("storefronts", "s2", "25-34", "M", None),  # its age band's margin is published
+    ("storefronts", "s2", "65+", "F", None),  # nothing holding it is published
+]
+WEEK_MARGINS = [
+    ("storefronts", "s1", "all", "F", 60),
+    ("storefronts", "s1", "65+", "all", None),
+    ("storefronts", "s2", "25-34", "all", 40),
+    ("storefronts", "s2", "65+", "all", None),
+    ("storefronts", "s2", "all", "F", None),
+]
+WEEK_TOTALS = [("storefronts", "s1", 130), ("storefronts", "s2", None)]
+WEEK_CATCHMENT = [("storefronts", "s1", "01", 25), ("storefronts", "s1", "unknown", None)]
+
 
 def write_handmade(spark: SparkSession) -> None:
     """Create the tables (every published one: analysts see them all) and replace the day with
     the rows above (idempotent)."""
-    ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, MARKET_SHARE, EVENTS))
+    ensure_tables(spark, (ZONES, *PUBLISHED_TABLES, *WEEK_TABLES, MARKET_SHARE, EVENTS))
     for zone_set in ZONE_SETS:
         zones = [r for r in ZONE_ROWS if r[0] == zone_set]
         replace_partition(spark.createDataFrame(zones, ZONES.struct), ZONES, {C.ZONE_SET: zone_set})
@@ -160,13 +185,17 @@ def write_handmade(spark: SparkSession) -> None:
     day_totals = [(zs, z, DAY, *_visitors_only(v), *(None,) * 6, _status(v)) for zs, z, v in DAY_TOTALS]
     parts = [(zs, z, DAY, part, _hour(h)[0], 4, a, g, v, _status(v)) for zs, z, part, h, a, g, v in DAYPARTS]
     homes = [(zs, z, DAY, home, v, _status(v)) for zs, z, home, v in CATCHMENT]
+    week = {ZONE_WEEKLY: [(zs, z, MONDAY, a, g, v, _status(v)) for zs, z, a, g, v in WEEKLY],
+            ZONE_WEEKLY_MARGINS: [(zs, z, MONDAY, a, g, v, _status(v)) for zs, z, a, g, v in WEEK_MARGINS],
+            ZONE_WEEKLY_TOTAL: [(zs, z, MONDAY, v, _status(v)) for zs, z, v in WEEK_TOTALS],
+            ZONE_WEEKLY_CATCHMENT: [(zs, z, MONDAY, h, v, _status(v)) for zs, z, h, v in WEEK_CATCHMENT]}
     for table, rows in ((ZONE_HOURLY, hourly), (ZONE_HOURLY_TOTAL, total), (ZONE_DAILY, daily),
                         (ZONE_DAILY_MARGINS, margins), (ZONE_DAILY_TOTAL, day_totals), (ZONE_DAYPART, parts),
-                        (ZONE_CATCHMENT, homes)):
+                        (ZONE_CATCHMENT, homes), *week.items()):
         counted = StructType([f for f in table.struct.fields if f.name != C.VISITORS_EST])
         cells = spark.createDataFrame(rows, counted).withColumn(C.VISITORS_EST, F.when(
             F.col(C.STATUS) == STATUS_PUBLISHED, F.col(C.VISITORS) * RESIDENTS_PER_VISITOR))
-        replace_partition(cells, table, {C.EVENT_DATE: DAY})
+        replace_partition(cells, table, {C.WEEK_START: MONDAY} if table in WEEK_TABLES else {C.EVENT_DATE: DAY})
     # One restricted row, to show that analysts cannot reach it.
     event = (DAY, "p-secret", "k1", dt.datetime(2026, 3, 14, 9, 0), "c1", "data", 13.4, 52.52, 50.0, "measured")
     replace_partition(spark.createDataFrame([event], EVENTS.struct), EVENTS, {C.EVENT_DATE: DAY})

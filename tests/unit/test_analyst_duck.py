@@ -7,8 +7,9 @@ import duckdb
 import pytest
 from support import CONF_DIR, ROOT
 
-from footfall.analyst.catalog import VIEWS, local_path, lookup_table_paths, save_table_paths, spark_view_sql
+from footfall.analyst.catalog import local_path, lookup_table_paths, save_table_paths
 from footfall.analyst.duck import connect, run_statement
+from footfall.analyst.views import VIEWS, spark_view_sql
 from footfall.schemas import EVENTS
 
 AGGREGATE = """
@@ -73,6 +74,22 @@ def test_the_best_level_view_answers_each_cohort_from_the_finest_published_cell(
         ("s1", "18-24", "F", "none", None), ("s1", "35-44", "F", "day x cohort", 21),
         ("s1", "65+", "M", "day x cohort", 24),
         ("s2", "25-34", "F", "day x cohort", 70), ("s2", "65+", "M", "day x gender", 20),
+    ]
+
+
+def test_the_week_best_level_view_answers_each_cohort_from_the_finest_published_week_cell(tables):
+    """footfall.zone_weekly_best on the hand-made week (tests/unit/test_analyst_data.py, WEEKLY):
+    the supermarket's (18-24, F) itself; its withheld (35-44, F) its women's 60; its withheld
+    (65+, M), whose age band is withheld, its week total 130; S Alexanderplatz's withheld
+    (25-34, M) its age band's 40; its (65+, F), with age band, gender and total withheld, nothing."""
+    _, paths = tables
+    rows = connect(paths).execute(
+        "SELECT zone_id, age_band, gender, answer_level, visitors FROM footfall.zone_weekly_best "
+        "WHERE week_start = DATE '2026-03-09' ORDER BY zone_id, age_band, gender").fetchall()
+    assert rows == [
+        ("s1", "18-24", "F", "week x cohort", 26), ("s1", "35-44", "F", "week x gender", 60),
+        ("s1", "65+", "M", "week", 130),
+        ("s2", "25-34", "M", "week x age band", 40), ("s2", "65+", "F", "none", None),
     ]
 
 

@@ -30,8 +30,8 @@ import pytest
 from chispa import assert_df_equality
 from support import ROOT
 
-from footfall.analyst.catalog import VIEWS, spark_view_sql
 from footfall.analyst.statements import split_statements
+from footfall.analyst.views import VIEWS, spark_view_sql
 
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.sql"))
 

@@ -1,5 +1,6 @@
 """What the analyst entry points share: the analyst catalog, its Spark settings and the
-convenience views (statement splitting and result formatting: footfall.analyst.statements).
+convenience views (footfall.analyst.views; statement splitting and result formatting:
+footfall.analyst.statements).
 
 The analyst catalog is a second embedded metastore under `<data_dir>/analyst/`. It holds only the
 published Delta tables and ref.zones, registered as EXTERNAL tables by the location of the
@@ -27,22 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from footfall.analyst.views import spark_view_sql, views_for
 from footfall.config import Config, MetastoreSection
 from footfall.errors import BadInputError, SetupError
-from footfall.schemas import (
-    MARGIN_ALL,
-    MARKET_SHARE,
-    PUBLISHED_TABLES,
-    STATUS_PUBLISHED,
-    WEEK_TABLES,
-    ZONE_DAILY,
-    ZONE_DAILY_MARGINS,
-    ZONE_DAILY_TOTAL,
-    ZONE_HOURLY_TOTAL,
-    ZONES,
-    C,
-    Table,
-)
+from footfall.schemas import MARKET_SHARE, PUBLISHED_TABLES, WEEK_TABLES, ZONES, Table
 
 log = logging.getLogger(__name__)
 
@@ -183,107 +172,6 @@ def ensure_table_paths(cfg: Config) -> dict[str, str]:
 def local_path(location: str) -> str:
     """A Delta location as a plain file path for DuckDB (Spark reports `file:/...`)."""
     return location.removeprefix("file://").removeprefix("file:")
-
-
-# ---------------------------------------------------------------------------------------------
-# Convenience views: one SQL text both Spark and DuckDB understand
-
-
-@dataclasses.dataclass(frozen=True)
-class View:
-    name: str
-    comment: str
-    body: str  # a SELECT in the subset of SQL that Spark and DuckDB read the same way
-    needs: tuple[str, ...]
-
-
-def _named(table: Table) -> View:
-    on = " AND ".join(f"t.{k} = z.{k}" for k in (C.ZONE_SET, C.ZONE_ID))
-    return View(
-        f"{table.name}_named",
-        f"{table.name} with the zone name and category from {ZONES.name}",
-        f"SELECT t.*, z.{C.ZONE_NAME}, z.{C.CATEGORY} FROM {table.name} t LEFT JOIN {ZONES.name} z ON {on}",
-        (table.name, ZONES.name),
-    )
-
-
-def _daily_profile() -> View:
-    t = ZONE_HOURLY_TOTAL
-    keys = f"t.{C.ZONE_SET}, t.{C.ZONE_ID}, z.{C.ZONE_NAME}, z.{C.CATEGORY}, t.{C.LOCAL_HOUR}"
-    on = " AND ".join(f"t.{k} = z.{k}" for k in (C.ZONE_SET, C.ZONE_ID))
-    return View(
-        "footfall.zone_daily_profile",
-        "Per zone and local hour of the day over all published days: visitors mean, min and max over the days "
-        "in which the hour was published",
-        f"SELECT {keys}, COUNT(DISTINCT t.{C.EVENT_DATE}) AS days, "
-        f"COUNT(DISTINCT CASE WHEN t.{C.STATUS} = '{STATUS_PUBLISHED}' THEN t.{C.EVENT_DATE} END) AS published_days, "
-        f"AVG(t.{C.VISITORS}) AS visitors_mean, MIN(t.{C.VISITORS}) AS visitors_min, "
-        f"MAX(t.{C.VISITORS}) AS visitors_max "
-        f"FROM {t.name} t LEFT JOIN {ZONES.name} z ON {on} GROUP BY {keys}",
-        (t.name, ZONES.name),
-    )
-
-
-def _cell_status() -> View:
-    parts = [
-        f"SELECT {C.EVENT_DATE}, {C.ZONE_SET}, '{t.name}' AS table_name, {C.STATUS}, COUNT(*) AS cells "
-        f"FROM {t.name} GROUP BY {C.EVENT_DATE}, {C.ZONE_SET}, {C.STATUS}"
-        for t in PUBLISHED_TABLES
-    ]
-    return View(
-        "footfall.cell_status",
-        "Cells per day, zone set, published table and status: how much was suppressed",
-        " UNION ALL ".join(parts),
-        tuple(t.name for t in PUBLISHED_TABLES),
-    )
-
-
-# The levels that answer "how many of this cohort came that day", finest first: the alias of the
-# table, the level's name, the join condition's cohort part (issue 16).
-_DAY_LEVELS = (
-    ("d", "day x cohort", None),
-    ("a", "day x age band", f"a.{C.AGE_BAND} = d.{C.AGE_BAND} AND a.{C.GENDER} = '{MARGIN_ALL}'"),
-    ("g", "day x gender", f"g.{C.AGE_BAND} = '{MARGIN_ALL}' AND g.{C.GENDER} = d.{C.GENDER}"),
-    ("t", "day", None),
-)
-
-
-def _daily_best() -> View:
-    """Per zone, day and cohort, the finest published number that holds the cohort: its own
-    zone_daily cell, else its age band's or its gender's margin, else the zone's day total."""
-    on = " AND ".join(f"{{a}}.{k} = d.{k}" for k in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE))
-    joins = "".join(
-        f" LEFT JOIN {ZONE_DAILY_MARGINS.name if cohort else ZONE_DAILY_TOTAL.name} {alias} ON "
-        + on.format(a=alias) + (f" AND {cohort}" if cohort else "")
-        for alias, _, cohort in _DAY_LEVELS[1:])
-    shown = [(f"{alias}.{C.STATUS} = '{STATUS_PUBLISHED}'", alias, level) for alias, level, _ in _DAY_LEVELS]
-    level = " ".join(f"WHEN {cond} THEN '{name}'" for cond, _, name in shown)
-    visitors = " ".join(f"WHEN {cond} THEN {alias}.{C.VISITORS}" for cond, alias, _ in shown)
-    keys = ", ".join(f"d.{k}" for k in (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.AGE_BAND, C.GENDER))
-    return View(
-        "footfall.zone_daily_best",
-        "Per zone, day and cohort the finest published number holding the cohort: its own cell, else its age "
-        "band, else its gender, else the zone (answer_level none: nothing published)",
-        f"SELECT {keys}, CASE {level} ELSE 'none' END AS answer_level, CASE {visitors} END AS {C.VISITORS} "
-        f"FROM {ZONE_DAILY.name} d{joins}",
-        (ZONE_DAILY.name, ZONE_DAILY_MARGINS.name, ZONE_DAILY_TOTAL.name),
-    )
-
-
-VIEWS: tuple[View, ...] = (*(_named(t) for t in PUBLISHED_TABLES), _daily_profile(), _cell_status(), _daily_best())
-
-
-def views_for(paths: Mapping[str, str]) -> list[View]:
-    """The views whose tables exist."""
-    return [v for v in VIEWS if all(n in paths for n in v.needs)]
-
-
-def spark_view_sql(view: View) -> str:
-    return f"CREATE OR REPLACE VIEW {view.name} COMMENT '{view.comment}' AS {view.body}"
-
-
-def duckdb_view_sql(view: View) -> str:
-    return f"CREATE OR REPLACE VIEW {view.name} AS {view.body}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,14 +18,9 @@ from pathlib import Path
 import duckdb
 from pyspark.sql.types import TimestampType
 
-from footfall.analyst.catalog import (
-    ANALYST_TABLES,
-    duckdb_view_sql,
-    ensure_table_paths,
-    local_path,
-    views_for,
-)
+from footfall.analyst.catalog import ANALYST_TABLES, ensure_table_paths, local_path
 from footfall.analyst.statements import add_script_arguments, render, split_statements
+from footfall.analyst.views import duckdb_view_sql, views_for
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError, SetupError
 from footfall.schemas import ZONES, C, Table

@@ -158,14 +158,20 @@ def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str, ru
     in_week = (F.col(C.EVENT_DATE).between(F.lit(days[0]), F.lit(days[-1]))) & (F.col(C.ZONE_SET) == zone_set)
     visits = spark.table(VISITS.name).where(in_week).localCheckpoint()
     _check_cohorts(visits)
-    published = {t: spark.table(t.name).where(in_week).localCheckpoint() for t in PUBLISHED_TABLES}
     # The days' home districts (their catchment rows) and the week's, and unknown: a full grid.
-    homes = {r[0] for r in published[ZONE_CATCHMENT].select(C.HOME_DISTRICT).distinct().collect()}
+    homes = {r[0] for r in spark.table(ZONE_CATCHMENT.name).where(in_week).select(C.HOME_DISTRICT).distinct()
+             .collect()}
     homes |= {r[0] or HOME_UNKNOWN for r in visits.select(C.HOME_DISTRICT).distinct().collect()} | {HOME_UNKNOWN}
     zones = spark.table(ZONES.name).where(F.col(C.ZONE_SET) == zone_set)
-    grids = {t: g.transform(suppress_primary, k) for t, g in aggregate_week(visits, zones, days[0], sorted(homes))
-             .items()}
-    grids = protect_week({t: g.localCheckpoint() for t, g in grids.items()}, published_days(published), k)
+    grids = {t: g.transform(suppress_primary, k).localCheckpoint() for t, g in aggregate_week(
+        visits, zones, days[0], sorted(homes)).items()}
+    # The days' cells of the zones with a published week cell only: the others need no LP
+    # (protect_week), and a week of zone_hourly is 7 x 24 x 21 cells per zone.
+    answered = functools.reduce(DataFrame.union, [g.where(F.col(C.STATUS) == STATUS_PUBLISHED).select(C.ZONE_ID)
+                                                  for g in grids.values()]).distinct()
+    published = {t: spark.table(t.name).where(in_week).join(F.broadcast(answered), [C.ZONE_ID], "left_semi")
+                 for t in PUBLISHED_TABLES}
+    grids = protect_week(grids, published_days(published), k)
     grids = {t: g.localCheckpoint() for t, g in grids.items()}  # written twice: the table and why withheld
     weights = spark.table(MARKET_SHARE.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(days[0]))
     counts: dict[str, int] = {"visits_in": visits.count()}

@@ -24,6 +24,9 @@ would leak whatever else is withheld, and published it tells nothing the days do
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import pandas as pd
 
 from footfall.privacy.audit import (
@@ -125,15 +128,26 @@ def week_leaks(days: pd.DataFrame, week: pd.DataFrame, k: int) -> list[Leak]:
     """The withheld cells that the LP over the days and the week narrows below k: every such week
     cell, and every such day cell that the days alone do not narrow (a day's own leak is not the
     week's doing, and no week cell can mend it)."""
+    return _audit(days, week, k, _alone(days, week, k))[0]
+
+
+def _alone(days: pd.DataFrame, week: pd.DataFrame, k: int) -> Callable[[], set[str]]:
+    """The day cells the days alone narrow below k, solved once when first asked (protect asks in
+    every round; most zones never ask)."""
+    return functools.cache(lambda: {leak.cell for leak in week_model(days, week.iloc[[]]).leaks(k)})
+
+
+def _audit(days: pd.DataFrame, week: pd.DataFrame, k: int, alone: Callable[[], set[str]]
+           ) -> tuple[list[Leak], ZoneModel]:
+    """week_leaks, and the model it solved (protect picks partners from it)."""
     model = week_model(days, week)
     withheld = [name for name in model.variables if _is_week(name)]
     if len(withheld) == len(week):  # the days' cells are as the days alone leave them (module doc)
-        return model.leaks(k, withheld)
+        return model.leaks(k, withheld), model
     found = model.leaks(k)
     if all(_is_week(leak.cell) for leak in found):
-        return found
-    alone = {leak.cell for leak in week_model(days, week.iloc[[]]).leaks(k)}
-    return [leak for leak in found if _is_week(leak.cell) or leak.cell not in alone]
+        return found, model
+    return [leak for leak in found if _is_week(leak.cell) or leak.cell not in alone()], model
 
 
 def protect(days: pd.DataFrame, week: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -148,15 +162,14 @@ def protect(days: pd.DataFrame, week: pd.DataFrame, k: int) -> pd.DataFrame:
     hidden = week.assign(**{C.STATUS: "suppressed"})
     pinned = {leak.cell for leak in week_model(days, hidden).leaks(k, names)}
     chosen: set[int] = set()
+    alone = _alone(days, week, k)
     while True:
-        current = week.assign(**{C.STATUS: status})
-        leaks = week_leaks(days, current, k)
+        leaks, model = _audit(days, week.assign(**{C.STATUS: status}), k, alone)
         if not leaks:
             # Rounds withhold the cheapest partner of every leak at once, often more than the last
             # round needed (four cells of 30 where the week's total alone would do).
-            chosen -= release_unneeded(week, status, chosen, lambda now: bool(week_leaks(days, now, k)))
+            chosen -= release_unneeded(week, status, chosen, lambda now: bool(_audit(days, now, k, alone)[0]))
             return week.iloc[sorted(chosen)]
-        model = week_model(days, current)
         for leak in leaks:
             row = row_of[model.cheapest_partner(leak.cell, allowed=lambda n: _is_week(n) and n not in pinned)]
             status[row] = "suppressed"
