@@ -173,6 +173,19 @@ def test_the_week_publishes_what_the_days_do_not_pin_and_withholds_the_total(wee
     assert counts[ZONE_SET]["visits_in"] == 30 * 2 + 12
 
 
+def test_the_week_counts_its_utility_with_the_days(week):
+    """72 visits, one visitor-hour each (10:00-10:30). The days publish Monday's and Tuesday's
+    25-34/F and totals (the women's 60 visits); the week 25-34/F, its margins and district 01
+    (the same 60), not its total; the men's 12 nowhere. The shop answers, the empty zone not."""
+    utility = {k.removeprefix("utility_visits_"): v for k, v in week[1][ZONE_SET].items()
+               if k.startswith("utility_visits")}
+    assert utility == {"utility_visits": 72, "hour_cohort": 0, "hour": 0, "daypart_cohort": 0, "day_cohort": 60,
+                       "day_age": 0, "day_gender": 0, "day": 60, "day_home": 0, "week_cohort": 60, "week_age": 60,
+                       "week_gender": 60, "week": 0, "week_home": 60, "any_cohort": 60}
+    assert week[1][ZONE_SET]["utility_visitor_hours"] == 72
+    assert (week[1][ZONE_SET]["utility_zones"], week[1][ZONE_SET]["utility_zones_any_cohort"]) == (2, 1)
+
+
 def test_the_week_estimates_its_published_cells_by_the_monday_weights(week):
     """The week's total is withheld, so no catchment mix: each published cell scales by its
     group's weight over all districts (WEIGHTS), a catchment row by its district's."""

@@ -33,10 +33,12 @@ cohort, its day part cell withheld): 3 zones, of which z1 and z2 have a publishe
 
 import datetime as dt
 
+from pyspark.sql import functions as F
+
 from footfall.localtime import day_hours
 from footfall.pipeline.aggregate import bound_contributions, explode_visit_hours
 from footfall.pipeline.run import utility
-from footfall.pipeline.utility import coverage_counts
+from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts
 from footfall.schemas import (
     MARGIN_ALL,
     STATUS_PUBLISHED,
@@ -47,6 +49,10 @@ from footfall.schemas import (
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     C,
 )
 
@@ -63,7 +69,7 @@ def _visit(zone: str, subscriber: str, cohort: tuple[str, str], start: tuple[int
     return ("u", zone, subscriber, *cohort, HOMES[subscriber], *at, int((at[1] - at[0]).total_seconds()))
 
 
-def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
+def _visit_hours(spark):
     visits = spark.createDataFrame([
         _visit("z1", "a", F25, (9, 30), (10, 20)), _visit("z1", "a", F25, (10, 40), (10, 50)),
         _visit("z1", "b", M35, (10, 5), (10, 10)), _visit("z1", "b", M35, (10, 30), (10, 35)),
@@ -71,8 +77,16 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
         _visit("z1", "c", F25, (9, 10), (9, 20)), _visit("z2", "d", F25, (9, 0), (9, 5)),
     ], f"{C.ZONE_SET} string, {C.ZONE_ID} string, {C.PSEUDO_ID} string, {C.AGE_BAND} string, {C.GENDER} string, "
        f"{C.HOME_DISTRICT} string, {C.VISIT_START} timestamp, {C.VISIT_END} timestamp, {C.DWELL_S} long")
-    visit_hours = visits.transform(bound_contributions, 2, 720).transform(
+    return visits.withColumn(C.EVENT_DATE, F.lit(DAY)).transform(bound_contributions, 2, 720).transform(
         explode_visit_hours, day_hours(DAY, "Europe/Berlin"))
+
+
+def _dated(grids):
+    """The day's grids with their event_date (a day level's cells are keyed by it)."""
+    return {table: grid.withColumn(C.EVENT_DATE, F.lit(DAY)) for table, grid in grids.items()}
+
+
+def _day_grids(spark):
     cohort_hour = f"{C.ZONE_ID} string, {C.HOUR_START} timestamp, {C.AGE_BAND} string, {C.GENDER} string, " \
                   f"{C.STATUS} string"
     grids = {
@@ -104,7 +118,11 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
             ("z3", "01", STATUS_PUBLISHED)],
             f"{C.ZONE_ID} string, {C.HOME_DISTRICT} string, {C.STATUS} string"),
     }
-    counts = coverage_counts(visit_hours, grids)
+    return _dated(grids)
+
+
+def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
+    counts = coverage_counts(_visit_hours(spark), _day_grids(spark))
     assert counts == {
         "utility_visitor_hours": 5, "utility_visits": 6,
         "utility_visitor_hours_hour_cohort": 3, "utility_visits_hour_cohort": 4,
@@ -128,3 +146,39 @@ def test_coverage_counts_the_visits_and_visitor_hours_of_published_cells(spark):
 
 def test_runs_before_utility_was_counted_print_no_line():
     assert utility({"cells": 5, "cells_published": 5}) is None
+
+
+def test_the_week_levels_count_beside_the_days(spark):
+    """compute-week's utility: the same visits, every day cell withheld, and the week's cells
+    (keyed by zone, not date): published (z1, 25-34 F), (z2, all, F) and z1's total; the
+    catchment (z1, 01) withheld.
+    - week x cohort: a's two visitor-hours and c's; visits a's two and c's: 3 / 3.
+    - week x gender: d's: 1 / 1; week x age band: none.
+    - week: z1's visitor-hours a's two, b's, c's: 4; visits a's two, b's two counted, c's: 5.
+    - any cohort level: the day levels publish nothing, so week x cohort or week x gender:
+      visitor-hours a's two, c's, d's: 4; visits 4."""
+    days = {t: g.withColumn(C.STATUS, F.lit(WITHHELD)) for t, g in _day_grids(spark).items()}
+    cells = f"{C.ZONE_ID} string, {C.AGE_BAND} string, {C.GENDER} string, {C.STATUS} string"
+    week = {
+        ZONE_WEEKLY: spark.createDataFrame([("z1", *F25, STATUS_PUBLISHED), ("z1", *M35, WITHHELD)], cells),
+        ZONE_WEEKLY_MARGINS: spark.createDataFrame([("z2", MARGIN_ALL, "F", STATUS_PUBLISHED),
+                                                    ("z1", "25-34", MARGIN_ALL, WITHHELD)], cells),
+        ZONE_WEEKLY_TOTAL: spark.createDataFrame([("z1", STATUS_PUBLISHED), ("z2", WITHHELD)],
+                                                 f"{C.ZONE_ID} string, {C.STATUS} string"),
+        ZONE_WEEKLY_CATCHMENT: spark.createDataFrame(
+            [("z1", "01", WITHHELD)], f"{C.ZONE_ID} string, {C.HOME_DISTRICT} string, {C.STATUS} string"),
+    }
+    counts = coverage_counts(_visit_hours(spark), {**days, **week}, (*LEVELS, *WEEK_LEVELS))
+    week_counts = {name: counts[name] for name in counts if "week" in name or "any_cohort" in name}
+    assert week_counts == {
+        "utility_visitor_hours_week_cohort": 3, "utility_visits_week_cohort": 3,
+        "utility_visitor_hours_week_age": 0, "utility_visits_week_age": 0,
+        "utility_visitor_hours_week_gender": 1, "utility_visits_week_gender": 1,
+        "utility_visitor_hours_week": 4, "utility_visits_week": 5,
+        "utility_visitor_hours_week_home": 0, "utility_visits_week_home": 0,
+        "utility_visitor_hours_any_cohort": 4, "utility_visits_any_cohort": 4,
+        "utility_zones_any_cohort": 2,
+    }
+    assert counts["utility_visits_day_cohort"] == 0 and counts["utility_zones"] == 3
+    assert ", week x cohort 50.0% / 60.0%, week x age band 0.0% / 0.0%, week x gender 16.7% / 20.0%, " \
+           "week 83.3% / 80.0%, week x home district 0.0% / 0.0%, any cohort level 66.7% / 80.0%;" in utility(counts)

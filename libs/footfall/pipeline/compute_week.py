@@ -29,11 +29,14 @@ from pyspark.sql import functions as F
 
 from footfall.config import MODE_SUPPRESS, Config
 from footfall.errors import EXIT_OK, BadInputError, ConfigError, PublishedDayError
+from footfall.localtime import day_hours
 from footfall.manifest import recorded_run
-from footfall.pipeline.aggregate import aggregate_week
+from footfall.pipeline.aggregate import aggregate_week, bound_contributions, explode_visit_hours
 from footfall.pipeline.estimate import WEEK, with_visitors_est
 from footfall.pipeline.publish import write_observed
 from footfall.pipeline.release import chosen_zone_sets, released, weeks_published, zone_counts
+from footfall.pipeline.run import utility
+from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts
 from footfall.privacy.suppression import (
     protect_week,
     public_status,
@@ -54,6 +57,7 @@ from footfall.schemas import (
     ZONE_CATCHMENT,
     ZONES,
     C,
+    Table,
 )
 from footfall.session import build_session
 from footfall.tables import ensure_tables, replace_partition
@@ -79,8 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, cfg: Config) -> int:
     spark = build_session(cfg)
     for zone_set, counts in run(spark, cfg, args.week, args.zone_sets).items():
+        shown = {k: v for k, v in counts.items() if not k.startswith("utility_")}
         print(f"compute-week {label(args.week)} [{zone_set}]: " + ", ".join(f"{k}={v}" for k, v in sorted(
-            counts.items())))
+            shown.items())) + f"\n    {utility(counts)}")
     return EXIT_OK
 
 
@@ -109,7 +114,7 @@ def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] 
     results = {}
     for zone_set in chosen:
         with recorded_run(spark, cfg, "compute-week", monday, zone_set, {"week": label(monday)}) as rec:
-            rec.counts.update(_release(spark, cfg.privacy.k, days, zone_set, rec.run_id))
+            rec.counts.update(_release(spark, cfg, days, zone_set, rec.run_id))
             results[zone_set] = dict(rec.counts)
     return results
 
@@ -152,9 +157,11 @@ def _check_cohorts(visits: DataFrame) -> None:
                             "compute --republish; nothing was written")
 
 
-def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str, run_id: str) -> dict[str, int]:
+def _release(spark: SparkSession, cfg: Config, days: list[dt.date], zone_set: str, run_id: str) -> dict[str, int]:
     """The week's four tables of one zone set (module doc) and why their cells were withheld
-    (ops.withheld_cells, dated by the Monday); returns the counts for ops.runs."""
+    (ops.withheld_cells, dated by the Monday); returns the counts for ops.runs, with the utility
+    of the days and the week together (footfall.pipeline.utility)."""
+    k = cfg.privacy.k
     in_week = (F.col(C.EVENT_DATE).between(F.lit(days[0]), F.lit(days[-1]))) & (F.col(C.ZONE_SET) == zone_set)
     visits = spark.table(VISITS.name).where(in_week).localCheckpoint()
     _check_cohorts(visits)
@@ -169,9 +176,9 @@ def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str, ru
     # (protect_week), and a week of zone_hourly is 7 x 24 x 21 cells per zone.
     answered = functools.reduce(DataFrame.union, [g.where(F.col(C.STATUS) == STATUS_PUBLISHED).select(C.ZONE_ID)
                                                   for g in grids.values()]).distinct()
-    published = {t: spark.table(t.name).where(in_week).join(F.broadcast(answered), [C.ZONE_ID], "left_semi")
-                 for t in PUBLISHED_TABLES}
-    grids = protect_week(grids, published_days(published), k)
+    published = {t: spark.table(t.name).where(in_week) for t in PUBLISHED_TABLES}
+    grids = protect_week(grids, published_days({t: rows.join(F.broadcast(answered), [C.ZONE_ID], "left_semi")
+                                                for t, rows in published.items()}), k)
     grids = {t: g.localCheckpoint() for t, g in grids.items()}  # written twice: the table and why withheld
     weights = spark.table(MARKET_SHARE.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(days[0]))
     counts: dict[str, int] = {"visits_in": visits.count()}
@@ -180,7 +187,17 @@ def _release(spark: SparkSession, k: int, days: list[dt.date], zone_set: str, ru
         counts |= write_observed(grid, table, {C.WEEK_START: days[0], C.ZONE_SET: zone_set}, f"{name}_cells", [
             F.count(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, 1)).alias(f"{name}_published")],
             release=public_status)
+    counts |= _utility(cfg, visits, days, {**published, **grids})
     withheld = functools.reduce(DataFrame.unionByName, [withheld_cells(g, t.name, run_id) for t, g in grids.items()])
     replace_partition(withheld, WITHHELD_CELLS, {C.EVENT_DATE: days[0], C.ZONE_SET: zone_set,
                                                  C.TABLE_NAME: tuple(t.name for t in grids)})
     return counts
+
+
+def _utility(cfg: Config, visits: DataFrame, days: list[dt.date], grids: dict[Table, DataFrame]) -> dict[str, int]:
+    """The utility counts of the week's visits at the days' levels (`grids`: the days as published)
+    and the week's (the week's grids after disclosure control), as compute counts a day's."""
+    bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
+                               cfg.privacy.max_dwell_minutes)
+    hours = [hour for day in days for hour in day_hours(day, cfg.time_zone)]
+    return coverage_counts(explode_visit_hours(bounded, hours), grids, (*LEVELS, *WEEK_LEVELS))

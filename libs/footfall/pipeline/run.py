@@ -20,6 +20,7 @@ from footfall.pipeline.utility import (
     LEVELS,
     VISITOR_HOURS_TOTAL,
     VISITS_TOTAL,
+    WEEK_LEVELS,
     ZONES_ANY_COHORT,
     ZONES_TOTAL,
     visitor_hours_covered,
@@ -124,14 +125,15 @@ def visit_metrics_kept(counts: dict[str, int]) -> str | None:
 
 
 def utility(counts: dict[str, int]) -> str | None:
-    """Per level, the shares of the day's visits and visitor-hours in a cell with published
-    visitors (footfall.pipeline.utility), from a compute run's counts; None for runs before they
-    were counted."""
+    """Per level, the shares of the day's (or week's) visits and visitor-hours in a cell with
+    published visitors (footfall.pipeline.utility), from a compute (or compute-week) run's
+    counts; None for runs before they were counted."""
     visits, hours = counts.get(VISITS_TOTAL), counts.get(VISITOR_HOURS_TOTAL)
     if visits is None or hours is None:
         return None
+    levels = [*LEVELS, *(level for level in WEEK_LEVELS if visits_covered(level.name) in counts), ANY_COHORT]
     parts = [f"{level.label} {share(counts.get(visits_covered(level.name), 0), visits)} / "
-             f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in (*LEVELS, ANY_COHORT)]
+             f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in levels]
     zones = ""
     if ZONES_TOTAL in counts:
         answered = counts.get(ZONES_ANY_COHORT, 0)

@@ -11,9 +11,12 @@ Definitions (docs/definitions.md, "Utility"):
   visit of the day starts in one of its hours), and counts as in the tables' visit counts: not
   beyond privacy.max_visits_per_zone_hour per subscriber, zone and hour (bound_contributions);
 - a visitor-hour or a visit is covered at a level when the cell of that level holding it (its
-  zone, hour, day part or day, and cohort or home district where the level has one) publishes its
-  visitors. Whether the
-  cell's visit metrics are shown as well is counted apart (`*_visits_withheld`).
+  zone, hour, day part, day or ISO week, and cohort or home district where the level has one)
+  publishes its visitors. Whether the cell's visit metrics are shown as well is counted apart
+  (`*_visits_withheld`).
+
+compute-week counts the same over the week's seven days, at the day levels (the days as
+published) and at the week's (WEEK_LEVELS); "any cohort level" is then any of both.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from footfall.schemas import (
     ZONE_DAYPART,
     ZONE_HOURLY,
     ZONE_HOURLY_TOTAL,
+    ZONE_WEEKLY,
+    ZONE_WEEKLY_CATCHMENT,
+    ZONE_WEEKLY_MARGINS,
+    ZONE_WEEKLY_TOTAL,
     C,
     Table,
 )
@@ -46,7 +53,7 @@ class Level:
     name: str  # in the counts' names
     label: str  # as printed
     table: Table
-    keys: tuple[str, ...]  # of its cells, beside the constant day and zone set
+    keys: tuple[str, ...]  # of its cells, beside the constant zone set (and week)
     # The table's rows that are this level's cells: (column, value), or None for all. (Not a
     # Column: building one at import time would need a live Spark session.)
     rows: tuple[str, str] | None = None
@@ -55,20 +62,29 @@ class Level:
         return grid if self.rows is None else grid.where(F.col(self.rows[0]) == self.rows[1])
 
 
+_DAY = (C.ZONE_ID, C.EVENT_DATE)  # a day level's cells: one day in compute, seven in compute-week
 LEVELS = (
-    Level("hour_cohort", "hour x cohort", ZONE_HOURLY, (C.ZONE_ID, C.HOUR_START, C.AGE_BAND, C.GENDER)),
-    Level("hour", "hour", ZONE_HOURLY_TOTAL, (C.ZONE_ID, C.HOUR_START)),
-    Level("daypart_cohort", "day part x cohort", ZONE_DAYPART, (C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER)),
-    Level("day_cohort", "day x cohort", ZONE_DAILY, (C.ZONE_ID, C.AGE_BAND, C.GENDER)),
-    Level("day_age", "day x age band", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.AGE_BAND), (C.GENDER, MARGIN_ALL)),
-    Level("day_gender", "day x gender", ZONE_DAILY_MARGINS, (C.ZONE_ID, C.GENDER), (C.AGE_BAND, MARGIN_ALL)),
-    Level("day", "day", ZONE_DAILY_TOTAL, (C.ZONE_ID,)),
-    Level("day_home", "day x home district", ZONE_CATCHMENT, (C.ZONE_ID, C.HOME_DISTRICT)),
+    Level("hour_cohort", "hour x cohort", ZONE_HOURLY, (*_DAY, C.HOUR_START, C.AGE_BAND, C.GENDER)),
+    Level("hour", "hour", ZONE_HOURLY_TOTAL, (*_DAY, C.HOUR_START)),
+    Level("daypart_cohort", "day part x cohort", ZONE_DAYPART, (*_DAY, C.DAY_PART, C.AGE_BAND, C.GENDER)),
+    Level("day_cohort", "day x cohort", ZONE_DAILY, (*_DAY, C.AGE_BAND, C.GENDER)),
+    Level("day_age", "day x age band", ZONE_DAILY_MARGINS, (*_DAY, C.AGE_BAND), (C.GENDER, MARGIN_ALL)),
+    Level("day_gender", "day x gender", ZONE_DAILY_MARGINS, (*_DAY, C.GENDER), (C.AGE_BAND, MARGIN_ALL)),
+    Level("day", "day", ZONE_DAILY_TOTAL, _DAY),
+    Level("day_home", "day x home district", ZONE_CATCHMENT, (*_DAY, C.HOME_DISTRICT)),
+)
+WEEK_LEVELS = (
+    Level("week_cohort", "week x cohort", ZONE_WEEKLY, (C.ZONE_ID, C.AGE_BAND, C.GENDER)),
+    Level("week_age", "week x age band", ZONE_WEEKLY_MARGINS, (C.ZONE_ID, C.AGE_BAND), (C.GENDER, MARGIN_ALL)),
+    Level("week_gender", "week x gender", ZONE_WEEKLY_MARGINS, (C.ZONE_ID, C.GENDER), (C.AGE_BAND, MARGIN_ALL)),
+    Level("week", "week", ZONE_WEEKLY_TOTAL, (C.ZONE_ID,)),
+    Level("week_home", "week x home district", ZONE_WEEKLY_CATCHMENT, (C.ZONE_ID, C.HOME_DISTRICT)),
 )
 # A visit or visitor-hour covered by a published cell of any level with a cohort dimension: the
-# share of the day that some cohort-level number describes (issue 16's 90 % target).
+# share that some cohort-level number describes (issue 16's 90 % target).
 ANY_COHORT = Level("any_cohort", "any cohort level", ZONE_DAILY, ())
-_COHORT_LEVELS = ("hour_cohort", "daypart_cohort", "day_cohort", "day_age", "day_gender")
+_COHORT_LEVELS = ("hour_cohort", "daypart_cohort", "day_cohort", "day_age", "day_gender", "week_cohort", "week_age",
+                  "week_gender")
 # The zones of the set (every zone has a day-total cell, zero or not), and those with a published
 # cell of a cohort level: issue 16's demo target (at least half the store fronts).
 ZONES_TOTAL = "utility_zones"
@@ -86,43 +102,46 @@ def visitor_hours_covered(level: str) -> str:
     return f"utility_visitor_hours_{level}"
 
 
-def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> DataFrame:
-    """One row: the day's visits and visitor-hours, and per level those covered (the counts'
-    names above). `visit_hours`: footfall.pipeline.aggregate.explode_visit_hours' rows, one per
-    visit and local hour it overlaps; `grids`: the published tables' grids of the day after
-    disclosure control (status `published` or why the cell was withheld)."""
-    rows = visit_hours.groupBy(C.PSEUDO_ID, C.ZONE_ID, C.HOUR_START, C.DAY_PART, C.AGE_BAND, C.GENDER,
+def coverage(visit_hours: DataFrame, grids: Mapping[Table, DataFrame], levels: tuple[Level, ...] = LEVELS
+             ) -> DataFrame:
+    """One row: the visits and visitor-hours, and per level those covered (the counts' names
+    above). `visit_hours`: footfall.pipeline.aggregate.explode_visit_hours' rows, one per visit
+    and local hour it overlaps; `grids`: the levels' tables after disclosure control (status
+    `published` or why the cell was withheld; or the public status)."""
+    rows = visit_hours.groupBy(C.PSEUDO_ID, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START, C.DAY_PART, C.AGE_BAND, C.GENDER,
                                C.HOME_DISTRICT).agg(
         F.count(F.when(F.col(STARTS_HERE), 1)).alias(_STARTING))  # one row per visitor-hour
     totals: list[Column] = [F.count(F.lit(1)).alias(VISITOR_HOURS_TOTAL),
                             F.sum(_STARTING).alias(VISITS_TOTAL)]
     flags: dict[str, Column] = {}
-    for level in LEVELS:
+    for level in levels:
         flag = f"_{level.name}"
         published = level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(
             *level.keys, F.lit(True).alias(flag))
         rows = rows.join(published, list(level.keys), "left")
         flags[level.name] = F.coalesce(F.col(flag), F.lit(False))
-    flags[ANY_COHORT.name] = functools.reduce(Column.__or__, [flags[name] for name in _COHORT_LEVELS])
+    flags[ANY_COHORT.name] = functools.reduce(Column.__or__, [flags[name] for name in _COHORT_LEVELS if name in flags])
     for name, covered in flags.items():
         totals += [F.count(F.when(covered, 1)).alias(visitor_hours_covered(name)),
                    F.sum(F.when(covered, F.col(_STARTING))).alias(visits_covered(name))]
     return rows.agg(*totals)
 
 
-def zones_answered(grids: Mapping[Table, DataFrame]) -> DataFrame:
+def zones_answered(grids: Mapping[Table, DataFrame], levels: tuple[Level, ...] = LEVELS) -> DataFrame:
     """One row: the zones of the set and those with at least one published cell of a cohort level."""
     answered = "_answered"
     zones = [grids[ZONE_DAILY_TOTAL].select(C.ZONE_ID, F.lit(False).alias(answered))]
     published = [level.cells(grids[level.table]).where(F.col(C.STATUS) == STATUS_PUBLISHED).select(
-        C.ZONE_ID, F.lit(True).alias(answered)) for level in LEVELS if level.name in _COHORT_LEVELS]
+        C.ZONE_ID, F.lit(True).alias(answered)) for level in levels if level.name in _COHORT_LEVELS]
     per_zone = functools.reduce(DataFrame.union, zones + published).groupBy(C.ZONE_ID).agg(
         F.max(answered).alias(answered))
     return per_zone.agg(F.count(F.lit(1)).alias(ZONES_TOTAL),
                         F.count(F.when(F.col(answered), 1)).alias(ZONES_ANY_COHORT))
 
 
-def coverage_counts(visit_hours: DataFrame, grids: Mapping[Table, DataFrame]) -> dict[str, int]:
-    """coverage() and zones_answered(), collected in one Spark job: the counts compute records in ops.runs."""
-    row = coverage(visit_hours, grids).crossJoin(zones_answered(grids)).first()
+def coverage_counts(visit_hours: DataFrame, grids: Mapping[Table, DataFrame], levels: tuple[Level, ...] = LEVELS
+                    ) -> dict[str, int]:
+    """coverage() and zones_answered(), collected in one Spark job: the counts compute (and
+    compute-week) records in ops.runs."""
+    row = coverage(visit_hours, grids, levels).crossJoin(zones_answered(grids, levels)).first()
     return {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}
