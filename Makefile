@@ -140,6 +140,28 @@ ATTACK_DATA ?= $(DATA)
 attack: setup ## the tests' own attacker on a published day: make attack [ATTACK_DATA=.data] [DATE=...]
 	PYTHONPATH=tests $(PY) tests/attack_day.py --data $(ATTACK_DATA) --date $(DATE)
 
+# The demo world's ISO week (issue 16, the week release; docs/analysts.md, "The demo's week"):
+# seven days from WEEK_MONDAY generated once under .data/week/<SUBSCRIBERS>-s<DEMO_STOREFRONTS>,
+# each published by `footfall run`, then `footfall compute-week`, which prints the week's utility.
+# Every call starts a new catalog there: a published week and its days are immutable.
+# WEEK_ZONE_SETS narrows the zone sets, e.g. WEEK_ZONE_SETS="--zone-set storefronts".
+WEEK_MONDAY    ?= 2026-03-09
+WEEK_ZONE_SETS ?=
+WEEK_DIR        = $(DATA)/week/$(SUBSCRIBERS)-s$(DEMO_STOREFRONTS)
+WEEK_CONF       = --set paths.data_dir=$(WEEK_DIR) --set privacy.key_file=$(DATA)/demo.key
+WEEK_DAYS       = $(PY) -c 'import datetime as d; m = d.date.fromisoformat("$(WEEK_MONDAY)"); print(*(m + d.timedelta(i) for i in range(7)))'
+WEEK_LABEL      = $(PY) -c 'import datetime as d; y, w, _ = d.date.fromisoformat("$(WEEK_MONDAY)").isocalendar(); print(f"{y}-W{w:02d}")'
+.PHONY: week
+
+$(WEEK_DIR)/landing/.generated-$(WEEK_MONDAY)-7-v$(LANDING_LAYOUT): | $(VENV)/.installed $(JARS)/.resolved
+	$(call timed,generate,$(BIN)/footfall generate --date $(WEEK_MONDAY) --days 7 --subscribers $(SUBSCRIBERS) --storefronts $(DEMO_STOREFRONTS) --set paths.data_dir=$(WEEK_DIR))
+	touch $@
+
+week: setup $(DATA)/demo.key $(WEEK_DIR)/landing/.generated-$(WEEK_MONDAY)-7-v$(LANDING_LAYOUT) ## the demo world's ISO week and its release: make week [SUBSCRIBERS=30000] [WEEK_ZONE_SETS="--zone-set storefronts"]
+	rm -rf $(WEEK_DIR)/warehouse $(WEEK_DIR)/metastore_db $(WEEK_DIR)/analyst $(WEEK_DIR)/derby.log
+	for day in $$($(WEEK_DAYS)); do $(call timed,footfall run $$day,$(BIN)/footfall run --date $$day $(WEEK_ZONE_SETS) $(WEEK_CONF)) || exit 1; done
+	$(call timed,compute-week,$(BIN)/footfall compute-week --week $$($(WEEK_LABEL)) $(WEEK_ZONE_SETS) $(WEEK_CONF))
+
 # Accuracy (docs/accuracy.md): restricted.visits of the stay model against the generator's ground
 # truth. The day is generated once under .data/accuracy/<SUBSCRIBERS> and reused; every call runs
 # the pipeline on it again (the code under test may have changed) with the demo key, then

@@ -37,8 +37,7 @@ from pyspark.sql import functions as F
 
 from footfall.localtime import day_hours
 from footfall.pipeline.aggregate import bound_contributions, explode_visit_hours
-from footfall.pipeline.run import utility
-from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts
+from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts, utility
 from footfall.schemas import (
     MARGIN_ALL,
     STATUS_PUBLISHED,

@@ -35,8 +35,7 @@ from footfall.pipeline.aggregate import aggregate_week, bound_contributions, exp
 from footfall.pipeline.estimate import WEEK, with_visitors_est
 from footfall.pipeline.publish import write_observed
 from footfall.pipeline.release import chosen_zone_sets, released, weeks_published, zone_counts
-from footfall.pipeline.run import utility
-from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts
+from footfall.pipeline.utility import LEVELS, WEEK_LEVELS, coverage_counts, utility
 from footfall.privacy.suppression import (
     protect_week,
     public_status,

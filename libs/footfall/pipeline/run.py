@@ -15,17 +15,7 @@ from pyspark.sql import functions as F
 from footfall.config import Config
 from footfall.errors import EXIT_OK
 from footfall.pipeline import compute, ingest, reference, release
-from footfall.pipeline.utility import (
-    ANY_COHORT,
-    LEVELS,
-    VISITOR_HOURS_TOTAL,
-    VISITS_TOTAL,
-    WEEK_LEVELS,
-    ZONES_ANY_COHORT,
-    ZONES_TOTAL,
-    visitor_hours_covered,
-    visits_covered,
-)
+from footfall.pipeline.utility import share, utility
 from footfall.privacy.pseudonym import key_for
 from footfall.schemas import RUNS, STATUS_PUBLISHED, ZONE_DAILY, ZONE_HOURLY, ZONES, C
 from footfall.session import build_session
@@ -94,10 +84,6 @@ def _busiest(spark: SparkSession, event_date: dt.date, zone_set: str, n: int = 5
     ]
 
 
-def share(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
-
-
 def information_loss(counts: dict[str, int]) -> str:
     """The share of zone_hourly cells and of visitor-hours that suppression withheld, from a
     compute run's counts, split into primary and secondary (the price of the LP protection)."""
@@ -122,24 +108,6 @@ def visit_metrics_kept(counts: dict[str, int]) -> str | None:
         visits, histogram = (published - counts.get(f"{prefix}_{m}_withheld", 0) for m in ("visits", "histogram"))
         kept.append(f"{visits} / {histogram} of {published} {name}")
     return "visit counts / dwell histograms published in " + ", ".join(kept) + " with published visitors"
-
-
-def utility(counts: dict[str, int]) -> str | None:
-    """Per level, the shares of the day's (or week's) visits and visitor-hours in a cell with
-    published visitors (footfall.pipeline.utility), from a compute (or compute-week) run's
-    counts; None for runs before they were counted."""
-    visits, hours = counts.get(VISITS_TOTAL), counts.get(VISITOR_HOURS_TOTAL)
-    if visits is None or hours is None:
-        return None
-    levels = [*LEVELS, *(level for level in WEEK_LEVELS if visits_covered(level.name) in counts), ANY_COHORT]
-    parts = [f"{level.label} {share(counts.get(visits_covered(level.name), 0), visits)} / "
-             f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in levels]
-    zones = ""
-    if ZONES_TOTAL in counts:
-        answered = counts.get(ZONES_ANY_COHORT, 0)
-        zones = f"; zones with a published cohort-level cell {answered} of {counts[ZONES_TOTAL]} " \
-                f"({share(answered, counts[ZONES_TOTAL])})"
-    return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts) + zones
 
 
 def summary(spark: SparkSession, event_date: dt.date) -> str:

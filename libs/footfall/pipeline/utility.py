@@ -1,7 +1,7 @@
 """How much of a day the release answers (issue 16, "utility, measured"): per published level,
 the share of the day's visits and of its visitor-hours that lie in a cell whose visitors are
 published. Computed by compute from the visits and the published grids after disclosure control,
-recorded in ops.runs' counts and printed by `footfall run` (footfall.pipeline.run.utility;
+recorded in ops.runs' counts and printed by `footfall run` and `footfall compute-week` (`utility`;
 docs/definitions.md, "Utility"; measured in docs/analysts.md, "How much is published").
 
 Definitions (docs/definitions.md, "Utility"):
@@ -145,3 +145,25 @@ def coverage_counts(visit_hours: DataFrame, grids: Mapping[Table, DataFrame], le
     compute-week) records in ops.runs."""
     row = coverage(visit_hours, grids, levels).crossJoin(zones_answered(grids, levels)).first()
     return {} if row is None else {name: int(value or 0) for name, value in row.asDict().items()}
+
+
+def share(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
+def utility(counts: dict[str, int]) -> str | None:
+    """Per level, the shares of the day's (or week's) visits and visitor-hours in a cell with
+    published visitors (footfall.pipeline.utility), from a compute (or compute-week) run's
+    counts; None for runs before they were counted."""
+    visits, hours = counts.get(VISITS_TOTAL), counts.get(VISITOR_HOURS_TOTAL)
+    if visits is None or hours is None:
+        return None
+    levels = [*LEVELS, *(level for level in WEEK_LEVELS if visits_covered(level.name) in counts), ANY_COHORT]
+    parts = [f"{level.label} {share(counts.get(visits_covered(level.name), 0), visits)} / "
+             f"{share(counts.get(visitor_hours_covered(level.name), 0), hours)}" for level in levels]
+    zones = ""
+    if ZONES_TOTAL in counts:
+        answered = counts.get(ZONES_ANY_COHORT, 0)
+        zones = f"; zones with a published cohort-level cell {answered} of {counts[ZONES_TOTAL]} " \
+                f"({share(answered, counts[ZONES_TOTAL])})"
+    return "visits / visitor-hours in a cell with published visitors: " + ", ".join(parts) + zones
