@@ -261,6 +261,8 @@ def _condition(keys: Mapping[str, object]) -> Column:
     (never user SQL)."""
     condition: Column | None = None
     for column, value in sorted(keys.items()):
+        if value == ():
+            raise ValueError(f"replace_partition: no value given for {column}")
         term = F.col(column).isin(*value) if isinstance(value, tuple) else F.col(column) == F.lit(value)
         condition = term if condition is None else condition & term
     if condition is None:

@@ -73,7 +73,9 @@ def _zones(zone_set: str) -> list[tuple]:
 
 
 def _visit(zone_set: str, day: dt.date, pid: str, cohort: tuple[str, str, str]) -> tuple:
-    start = dt.datetime.combine(day, dt.time(10))
+    # UTC. F01's Monday visit ends at local midnight (22:00 UTC, CEST), as a day's last stay is cut:
+    # one visitor-hour (local 23), not also Tuesday's first.
+    start = dt.datetime.combine(day, dt.time(21, 30) if (pid, day) == ("F01", MONDAY) else dt.time(10))
     end = start + dt.timedelta(minutes=30)
     return (zone_set, "shop", day, pid, *cohort, start, end, 1800, 3, False, start, end)
 
@@ -174,9 +176,10 @@ def test_the_week_publishes_what_the_days_do_not_pin_and_withholds_the_total(wee
 
 
 def test_the_week_counts_its_utility_with_the_days(week):
-    """72 visits, one visitor-hour each (10:00-10:30). The days publish Monday's and Tuesday's
-    25-34/F and totals (the women's 60 visits); the week 25-34/F, its margins and district 01
-    (the same 60), not its total; the men's 12 nowhere. The shop answers, the empty zone not."""
+    """72 visits, one visitor-hour each (10:00-10:30 UTC; F01's Monday one 21:30-22:00). The days
+    publish Monday's and Tuesday's 25-34/F and totals (the women's 60 visits); the week 25-34/F,
+    its margins and district 01 (the same 60), not its total; the men's 12 nowhere. The shop
+    answers, the empty zone not."""
     utility = {k.removeprefix("utility_visits_"): v for k, v in week[1][ZONE_SET].items()
                if k.startswith("utility_visits")}
     assert utility == {"utility_visits": 72, "hour_cohort": 0, "hour": 0, "daypart_cohort": 0, "day_cohort": 60,

@@ -188,7 +188,7 @@ def test_a_withheld_cell_changes_no_estimate(spark):
 
 def test_a_week_scales_by_its_own_catchment_and_total(spark):
     """The week's release (compute-week) mixes over the week's published catchment and total,
-    keyed by week_start; a day's catchment beside it does not enter."""
+    keyed by week_start."""
     monday = str(dt.date(2026, 3, 9))
     keys = [*_KEYS[:2], StructField(C.WEEK_START, StringType())]
     home = [StructField(C.HOME_DISTRICT, StringType())]

@@ -54,6 +54,7 @@ from footfall.schemas import (
     WEEK_TABLES,
     WITHHELD_CELLS,
     ZONE_CATCHMENT,
+    ZONE_WEEKLY_TOTAL,
     ZONES,
     C,
     Table,
@@ -178,18 +179,19 @@ def _release(spark: SparkSession, cfg: Config, days: list[dt.date], zone_set: st
     published = {t: spark.table(t.name).where(in_week) for t in PUBLISHED_TABLES}
     grids = protect_week(grids, published_days({t: rows.join(F.broadcast(answered), [C.ZONE_ID], "left_semi")
                                                 for t, rows in published.items()}), k)
-    grids = {t: g.localCheckpoint() for t, g in grids.items()}  # written twice: the table and why withheld
+    grids = {t: g.localCheckpoint() for t, g in grids.items()}  # read thrice: utility, why withheld, the write
+    counts: dict[str, int] = {"visits_in": visits.count()} | _utility(cfg, visits, days, {**published, **grids})
+    withheld = functools.reduce(DataFrame.unionByName, [withheld_cells(g, t.name, run_id) for t, g in grids.items()])
+    replace_partition(withheld, WITHHELD_CELLS, {C.EVENT_DATE: days[0], C.ZONE_SET: zone_set,
+                                                 C.TABLE_NAME: tuple(t.name for t in grids)})
     weights = spark.table(MARKET_SHARE.name).where(F.col(C.SNAPSHOT_DATE) == F.lit(days[0]))
-    counts: dict[str, int] = {"visits_in": visits.count()}
-    for table, grid in with_visitors_est(grids, weights, WEEK).items():
+    # The week total last: it marks the week as published (release.weeks_published), so a run that
+    # fails before it may be run again.
+    for table, grid in sorted(with_visitors_est(grids, weights, WEEK).items(), key=lambda t: t[0] is ZONE_WEEKLY_TOTAL):
         name = table.name.split(".")[1]
         counts |= write_observed(grid, table, {C.WEEK_START: days[0], C.ZONE_SET: zone_set}, f"{name}_cells", [
             F.count(F.when(F.col(C.STATUS) == STATUS_PUBLISHED, 1)).alias(f"{name}_published")],
             release=public_status)
-    counts |= _utility(cfg, visits, days, {**published, **grids})
-    withheld = functools.reduce(DataFrame.unionByName, [withheld_cells(g, t.name, run_id) for t, g in grids.items()])
-    replace_partition(withheld, WITHHELD_CELLS, {C.EVENT_DATE: days[0], C.ZONE_SET: zone_set,
-                                                 C.TABLE_NAME: tuple(t.name for t in grids)})
     return counts
 
 
@@ -198,5 +200,9 @@ def _utility(cfg: Config, visits: DataFrame, days: list[dt.date], grids: dict[Ta
     and the week's (the week's grids after disclosure control), as compute counts a day's."""
     bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
                                cfg.privacy.max_dwell_minutes)
-    hours = [hour for day in days for hour in day_hours(day, cfg.time_zone)]
-    return coverage_counts(explode_visit_hours(bounded, hours), grids, (*LEVELS, *WEEK_LEVELS))
+    # Each day's visits with that day's hours only, as its compute did: a visit cut at midnight
+    # ends at the next day's first hour, which is not one of its hours.
+    visit_hours = functools.reduce(DataFrame.unionByName, [
+        bounded.where(F.col(C.EVENT_DATE) == F.lit(day)).transform(explode_visit_hours, day_hours(day, cfg.time_zone))
+        for day in days])
+    return coverage_counts(visit_hours, grids, (*LEVELS, *WEEK_LEVELS))

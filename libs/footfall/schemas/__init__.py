@@ -347,13 +347,14 @@ WITHHELD_CELLS = Table(
              False),
         _col(C.TABLE_NAME, StringType(), "Published table of the cell, e.g. footfall.zone_hourly", False),
         _col(C.HOUR_START, TimestampType(), "Hour of the cell; in zone_daypart the start of its day part (NULL in "
-             "the daily tables)"),
-        _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total tables)"),
-        _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total tables)"),
-        _col(C.HOME_DISTRICT, StringType(), "Home district of the cell (zone_catchment; NULL elsewhere)"),
+             "the daily and week tables)"),
+        _col(C.AGE_BAND, StringType(), "Age band of the cell (NULL in the total and catchment tables)"),
+        _col(C.GENDER, StringType(), "Gender of the cell (NULL in the total and catchment tables)"),
+        _col(C.HOME_DISTRICT, StringType(), "Home district of the cell (zone_catchment, zone_weekly_catchment; NULL "
+             "elsewhere)"),
         _col(C.REASON, StringType(), "primary | subtraction | linked | republish | nested; or, visitors published, "
              "<visits|histogram|dwell>_<primary|subtraction|republish> | dwell_dominance: docs/privacy.md", False),
-        _col(C.RUN_ID, StringType(), "Compute run that withheld it (ops.runs.run_id)", False),
+        _col(C.RUN_ID, StringType(), "Compute (or compute-week) run that withheld it (ops.runs.run_id)", False),
     ),
     "Why each withheld cell (or a cell's visit metrics) was withheld: for the privacy officer, never analysts",
     partition_by=(C.EVENT_DATE,),
