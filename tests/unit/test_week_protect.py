@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 from attacker_week import week_leaks as attacker_leaks
 
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, KIND, LONG_COLUMNS
-from footfall.privacy.week import WEEK_TOTAL, WEEKLY, protect, week_leaks
+from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, LONG_COLUMNS, TOTAL
+from footfall.privacy.week import WEEK_TOTAL, WEEKLY, protect, week_leaks, week_model
 from footfall.schemas import C
 
 K = 20
@@ -80,3 +80,31 @@ def test_protect_never_withholds_a_week_cell_the_days_pin():
     after = week.assign(**{C.STATUS: ["suppressed" if k == WEEK_TOTAL else s for k, s in zip(
         week[KIND], week[C.STATUS], strict=True)]})
     assert attacker_leaks("z", *_attacker_view(days, after), K) == []
+
+
+def _monday_hours(published: dict) -> pd.DataFrame:
+    """Monday 10:00 and 11:00: every cohort's hour cell and the hour totals, withheld except
+    `published` {(hour, (age, gender)): visitors}."""
+    rows = []
+    for hour in (10, 11):
+        start = pd.Timestamp(dt.datetime.combine(DAYS[0], dt.time(hour)))
+        for kind, keys in ((HOURLY, COHORTS), (TOTAL, [(None, None)])):
+            rows += [{C.ZONE_ID: "z", KIND: kind, C.HOUR_START: start, C.AGE_BAND: a, C.GENDER: g,
+                      C.VISITORS: published.get((hour, (a, g)), 0), C.EVENT_DATE: DAYS[0],
+                      C.STATUS: "published" if (hour, (a, g)) in published else "suppressed"} for a, g in keys]
+    return pd.DataFrame(rows)[[*LONG_COLUMNS, C.EVENT_DATE]]
+
+
+def test_a_day_that_publishes_no_hour_enters_the_week_without_its_hours():
+    """The first case with Monday's hours 10 and 11 withheld (21 cohorts and the total each):
+    they add nothing to the day cells (protect.hours_add_nothing), so the week's model is the
+    one without them and protect withholds the same cell. With Monday's 35-44/M of 10:00
+    published (20) the hours stay in the model: 2 x 22 cells less the published one."""
+    days, week = _frames({(DAYS[0], ("35-44", "M")): 20}, {(None, None): 46, ("25-34", "F"): 25})
+    without = set(week_model(days, week, K).variables)
+    with_hours = pd.concat([days, _monday_hours({})], ignore_index=True)
+    assert set(week_model(with_hours, week, K).variables) == without
+    withheld = protect(with_hours, week, K)
+    assert [(r[KIND], r[C.AGE_BAND], r[C.GENDER]) for r in withheld.to_dict("records")] == [(WEEKLY, "25-34", "F")]
+    published = pd.concat([days, _monday_hours({(10, ("35-44", "M")): 20})], ignore_index=True)
+    assert len(set(week_model(published, week, K).variables) - without) == 2 * 22 - 1

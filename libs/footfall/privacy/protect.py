@@ -28,7 +28,7 @@ from footfall.schemas import STATUS_PUBLISHED, C
 
 # The cells of one hour or day part; in a zone that publishes none of them, the audit of the day
 # cells alone decides (days_decide).
-_HOUR_KINDS = (HOURLY, TOTAL, DAYPART)
+HOUR_KINDS = (HOURLY, TOTAL, DAYPART)
 
 
 def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -141,24 +141,30 @@ def release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: Iterab
 def days_decide(cells: pd.DataFrame, k: int) -> bool:
     """Whether the zone is clean, proven from its day cells alone (True), or the full audit must
     decide (False). A cheap exact argument before the zone's LP over ~680 cells: most store
-    fronts publish a day total and perhaps a margin or a home district, and no hour.
+    fronts publish a day total and perhaps a margin or a home district, and no hour."""
+    return hours_add_nothing(cells, k) and not ZoneModel(cells[~cells[KIND].isin(HOUR_KINDS)]).leaks(k)
+
+
+def hours_add_nothing(cells: pd.DataFrame, k: int) -> bool:
+    """Whether a zone-day's hour cells (HOUR_KINDS) tell nothing its day cells do not, for any
+    relation on the day cells alone (a week's too: footfall.privacy.week).
 
     Where no hourly cell, hour total or day part is published and every cohort of the hour cells
-    has a daily cell (and the totals a day total), the hour cells add nothing the day cells do
-    not: every point of the day cells' LP extends to all cells (each hour and day part of a
-    cohort equal to its day, each hour total to the day's total), and from any such point a
-    cohort's hour h (or its day part, or the total of h) can be set to 0 with the other hours
-    left as they are. So a withheld hour cell of cohort c ranges over exactly [0, the most
-    daily(c) can be], and is safe when that is 0 or at least k: for a withheld daily cell exactly
-    when it is no leak itself, for a published one when its value is. Any other zone: False."""
+    has a daily cell (and the totals a day total), every point of the day cells' LP extends to all
+    cells (each hour and day part of a cohort equal to its day, each hour total to the day's
+    total), and from any such point a cohort's hour h (or its day part, or the total of h) can be
+    set to 0 with the other hours left as they are. So a withheld hour cell of cohort c ranges
+    over exactly [0, the most daily(c) can be], and is safe when that is 0 or at least k: for a
+    withheld daily cell exactly when it is no leak itself, for a published one when its value
+    is (checked here). False where any of this does not hold."""
     kinds = cells[KIND].to_numpy()
-    hours = np.isin(kinds, _HOUR_KINDS)
+    hours = np.isin(kinds, HOUR_KINDS)
     if (cells.loc[hours, C.STATUS] == STATUS_PUBLISHED).any():
         return False
     days = cells[~hours]
     daily = days[days[KIND] == DAILY]
     cohorts = set(zip(daily[C.AGE_BAND], daily[C.GENDER], strict=True))
-    for kind in _HOUR_KINDS:
+    for kind in HOUR_KINDS:
         of_kind = cells[kinds == kind]
         starts = of_kind.groupby(C.HOUR_START)
         # Two hours (day parts) at least, to set one to 0; every hour a full grid of the daily
@@ -170,6 +176,4 @@ def days_decide(cells: pd.DataFrame, k: int) -> bool:
         return False
     # The hours' cells of a published day cell range over [0, its value]: a leak if in (0, k).
     published = days[days[KIND].isin((DAILY, DAILY_TOTAL)) & (days[C.STATUS] == STATUS_PUBLISHED)]
-    if ((published[C.VISITORS] > EPS) & (published[C.VISITORS] < k - EPS)).any():
-        return False
-    return not ZoneModel(days).leaks(k)
+    return not ((published[C.VISITORS] > EPS) & (published[C.VISITORS] < k - EPS)).any()
