@@ -1,31 +1,30 @@
-"""The disclosure auditor: a linear-programming attacker on the published tables (the
-secondary suppression that defeats it is footfall.privacy.protect).
+"""The disclosure auditor: a linear-programming attacker on the published tables (footfall.privacy.protect defeats it).
 
-For each zone the attacker sees every published number of one day (footfall.zone_hourly,
-zone_hourly_total and, in the cross-table view, zone_daily, zone_daily_total,
-zone_daily_margins, zone_daypart and zone_catchment; a week's with its days' in
-footfall.privacy.week) and knows how they relate:
+For each zone the attacker sees every published number of one day (footfall.zone_hourly, zone_hourly_total and, in the
+cross-table view, zone_daily, zone_daily_total, zone_daily_margins, zone_daypart and zone_catchment; a week's with its
+days' in footfall.privacy.week) and knows how they relate:
 
 - per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
 - a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
-- a cohort's visitors in a day part are at least its visitors in any hour of the part and at most
-  their sum; its daily visitors at least those of any day part and at most their sum;
-- the day's total is the sum of the cohorts' daily cells, at least the total of any hour and
-  at most the sum of the hours' totals;
-- an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a
-  gender's the sum over the age bands, and each margin adds up to the day's total;
+- a cohort's visitors in a day part are at least its visitors in any hour of the part and at most their sum; its daily
+  visitors at least those of any day part and at most their sum;
+- the day's total is the sum of the cohorts' daily cells, at least the total of any hour and at most the sum of the
+  hours' totals;
+- an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a gender's the sum over the
+  age bands, and each margin adds up to the day's total;
 - the home districts' visitors (the catchment) add up to the day's total;
 - every count is non-negative.
 
-For every suppressed cell it then solves two LPs (minimise and maximise the cell under those
-constraints). A cell whose feasible interval is narrower than k is a leak, except [0, 0]: it pins
-the cell to "nobody", which discloses no person. The LP interval contains the integer one. HiGHS
-through highspy rather than scipy's linprog: one model per zone, re-solved with a new objective
-per cell from the previous basis (under a second instead of tens for ~1,000 LPs of 500 cells).
+For every suppressed cell it then solves two LPs (minimise and maximise the cell under those constraints). A cell
+whose feasible interval is narrower than k is a leak, except [0, 0]: it pins the cell to "nobody", which discloses
+no person. The LP interval contains the integer one. HiGHS through highspy rather than scipy's linprog: one model
+per zone, re-solved with a new objective per cell from the previous basis (under a second instead of tens for
+~1,000 LPs of 500 cells).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -69,8 +68,7 @@ def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
 
 
 def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """The attacker's knowledge as (equalities, inequalities): each relation is
-    sum(coef * cell) == 0 or <= 0 over named cells."""
+    """The attacker's knowledge as (equalities, inequalities): each sum(coef * cell) == 0 or <= 0 over named cells."""
     hourly = cells[cells[KIND] == HOURLY]
     total_names = {h: cell_name(TOTAL, h, None, None) for h in cells.loc[cells[KIND] == TOTAL, C.HOUR_START]}
     daily_cohorts = [(a, g) for a, g in cells.loc[cells[KIND] == DAILY, [C.AGE_BAND, C.GENDER]].itertuples(
@@ -105,10 +103,9 @@ def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, f
 
 
 def _daypart_relations(cells: pd.DataFrame, daily_names: set[str], inequalities: list[dict[str, float]]) -> None:
-    """zone_daypart against the hours and the day, per cohort: hourly <= day part <= sum of its
-    hours, day part <= daily <= sum of the day parts. A day part is its cells' hour_start (its
-    first hour); an hour belongs to the part that starts last at or before it (the parts cover
-    the day in order)."""
+    """zone_daypart against the hours and the day, per cohort: hourly <= day part <= sum of its hours, day part <=
+    daily <= sum of the day parts. A day part is its cells' hour_start (its first hour); an hour belongs to the part
+    that starts last at or before it (the parts cover the day in order)."""
     parts = cells[cells[KIND] == DAYPART]
     if parts.empty:
         return
@@ -208,16 +205,14 @@ class ZoneModel:
         self.solves = self.fallbacks = 0  # LPs solved, and re-solved by the dual simplex (bench/lp_audit.py)
 
     def _components(self) -> dict[str, int]:
-        """Variables linked by relations, as component ids; a component whose relations involve no
-        published number gets -1: scaling any solution up or down keeps it feasible, so each of
-        its cells is [0, inf) or pinned to [0, 0], never a leak, and needs no LP."""
+        """Variables linked by relations, as component ids; a component whose relations involve no published number
+        gets -1: scaling any solution up or down keeps it feasible, so each of its cells is [0, inf) or pinned to
+        [0, 0], never a leak, and needs no LP."""
         if not self.variables:
             return {}
-        # The suppressed cells are a graph's nodes; each relation links its cells (a star from its
-        # first cell suffices for connectivity). scipy labels the graph's connected components.
-        first: list[int] = []
-        other: list[int] = []
-        anchored: list[int] = []
+        # The suppressed cells are a graph's nodes; each relation links its cells (a star from its first cell
+        # suffices for connectivity). scipy labels the graph's connected components.
+        first, other, anchored = list[int](), list[int](), list[int]()
         for relation, _ in self._rows:
             index = [self.variables[n] for n in relation if n in self.variables]
             first += index[:1] * (len(index) - 1)
@@ -238,9 +233,9 @@ class ZoneModel:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")  # presolve would discard the basis each re-solve starts from
-        # Each re-solve changes only the objective, so the last optimal basis stays primal feasible
-        # and primal simplex goes on from it; HiGHS's default (dual) must first repair dual
-        # feasibility. Measured on the demo day's localities: 30 -> 12 CPU-s (docs/benchmarks.md).
+        # Each re-solve changes only the objective, so the last optimal basis stays primal feasible and primal simplex
+        # goes on from it; HiGHS's default (dual) must first repair dual feasibility. Measured on the demo day's
+        # localities: 30 -> 12 CPU-s (docs/benchmarks.md).
         h.setOptionValue("simplex_strategy", 4)
         # A finite cap instead of +inf keeps every LP bounded, so each maximisation yields a point
         # (a cell at the cap is as good as unbounded: nobody is narrowed to 10^9 people).
@@ -279,9 +274,9 @@ class ZoneModel:
         return float(sum(c * point[j] for j, c in objective.items()))
 
     def _run(self, h: highspy.Highs) -> highspy.HighsModelStatus:
-        """Solve from the last basis with the primal simplex, again from scratch with the dual one
-        where that ends without an optimum: the columns are capped, but the primal simplex has called
-        bounded LPs unbounded (HiGHS issues 395, 397; at 1.16.0 a demo locality, test_audit.py)."""
+        """Solve from the last basis with the primal simplex, again from scratch with the dual one where that ends
+        without an optimum: the columns are capped, but the primal simplex has called bounded LPs unbounded (HiGHS
+        issues 395, 397; at 1.16.0 a demo locality, test_audit.py)."""
         h.run()
         self.solves += 1
         status = h.getModelStatus()
@@ -298,10 +293,9 @@ class ZoneModel:
     def interval(self, name: str, k: float = math.inf) -> tuple[float, float]:
         """The smallest and largest value the attacker's LP allows for suppressed cell `name`.
 
-        With k given, stops early once two feasible points already seen are k apart in this cell
-        (then the interval is at least that wide and the cell is safe): most cells of a zone are
-        proven safe by points found while solving for others, which saves most of the LPs.
-        """
+        With k given, stops early once two feasible points already seen are k apart in this cell (then the interval
+        is at least that wide and the cell is safe): most cells of a zone are proven safe by points found while
+        solving for others, which saves most of the LPs."""
         component = self._component[name]
         if component < 0:
             return 0.0, math.inf
@@ -337,15 +331,13 @@ class ZoneModel:
         return next((leak for name in names for leak in self._leak(name, k)), None)
 
     def _prove_together(self, names: list[str], k: float) -> None:
-        """Prove many cells safe per LP before any is solved alone: per cohort (its hourly and daily
-        cells), per margin cell, and for the hour totals, maximise the sum of the cells not yet proven
-        (their seen range under k) where they were seen at 0 and minimise it where they were not,
-        again while that proves some. One cohort's cells rise
-        together, as far as its daily cell and each hour's total allow, so one solve proves a
-        cohort's hours at once. (The sum over all cells would not do: the cells of an hour add up
-        to its published total, so that sum is the same at every point.) Only feasible points are
-        used (a cell with two points k apart is safe), so no leak can be hidden: the cells left
-        are solved one by one in `interval`."""
+        """Prove many cells safe per LP before any is solved alone: per cohort (its hourly and daily cells), per
+        margin cell, and for the hour totals, maximise the sum of the cells not yet proven (their seen range under
+        k) where they were seen at 0 and minimise it where they were not, again while that proves some. One cohort's
+        cells rise together, as far as its daily cell and each hour's total allow, so one solve proves a cohort's
+        hours at once. (The sum over all cells would not do: the cells of an hour add up to its published total, so
+        that sum is the same at every point.) Only feasible points are used (a cell with two points k apart is
+        safe), so no leak can be hidden: the cells left are solved one by one in `interval`."""
         groups: dict[tuple[int, str], list[str]] = {}
         for name in names:
             component = self._component[name]
@@ -370,17 +362,25 @@ class ZoneModel:
                     break
                 unproven = left
 
+    @functools.cached_property
+    def _related(self) -> dict[str, set[str]]:
+        """Each cell's cells sharing a relation with it (itself too): cheapest_partner's search steps."""
+        related: dict[str, set[str]] = {}
+        for relation, _ in self._rows:
+            for name in relation:
+                related.setdefault(name, set()).update(relation)
+        return related
+
     def cheapest_partner(self, name: str, margins_first: bool = False, allowed: Callable[[str], bool] | None = None
                          ) -> str:
-        """The published cell to suppress next for leaking cell `name`: the one with the fewest
-        visitors among the cells sharing a relation with it (breadth-first through suppressed
-        cells if none does); ties by name, so the choice is deterministic. With `margins_first`,
-        a margin cell (zone_daily_margins) if any is reachable, else a finer one. Only cells
-        `allowed` (all by default) are chosen: a week's, not its published days'."""
+        """The published cell to suppress next for leaking cell `name`: the one with the fewest visitors among the
+        cells sharing a relation with it (breadth-first through suppressed cells if none does); ties by name, so the
+        choice is deterministic. With `margins_first`, a margin cell (zone_daily_margins) if any is reachable, else
+        a finer one. Only cells `allowed` (all by default) are chosen: a week's, not its published days'."""
         for margins_only in (True, False) if margins_first else (False,):
             seen, frontier = {name}, [name]
             while frontier:
-                related = {other for r, _ in self._rows if any(n in r for n in frontier) for other in r} - seen
+                related = set().union(*(self._related[n] for n in frontier)) - seen
                 published = [n for n in related if n in self.known and (not margins_only or kind_of(n) == MARGIN)
                              and (allowed is None or allowed(n))]
                 if published:
