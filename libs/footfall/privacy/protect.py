@@ -157,23 +157,49 @@ def hours_add_nothing(cells: pd.DataFrame, k: int) -> bool:
     over exactly [0, the most daily(c) can be], and is safe when that is 0 or at least k: for a
     withheld daily cell exactly when it is no leak itself, for a published one when its value
     is (checked here). False where any of this does not hold."""
-    kinds = cells[KIND].to_numpy()
-    hours = np.isin(kinds, HOUR_KINDS)
-    if (cells.loc[hours, C.STATUS] == STATUS_PUBLISHED).any():
+    if not _full_grids(cells, HOUR_KINDS, min_hours=2):
         return False
-    days = cells[~hours]
-    daily = days[days[KIND] == DAILY]
-    cohorts = set(zip(daily[C.AGE_BAND], daily[C.GENDER], strict=True))
-    for kind in HOUR_KINDS:
-        of_kind = cells[kinds == kind]
-        starts = of_kind.groupby(C.HOUR_START)
-        # Two hours (day parts) at least, to set one to 0; every hour a full grid of the daily
-        # cells' cohorts, so that an hour's cohorts add up to the day's total.
-        if len(of_kind) and (starts.ngroups < 2 or (kind != TOTAL and any(
-                set(zip(g[C.AGE_BAND], g[C.GENDER], strict=True)) != cohorts for _, g in starts))):
-            return False
-    if (kinds == TOTAL).any() and not (days[KIND] == DAILY_TOTAL).any():
-        return False
+    days = cells[~cells[KIND].isin(HOUR_KINDS)]
     # The hours' cells of a published day cell range over [0, its value]: a leak if in (0, k).
     published = days[days[KIND].isin((DAILY, DAILY_TOTAL)) & (days[C.STATUS] == STATUS_PUBLISHED)]
     return not ((published[C.VISITORS] > EPS) & (published[C.VISITORS] < k - EPS)).any()
+
+
+def hours_extend(cells: pd.DataFrame) -> bool:
+    """Whether every point of a zone-day's LP without its hourly and day-part cells (the hour
+    totals kept) extends to them: for a week's model, whose relations touch day cells only
+    (footfall.privacy.week). True where no hourly or day-part cell is published, their grids are
+    full (as in hours_add_nothing) and there is a day total: the day's store fronts that publish
+    an hour total and nothing finer.
+
+    The extension is proportional: with D_c a cohort's daily visitors, T the day's total and T_h
+    the total of hour h, hourly(c, h) = D_c T_h / T and day part(c, p) = D_c min(1, S_p / T), S_p
+    the sum of T_h over the part's hours. Each hour's cohorts add up to T_h; hourly(c, h) <= D_c as
+    T_h <= T; the hours of c add up to D_c (sum of T_h) / T >= D_c as T <= the sum of the T_h; an
+    hour is at most its part and the part at most the sum of its hours and at most D_c; and the
+    parts of c add up to at least D_c (one part's S_p >= T, or all of them sum to at least T). The
+    relations used (T_h <= T <= sum of T_h, the cohorts add up to T) are the reduced LP's own.
+    Without hour totals, every hour and day part of c equal to D_c.
+    The dropped cells are not proven safe by this: footfall.privacy.week checks them."""
+    return _full_grids(cells, (HOURLY, DAYPART), min_hours=1)
+
+
+def _full_grids(cells: pd.DataFrame, kinds: tuple[str, ...], min_hours: int) -> bool:
+    """No cell of `kinds` published; every hour (day part) of a kind present has at least
+    `min_hours` starts and a full grid of the daily cells' cohorts; a day total where hour totals
+    are in `kinds`' company (hours_add_nothing, hours_extend)."""
+    kinds_of = cells[KIND].to_numpy()
+    hours = np.isin(kinds_of, kinds)
+    if (cells.loc[hours, C.STATUS] == STATUS_PUBLISHED).any():
+        return False
+    daily = cells[kinds_of == DAILY]
+    cohorts = set(zip(daily[C.AGE_BAND], daily[C.GENDER], strict=True))
+    for kind in kinds:
+        of_kind = cells[kinds_of == kind]
+        starts = of_kind.groupby(C.HOUR_START)
+        # Every hour a full grid of the daily cells' cohorts, so that an hour's cohorts add up to
+        # the day's total.
+        if len(of_kind) and (starts.ngroups < min_hours or (kind != TOTAL and any(
+                set(zip(g[C.AGE_BAND], g[C.GENDER], strict=True)) != cohorts for _, g in starts))):
+            return False
+    return not ((kinds_of == TOTAL).any() and not (kinds_of == DAILY_TOTAL).any())
