@@ -314,10 +314,7 @@ def protect_week(grids: Mapping[Table, DataFrame], days: DataFrame, k: int) -> d
     week beside its published `days` (published_days) would let narrow a withheld cell below k
     (footfall.privacy.week.protect); the days stay as published. Only zones with a published week
     cell go to the UDF: with none, nothing can be withheld."""
-    cells = days.unionByName(functools.reduce(DataFrame.unionByName, [
-        _conform(_long(grid, _WEEK_KIND_OF[t]), _DATED_SCHEMA, {}) for t, grid in grids.items()]))
-    with_published = cells.where(F.col(C.EVENT_DATE).isNull() & (F.col(C.STATUS) == STATUS_PUBLISHED)).select(
-        *_ZONE_KEYS).distinct()
+    cells = week_cells(grids, days)
 
     def protect(zone: pd.DataFrame) -> pd.DataFrame:
         of_week = zone[C.EVENT_DATE].isna()
@@ -325,10 +322,19 @@ def protect_week(grids: Mapping[Table, DataFrame], days: DataFrame, k: int) -> d
         return chosen.astype({C.VISITORS: "int64"})
 
     partitions = int(cells.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)  # as protect_linked
-    extra = (cells.join(F.broadcast(with_published), list(_ZONE_KEYS), "left_semi")
-             .repartition(partitions, *_ZONE_KEYS).groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
+    extra = (cells.repartition(partitions, *_ZONE_KEYS).groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
              .withColumn(_EXTRA, F.lit(True)).localCheckpoint())
     return {t: _withhold_chosen(grid, extra, _WEEK_KIND_OF[t]) for t, grid in grids.items()}
+
+
+def week_cells(grids: Mapping[Table, DataFrame], days: DataFrame) -> DataFrame:
+    """protect_week's input: the days' and the week's cells in the long format (a week cell's
+    event_date NULL) of the zones with a published week cell."""
+    cells = days.unionByName(functools.reduce(DataFrame.unionByName, [
+        _conform(_long(grid, _WEEK_KIND_OF[t]), _DATED_SCHEMA, {}) for t, grid in grids.items()]))
+    with_published = cells.where(F.col(C.EVENT_DATE).isNull() & (F.col(C.STATUS) == STATUS_PUBLISHED)).select(
+        *_ZONE_KEYS).distinct()
+    return cells.join(F.broadcast(with_published), list(_ZONE_KEYS), "left_semi")
 
 
 def public_status(grid: DataFrame) -> DataFrame:
