@@ -1,5 +1,5 @@
 """The report's HTML tables (pure pandas, no Spark): cells by status; visitors and estimated
-residents per zone."""
+residents per zone; and the catchment chart's matrix."""
 
 import datetime as dt
 import re
@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from footfall.analyst.charts import ReportData, population_table
-from footfall.analyst.report import POPULATION_ZONES, _population_html, _suppression_html
+from footfall.analyst.charts import ReportData, catchment_figure, catchment_matrix, population_table
+from footfall.analyst.report import TABLE_ZONES, _population_html, _suppression_html
 from footfall.schemas import C
 
 
@@ -97,7 +97,7 @@ def test_population_html_shows_the_top_25_zones_and_counts_the_rest():
               + [("w1", None, None, "suppressed"), ("w2", None, None, "suppressed")])
     page = _population_html(_day(zones, totals))
     rows = _cells(page)
-    assert POPULATION_ZONES == 25 and len(rows) == 25
+    assert TABLE_ZONES == 25 and len(rows) == 25
     assert rows[0] == ["zone 29", "129", "1,290", "10.00"] and rows[-1] == ["zone 05", "105", "1,050", "10.00"]
     assert "<p>7 more zones not shown (5 published, 2 suppressed).</p>" in page
     assert "without a row" not in page
@@ -108,3 +108,40 @@ def test_population_html_says_so_when_the_day_has_no_zone_daily_total_rows():
     page = _population_html(_day([("a", "Alpha"), ("b", "Bravo")], []))
     assert "<p>No rows in footfall.zone_daily_total.</p>" in page and "<td>" not in page
     assert "<p>2 zones of the set without a row in footfall.zone_daily_total for this day.</p>" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the visitors live (footfall.zone_catchment)
+
+# Alpha: home 01 40, 02 10 published, unknown suppressed (published sum 50).
+# Bravo: home 01 30, unknown 25 published (sum 55), and no row for 02.
+# Zones by published visitors: Bravo, Alpha; home districts sorted: 01, 02, unknown.
+# Bravo's 02 is missing, not suppressed: NaN visitors, suppressed False (a blank cell, no hatch);
+# Alpha's unknown is the one suppressed cell: NaN visitors (never 0), suppressed True.
+CATCHMENT = [("a", "01", 40, "published"), ("a", "02", 10, "published"), ("a", "unknown", None, "suppressed"),
+             ("b", "01", 30, "published"), ("b", "unknown", 25, "published")]
+
+
+def _catchment_day() -> ReportData:
+    empty = pd.DataFrame()
+    return ReportData(DAY, "districts", 20, zones=pd.DataFrame([("a", "Alpha"), ("b", "Bravo")],
+                                                               columns=[C.ZONE_ID, C.ZONE_NAME]),
+                      daily=empty, day_total=empty, hourly=empty, dayparts=empty,
+                      catchment=pd.DataFrame(CATCHMENT, columns=[C.ZONE_ID, C.HOME_DISTRICT, C.VISITORS, C.STATUS]),
+                      status=empty)
+
+
+def test_catchment_matrix_hatches_only_suppressed_cells_not_missing_rows():
+    visitors, suppressed = catchment_matrix(_catchment_day())
+    assert list(visitors.index) == list(suppressed.index) == ["Bravo", "Alpha"]
+    assert list(visitors.columns) == list(suppressed.columns) == ["01", "02", "unknown"]
+    np.testing.assert_array_equal(visitors.to_numpy(), [[30, np.nan, 25], [40, 10, np.nan]])
+    assert suppressed.dtypes.eq(bool).all()
+    assert suppressed.to_numpy().tolist() == [[False, False, False], [False, False, True]]
+
+
+def test_catchment_figure_hatches_the_suppressed_cell_and_names_the_blank_one():
+    fig = catchment_figure(_catchment_day())
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == "///"]
+    assert [(p.get_x(), p.get_y()) for p in hatched] == [(1.5, 0.5)]  # Alpha (row 1) x unknown (column 2)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["suppressed (k = 20)", "no row in zone_catchment"]

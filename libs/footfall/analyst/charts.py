@@ -1,6 +1,6 @@
 """The charts of `footfall report` (footfall.analyst.report): pure functions of small pandas frames
-(ReportData, one day and one zone set). Suppressed cells are never drawn as zero: hatched grey,
-with a legend entry "suppressed (k = ...)".
+(ReportData, one day and one zone set; the week's chart and table: footfall.analyst.week_charts).
+Suppressed cells are never drawn as zero: hatched grey, with a legend entry "suppressed (k = ...)".
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ CHARTS = (
 
 
 @dataclasses.dataclass(frozen=True)
+class Week:
+    """The week release of the report day's ISO week for the zone set (footfall.analyst.week_charts)."""
+
+    monday: dt.date  # week_start: the week is the local dates Monday to Sunday
+    totals: pd.DataFrame  # zone_weekly_total: zone_id, visitors, visitors_est, status (a row per zone)
+    days: pd.DataFrame  # zone_daily_total of the seven days: zone_id, event_date, visitors, status
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportData:
     """Everything the charts need, for one day and one zone set."""
 
@@ -49,6 +58,7 @@ class ReportData:
     dayparts: pd.DataFrame  # zone_daypart: zone_id, day_part, age_band, gender, visitors, status
     catchment: pd.DataFrame  # zone_catchment: zone_id, home_district, visitors, status
     status: pd.DataFrame  # table_name, status, cells
+    week: Week | None = None  # None: the day's ISO week has no week release for the zone set
 
 
 def suppressed_label(k: int) -> str:
@@ -177,13 +187,14 @@ def dwell_table(data: ReportData) -> pd.DataFrame:
     return sums.reindex([b for b in AGE_BANDS if b in sums.index])
 
 
-def population_table(data: ReportData) -> pd.DataFrame:
-    """Per zone with a zone_daily_total row: zone_id, zone_name, visitors, visitors_est (rounded
-    half up to whole people, as SQL's ROUND), ratio (the unrounded visitors_est / visitors) and
-    status; visitors descending, then name, the withheld zones last (by name). The numbers are NaN
-    where the zone is withheld (status not published): suppressed, never zero; visitors_est and
+def zone_totals(totals: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
+    """Per zone with a row in `totals` (zone_daily_total's or zone_weekly_total's zone_id, visitors,
+    visitors_est, status): zone_id, zone_name (ref.zones', else the id), visitors, visitors_est
+    (rounded half up to whole people, as SQL's ROUND), ratio (the unrounded visitors_est / visitors)
+    and status; visitors descending, then name, the withheld zones last (by name). The numbers are
+    NaN where the zone is withheld (status not published): suppressed, never zero; visitors_est and
     ratio are also NaN for a published zone without a population reference."""
-    rows = data.day_total.merge(data.zones[[C.ZONE_ID, C.ZONE_NAME]], on=C.ZONE_ID, how="left")
+    rows = totals.merge(zones[[C.ZONE_ID, C.ZONE_NAME]], on=C.ZONE_ID, how="left")
     rows[C.ZONE_NAME] = rows[C.ZONE_NAME].fillna(rows[C.ZONE_ID])
     shown = rows[C.STATUS] == STATUS_PUBLISHED
     visitors = rows[C.VISITORS].where(shown).astype(float)
@@ -195,6 +206,11 @@ def population_table(data: ReportData) -> pd.DataFrame:
     })
     out = out.sort_values(["withheld", C.VISITORS, C.ZONE_NAME], ascending=[True, False, True], kind="stable")
     return out.drop(columns="withheld").reset_index(drop=True)
+
+
+def population_table(data: ReportData) -> pd.DataFrame:
+    """zone_totals of the day's zone_daily_total."""
+    return zone_totals(data.day_total, data.zones)
 
 
 def dwell_figure(data: ReportData) -> Figure:
@@ -311,7 +327,8 @@ CATCHMENT_ZONES = 12  # the zones the catchment chart shows: those with the most
 
 def catchment_matrix(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(visitors, suppressed): zone name x home district frames over the CATCHMENT_ZONES zones with
-    the most visitors in published catchment cells; visitors NaN where the cell was suppressed."""
+    the most visitors in published catchment cells; visitors NaN where the cell was suppressed (and
+    suppressed True there only) or where the zone has no row for the district (not suppressed: blank)."""
     rows = data.catchment.merge(data.zones[[C.ZONE_ID, C.ZONE_NAME]], on=C.ZONE_ID, how="left")
     rows[C.ZONE_NAME] = rows[C.ZONE_NAME].fillna(rows[C.ZONE_ID])
     shown = rows[C.STATUS] == STATUS_PUBLISHED
@@ -321,16 +338,17 @@ def catchment_matrix(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     # (one row per zone and home district: pivot, not pivot_table, whose sum would turn NaN into 0)
     visitors = rows.assign(v=rows[C.VISITORS].where(rows[C.STATUS] == STATUS_PUBLISHED).astype(float)).pivot(
         index=C.ZONE_NAME, columns=C.HOME_DISTRICT, values="v")
-    suppressed = rows.assign(s=rows[C.STATUS] != STATUS_PUBLISHED).pivot(
-        index=C.ZONE_NAME, columns=C.HOME_DISTRICT, values="s")
+    status = rows.pivot(index=C.ZONE_NAME, columns=C.HOME_DISTRICT, values=C.STATUS)
     order = list(top)
-    return (visitors.reindex(index=order, columns=homes),
-            suppressed.reindex(index=order, columns=homes, fill_value=False).astype(bool))
+    # A (zone, home district) pair without a row is NaN here, not a suppressed cell (NaN as bool is True).
+    suppressed = status.reindex(index=order, columns=homes).eq(STATUS_SUPPRESSED)
+    return visitors.reindex(index=order, columns=homes), suppressed
 
 
 def catchment_figure(data: ReportData) -> Figure:
     """A heatmap, zones by home district, of the published catchment cells as a share of the
-    zone's published ones; suppressed cells hatched grey, never a colour of zero."""
+    zone's published ones; suppressed cells hatched grey, never a colour of zero; a zone without a
+    row for a district left blank."""
     visitors, suppressed = catchment_matrix(data)
     fig = Figure(figsize=(10, 2.2 + 0.35 * max(len(visitors), 3)), layout="constrained")
     ax = fig.add_subplot()
@@ -342,8 +360,10 @@ def catchment_figure(data: ReportData) -> Figure:
     ax.set_yticks(range(share.shape[0]), list(share.index), fontsize=8)
     ax.set_xlabel("home district of the visitors")
     fig.colorbar(image, ax=ax, label="share of the zone's published visitors")
-    fig.legend(handles=[Patch(**SUPPRESSED_STYLE, label=suppressed_label(data.k))], loc="outside lower right",
-               fontsize=8)
+    handles = [Patch(**SUPPRESSED_STYLE, label=suppressed_label(data.k))]
+    if (visitors.isna() & ~suppressed).any().any():
+        handles.append(Patch(facecolor="white", edgecolor="#7f7f7f", label="no row in zone_catchment"))
+    fig.legend(handles=handles, loc="outside lower right", fontsize=8)
     ax.set_title(f"Where the visitors live, {data.zone_set}, {data.day} (footfall.zone_catchment; the "
                  f"{CATCHMENT_ZONES} zones with most)", fontsize=10)
     return fig

@@ -1,14 +1,18 @@
-"""`footfall report --date D [--zone-set S]`: an offline HTML page of one day with six charts.
+"""`footfall report --date D [--zone-set S]`: an offline HTML page of one day with six charts, and its week.
 
 A choropleth of the zones by visitors (polygons from ref.zones drawn with matplotlib, no web
 tiles), hourly and day-part profiles per cohort, the catchment, the dwell-time distribution and
 the suppression rate; after the map, a table of the zones' visitors and estimated residents
-(zone_daily_total's visitors_est). The PNGs are written next to the page and embedded in it as
-base64, so the page alone is enough. Suppressed cells are never drawn or printed as zero: hatched
-grey, with a legend entry "suppressed (k = ...)", or that label in the table.
+(zone_daily_total's visitors_est). Last, "The week": when the ISO week of D (Monday to Sunday) has
+a week release for the zone set, a chart of its seven day totals for the zones with the most week
+visitors and a table per zone of the week's visitors and visitors_est (zone_weekly_total) beside
+the seven day totals; otherwise one sentence naming the compute-week that would publish it. The
+PNGs are written next to the page and embedded in it as base64, so the page alone is enough.
+Suppressed cells are never drawn or printed as zero: hatched grey, with a legend entry
+"suppressed (k = ...)", or that label in the tables.
 
-Reading goes through the footfall catalog with Spark; the charts (footfall.analyst.charts) are
-pure functions of small pandas frames.
+Reading goes through the footfall catalog with Spark; the charts (footfall.analyst.charts and
+footfall.analyst.week_charts) are pure functions of small pandas frames.
 """
 
 from __future__ import annotations
@@ -30,9 +34,20 @@ from footfall.analyst.charts import (
     DWELL_BUCKETS,
     FIGURES,
     ReportData,
+    Week,
     population_table,
     suppressed_label,
     suppression_rates,
+)
+from footfall.analyst.week_charts import (
+    WEEK_ZONES,
+    WEEKDAYS,
+    week_dates,
+    week_days,
+    week_figure,
+    week_label,
+    week_start,
+    week_table,
 )
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
@@ -45,12 +60,14 @@ from footfall.schemas import (
     ZONE_DAILY_TOTAL,
     ZONE_DAYPART,
     ZONE_HOURLY,
+    ZONE_WEEKLY_TOTAL,
     ZONES,
     C,
 )
 
 DEFAULT_ZONE_SET = "districts"
-POPULATION_ZONES = 25  # the rows of the table of visitors and estimated residents
+TABLE_ZONES = 25  # the rows of the tables per zone (the day's visitors and estimated residents, the week)
+NO_ROW = "no row"  # a day of the week table without a zone_daily_total row: the zone had no visitor that day
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,7 +124,24 @@ def load(spark: SparkSession, day: dt.date, zone_set: str | None, k: int) -> Rep
         dayparts=table(ZONE_DAYPART.name, [C.ZONE_ID, C.DAY_PART, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]),
         catchment=table(ZONE_CATCHMENT.name, [C.ZONE_ID, C.HOME_DISTRICT, C.VISITORS, C.STATUS]),
         status=status,
+        week=_week(spark, day, chosen),
     )
+
+
+def _week(spark: SparkSession, day: dt.date, zone_set: str) -> Week | None:
+    """The week release of the ISO week of `day` for the zone set, with the zone_daily_total rows of
+    its seven days; None when it has none (compute-week writes a zone_weekly_total row per zone)."""
+    monday = week_start(day)
+    if not spark.catalog.tableExists(ZONE_WEEKLY_TOTAL.name):  # a catalog from before the week release
+        return None
+    in_set = F.col(C.ZONE_SET) == zone_set
+    totals = spark.table(ZONE_WEEKLY_TOTAL.name).where(in_set & (F.col(C.WEEK_START) == F.lit(monday))).select(
+        C.ZONE_ID, C.VISITORS, C.VISITORS_EST, C.STATUS).toPandas()
+    if len(totals) == 0:
+        return None
+    dates = week_dates(monday)
+    days = spark.table(ZONE_DAILY_TOTAL.name).where(in_set & F.col(C.EVENT_DATE).between(dates[0], dates[-1]))
+    return Week(monday, totals, days.select(C.ZONE_ID, C.EVENT_DATE, C.VISITORS, C.STATUS).toPandas())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,25 +170,37 @@ def _zones(n: int, adjective: str = "") -> str:
     return f"{n:,} {adjective}zone{'' if n == 1 else 's'}"
 
 
+def _formatted(values: pd.Series, hidden: list[bool] | pd.Series, k: int, missing: str,
+               spec: str = ",.0f") -> list[str]:
+    """A table column's cells: the suppressed label where hidden (never 0 or blank), `missing`
+    where a shown number is NaN, else the number as `spec`."""
+    return [suppressed_label(k) if h else missing if pd.isna(v) else format(v, spec)
+            for v, h in zip(values, hidden, strict=True)]
+
+
+def _rest_notes(withheld: list[bool]) -> list[str]:
+    """Under a table cut at TABLE_ZONES rows: how many zones more, published and suppressed."""
+    rest = withheld[TABLE_ZONES:]
+    if not rest:
+        return []
+    return [f"{_zones(len(rest), 'more ')} not shown ({sum(not h for h in rest):,} published, "
+            f"{sum(rest):,} suppressed)."]
+
+
 def _population_html(data: ReportData) -> str:
-    """The section "Visitors and estimated residents per zone": the first POPULATION_ZONES rows of
+    """The section "Visitors and estimated residents per zone": the first TABLE_ZONES rows of
     population_table, withheld zones labelled suppressed (never 0 or blank), a line for the rest."""
     table = population_table(data)
     withheld = (table[C.STATUS] != STATUS_PUBLISHED).tolist()
 
     def column(name: str, spec: str) -> list[str]:
-        return [suppressed_label(data.k) if hidden else "no estimate" if pd.isna(v) else format(v, spec)
-                for v, hidden in zip(table[name], withheld, strict=True)]
+        return _formatted(table[name], withheld, data.k, "no estimate", spec)
 
     shown = pd.DataFrame({
         "zone": table[C.ZONE_NAME], "visitors": column(C.VISITORS, ",.0f"),
         "visitors_est": column(C.VISITORS_EST, ",.0f"), "visitors_est / visitors": column("ratio", ".2f"),
-    }).head(POPULATION_ZONES)
-    notes = []
-    if len(table) > POPULATION_ZONES:
-        rest = withheld[POPULATION_ZONES:]
-        notes.append(f"{_zones(len(rest), 'more ')} not shown ({sum(not h for h in rest):,} published, "
-                     f"{sum(rest):,} suppressed).")
+    }).head(TABLE_ZONES)
+    notes = _rest_notes(withheld)
     missing = len(set(data.zones[C.ZONE_ID]) - set(table[C.ZONE_ID]))
     if missing:
         notes.append(f"{_zones(missing)} of the set without a row in {ZONE_DAILY_TOTAL.name} for this day.")
@@ -167,21 +213,60 @@ def _population_html(data: ReportData) -> str:
             f"{body}\n" + "".join(f"<p>{html.escape(n)}</p>" for n in notes) + "</section>")
 
 
+def _chart_html(fig: Figure, folder: Path, name: str, title: str) -> str:
+    """Write the chart as <name>.png and return it embedded, with a link to the file."""
+    png = _png(fig)
+    (folder / f"{name}.png").write_bytes(png)
+    encoded = base64.b64encode(png).decode()
+    return (f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+            f'<p class="file">also as <a href="{name}.png">{name}.png</a></p>')
+
+
+def _week_table_html(data: ReportData) -> str:
+    """The week's table: the first TABLE_ZONES rows of week_table with their seven day totals;
+    withheld numbers labelled suppressed (never 0 or blank), NO_ROW a day without a row."""
+    table = week_table(data)
+    withheld = (table[C.STATUS] != STATUS_PUBLISHED).tolist()
+    visitors, suppressed = week_days(data)
+    days = {f"{name} {day:%m-%d}": _formatted(visitors[day], suppressed[day], data.k, NO_ROW)
+            for name, day in zip(WEEKDAYS, visitors.columns, strict=True)}
+    shown = pd.DataFrame({
+        "zone": table[C.ZONE_NAME], "week visitors": _formatted(table[C.VISITORS], withheld, data.k, NO_ROW),
+        "week visitors_est": _formatted(table[C.VISITORS_EST], withheld, data.k, "no estimate"), **days,
+    }).head(TABLE_ZONES)
+    return shown.to_html(index=False, border=0) + "".join(f"<p>{html.escape(n)}</p>" for n in _rest_notes(withheld))
+
+
+def _week_html(data: ReportData, folder: Path) -> str:
+    """The section "The week": the trend chart (week.png) and the week's table, or one sentence
+    saying how to publish the week when it has no release for the zone set."""
+    monday = week_start(data.day)
+    label, zone_set = week_label(monday), html.escape(data.zone_set)
+    head = f'<section id="week"><h2>The week {label}, {monday} to {week_dates(monday)[-1]}</h2>\n'
+    if data.week is None:
+        return (f"{head}<p>No week release for {label} in zone set {zone_set}: <code>footfall compute-week --week "
+                f"{label} --zone-set {zone_set}</code> publishes it once its seven days are.</p></section>")
+    chart = _chart_html(week_figure(data), folder, "week", f"Visitors per day in the week {label}")
+    return (f"{head}<p>The zones with the most week visitors (at most {WEEK_ZONES}), their day totals "
+            "(footfall.zone_daily_total) as lines; a suppressed day is a gap in its line, named in the legend and "
+            f"hatched under the axis.</p>\n{chart}\n"
+            "<p>From footfall.zone_weekly_total: week visitors are the zone's distinct subscribers with a visit on "
+            "any day of the week, over all cohorts (each counted once: at most the sum of the days); visitors_est "
+            "the residents they stand for, rounded to whole people (docs/definitions.md). Week visitors descending, "
+            f"suppressed zones last; beside them the day totals, \"{NO_ROW}\" where the zone has no row that day "
+            f"(no visitor).</p>\n{_week_table_html(data)}</section>")
+
+
 def write_report(data: ReportData, folder: Path) -> Path:
     """Write <chart>.png for every chart and index.html embedding them; returns the page."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = []
     for name, title in CHARTS:
-        png = _png(FIGURES[name](data))
-        (folder / f"{name}.png").write_bytes(png)
-        encoded = base64.b64encode(png).decode()
-        sections.append(
-            f'<section id="{name}"><h2>{html.escape(title)}</h2>'
-            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
-            f'<p class="file">also as <a href="{name}.png">{name}.png</a></p></section>'
-        )
+        sections.append(f'<section id="{name}"><h2>{html.escape(title)}</h2>'
+                        f"{_chart_html(FIGURES[name](data), folder, name, title)}</section>")
         if name == "map":
             sections.append(_population_html(data))
+    sections.append(_week_html(data, folder))
     page = folder / "index.html"
     page.write_text(f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
