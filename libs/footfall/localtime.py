@@ -1,6 +1,6 @@
 """Local time of the configured zone (time_zone, e.g. Europe/Berlin): where a local day starts in
 UTC and which local clock hours it has. Used by ingest (the day's bounds), compute (the hours of
-the published grids) and dp alike.
+the published grids) and dp alike; and the ISO week (Monday to Sunday) of the week release.
 
 Spark runs with a UTC session time zone (footfall.session), so instants are handled as naive UTC
 datetimes here, as Spark shows them.
@@ -11,6 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the ISO week of `day`: the week_start of its week release."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_label(monday: dt.date) -> str:
+    """ISO year and week, e.g. 2026-W11: what `footfall compute-week --week` takes."""
+    return monday.strftime("%G-W%V")
 
 
 def local_day_start_utc(day: dt.date, time_zone: str) -> dt.datetime:

@@ -17,11 +17,10 @@ from footfall.analyst.week_charts import (
     WEEK_ZONES,
     week_days,
     week_figure,
-    week_label,
-    week_start,
     week_table,
     week_trend,
 )
+from footfall.localtime import week_label, week_start
 from footfall.schemas import C
 
 MONDAY = dt.date(2026, 3, 9)  # ISO week 2026-W11, Monday 03-09 to Sunday 03-15

@@ -45,12 +45,11 @@ from footfall.analyst.week_charts import (
     week_dates,
     week_days,
     week_figure,
-    week_label,
-    week_start,
     week_table,
 )
 from footfall.config import Config
 from footfall.errors import EXIT_OK, BadInputError
+from footfall.localtime import week_label, week_start
 from footfall.schemas import (
     PUBLISHED_TABLES,
     STATUS_PUBLISHED,

@@ -15,20 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from footfall.analyst.charts import SUPPRESSED_STYLE, ReportData, Week, suppressed_label, zone_totals
+from footfall.localtime import week_label
 from footfall.schemas import STATUS_PUBLISHED, C
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # fixed, not strftime's: the locale's
 WEEK_ZONES = 8  # the zones the trend chart draws: more lines than this are unreadable
-
-
-def week_start(day: dt.date) -> dt.date:
-    """The Monday of the ISO week of `day`: the week_start of its week release."""
-    return day - dt.timedelta(days=day.weekday())
-
-
-def week_label(monday: dt.date) -> str:
-    """ISO year and week, e.g. 2026-W11: what `footfall compute-week --week` takes."""
-    return monday.strftime("%G-W%V")
 
 
 def week_dates(monday: dt.date) -> list[dt.date]:

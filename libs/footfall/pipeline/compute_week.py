@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from footfall.config import MODE_SUPPRESS, Config
 from footfall.errors import EXIT_OK, BadInputError, ConfigError, PublishedDayError
-from footfall.localtime import day_hours
+from footfall.localtime import day_hours, week_label
 from footfall.manifest import recorded_run
 from footfall.pipeline.aggregate import aggregate_week, bound_contributions, explode_visit_hours
 from footfall.pipeline.estimate import WEEK, with_visitors_est
@@ -84,14 +84,9 @@ def command(args: argparse.Namespace, cfg: Config) -> int:
     spark = build_session(cfg)
     for zone_set, counts in run(spark, cfg, args.week, args.zone_sets).items():
         shown = {k: v for k, v in counts.items() if not k.startswith("utility_")}
-        print(f"compute-week {label(args.week)} [{zone_set}]: " + ", ".join(f"{k}={v}" for k, v in sorted(
+        print(f"compute-week {week_label(args.week)} [{zone_set}]: " + ", ".join(f"{k}={v}" for k, v in sorted(
             shown.items())) + f"\n    {utility(counts)}")
     return EXIT_OK
-
-
-def label(monday: dt.date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] | None = None
@@ -113,7 +108,7 @@ def run(spark: SparkSession, cfg: Config, monday: dt.date, zone_sets: list[str] 
     _check_key(spark, days)
     results = {}
     for zone_set in chosen:
-        with recorded_run(spark, cfg, "compute-week", monday, zone_set, {"week": label(monday)}) as rec:
+        with recorded_run(spark, cfg, "compute-week", monday, zone_set, {"week": week_label(monday)}) as rec:
             rec.counts.update(_release(spark, cfg, days, zone_set, rec.run_id))
             results[zone_set] = dict(rec.counts)
     return results

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from footfall.config import MODE_DP, MODE_SUPPRESS, Config
 from footfall.errors import BadInputError, PublishedDayError, ReleaseRefusedError
+from footfall.localtime import week_start
 from footfall.privacy import dp
 from footfall.schemas import RUNS, STATUS_DP, ZONE_HOURLY, ZONE_WEEKLY_TOTAL, ZONES, C
 from footfall.tables import ensure_tables
@@ -109,7 +110,7 @@ def check_republish(spark: SparkSession, event_date: dt.date, zone_sets: list[st
             "protecting nothing. Nothing was computed or written. A day is released in one privacy mode "
             "(docs/dp.md); compute it with privacy.mode as before")
     published = {z: run_id or "" for z, (run_id, _) in found.items() if zone_sets is None or z in zone_sets}
-    monday = event_date - dt.timedelta(days=event_date.weekday())
+    monday = week_start(event_date)
     weeks = weeks_published(spark, monday, list(published)) if published else []
     if weeks:
         raise PublishedDayError(

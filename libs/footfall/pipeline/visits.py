@@ -20,6 +20,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from footfall.config import VisitsSection
+from footfall.localtime import week_start
 from footfall.schemas import HOME_UNKNOWN, VISITS, C, cols
 from footfall.schemas.day import D
 from footfall.zones.cover import Cover
@@ -115,7 +116,7 @@ def week_cohorts(snapshots: DataFrame, day: dt.date) -> DataFrame:
     cohort and home district a week's release counts it in, and a week's cells bound its days'
     (docs/definitions.md, Cohort); pseudonyms hold for the week as well (key epochs of whole ISO
     weeks, footfall.privacy.pseudonym)."""
-    monday = day - dt.timedelta(days=day.weekday())
+    monday = week_start(day)
     first = F.min_by(F.struct(C.AGE_BAND, C.GENDER, C.HOME_DISTRICT), C.SNAPSHOT_DATE).alias("first")
     return (snapshots.where(F.col(C.SNAPSHOT_DATE).between(F.lit(monday), F.lit(day)))
             .groupBy(C.PSEUDO_ID).agg(first).select(C.PSEUDO_ID, "first.*"))
