@@ -150,7 +150,7 @@ WEEK_ZONE_SETS ?=
 WEEK_DIR        = $(DATA)/week/$(SUBSCRIBERS)-s$(DEMO_STOREFRONTS)
 WEEK_CONF       = --set paths.data_dir=$(WEEK_DIR) --set privacy.key_file=$(DATA)/demo.key
 WEEK_DAYS       = $(PY) -c 'import datetime as d; m = d.date.fromisoformat("$(WEEK_MONDAY)"); print(*(m + d.timedelta(i) for i in range(7)))'
-WEEK_LABEL      = $(PY) -c 'import datetime as d; y, w, _ = d.date.fromisoformat("$(WEEK_MONDAY)").isocalendar(); print(f"{y}-W{w:02d}")'
+WEEK_LABEL      = $(PY) -c 'import datetime as d; from footfall.localtime import week_label; print(week_label(d.date.fromisoformat("$(WEEK_MONDAY)")))'
 .PHONY: week
 
 $(WEEK_DIR)/landing/.generated-$(WEEK_MONDAY)-7-v$(LANDING_LAYOUT): | $(VENV)/.installed $(JARS)/.resolved
@@ -161,6 +161,12 @@ week: setup $(DATA)/demo.key $(WEEK_DIR)/landing/.generated-$(WEEK_MONDAY)-7-v$(
 	rm -rf $(WEEK_DIR)/warehouse $(WEEK_DIR)/metastore_db $(WEEK_DIR)/analyst $(WEEK_DIR)/derby.log
 	for day in $$($(WEEK_DAYS)); do $(call timed,footfall run $$day,$(BIN)/footfall run --date $$day $(WEEK_ZONE_SETS) $(WEEK_CONF)) || exit 1; done
 	$(call timed,compute-week,$(BIN)/footfall compute-week --week $$($(WEEK_LABEL)) $(WEEK_ZONE_SETS) $(WEEK_CONF))
+
+# The tests' own attacker (tests/attack_week.py) on that week and its seven days, after `make week`.
+ATTACK_ZONE_SET ?= storefronts
+.PHONY: attack-week
+attack-week: setup ## the tests' own attacker on the demo week: make attack-week [SUBSCRIBERS=30000] [ATTACK_ZONE_SET=storefronts]
+	PYTHONPATH=tests $(PY) tests/attack_week.py --data $(WEEK_DIR) --week $$($(WEEK_LABEL)) --zone-set $(ATTACK_ZONE_SET)
 
 # Accuracy (docs/accuracy.md): restricted.visits of the stay model against the generator's ground
 # truth. The day is generated once under .data/accuracy/<SUBSCRIBERS> and reused; every call runs

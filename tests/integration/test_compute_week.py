@@ -28,11 +28,13 @@ weight in Monday's market share (WEIGHTS).
 import datetime as dt
 import json
 
+import attack_week
 import pytest
 import shapely
 from attacker_week import week_leaks
 
 from footfall.errors import BadInputError, PublishedDayError
+from footfall.localtime import week_label
 from footfall.pipeline import compute_week, release
 from footfall.schemas import (
     MARKET_SHARE,
@@ -242,6 +244,30 @@ def test_the_week_attacker_finds_nothing_in_the_week_beside_its_days(week):
     assert week_leaks("shop", days, cells, 20) == []
     # Negative control: the week's total as it would have been published (42) pins the withheld 12 men.
     assert week_leaks("shop", days, {**cells, ("week_total",): 42.0}, 20) != []
+
+
+def test_make_attack_week_reads_the_published_week_as_an_analyst_and_finds_nothing(week, test_config, capsys,
+                                                                                    monkeypatch):
+    """tests/attack_week.py (`make attack-week`) on this catalog, through footfall duckdb: the shop
+    is the one zone whose week publishes a cell; nothing is narrowed. Negative control: the shop's
+    week total published as 42 pins the withheld 12 men, and the script exits 1."""
+    argv = ["--data", test_config.paths.data_dir, "--week", week_label(MONDAY), "--zone-set", ZONE_SET]
+    assert attack_week.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "attacking 1 of 2 zones with a published week cell" in out and "0 exposures in 1 zones" in out
+    read = attack_week.read_week
+
+    def with_total(*args):
+        frames = read(*args)
+        totals = frames[ZONE_WEEKLY_TOTAL.name]
+        shop = totals[C.ZONE_ID] == "shop"
+        totals[C.VISITORS] = totals[C.VISITORS].astype("float64")
+        totals.loc[shop, [C.VISITORS, C.STATUS]] = [42.0, "published"]
+        return frames
+
+    monkeypatch.setattr(attack_week, "read_week", with_total)
+    assert attack_week.main(argv) == 1
+    assert "shop: " in capsys.readouterr().out
 
 
 def test_compute_week_refuses_a_week_with_a_day_not_published(week, test_config):
