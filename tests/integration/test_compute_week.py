@@ -254,7 +254,8 @@ def test_make_attack_week_reads_the_published_week_as_an_analyst_and_finds_nothi
     argv = ["--data", test_config.paths.data_dir, "--week", week_label(MONDAY), "--zone-set", ZONE_SET]
     assert attack_week.main(argv) == 0
     out = capsys.readouterr().out
-    assert "attacking 1 of 2 zones with a published week cell" in out and "0 exposures in 1 zones" in out
+    assert "1 of 2 zones with a published week cell" in out and "1/1 shop: 0 exposures" in out
+    assert "0 exposures in 1 zones" in out
     read = attack_week.read_week
 
     def with_total(*args):
