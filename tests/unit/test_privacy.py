@@ -10,7 +10,8 @@ from chispa import assert_df_equality
 from pyspark.errors import SparkRuntimeException
 from pyspark.sql import functions as F
 
-from footfall.privacy.audit import HOURLY, KIND, LONG_COLUMNS, TOTAL, audit_zone
+from footfall.privacy.audit import audit_zone
+from footfall.privacy.relations import HOURLY, KIND, LONG_COLUMNS, TOTAL
 from footfall.privacy.suppression import (
     protect_linked,
     public_status,

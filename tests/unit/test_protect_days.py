@@ -6,18 +6,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from footfall.privacy.audit import (
-    CATCHMENT,
-    DAILY,
-    DAILY_TOTAL,
-    DAYPART,
-    HOURLY,
-    LONG_COLUMNS,
-    MARGIN,
-    TOTAL,
-    ZoneModel,
-)
+from footfall.privacy.audit import ZoneModel
 from footfall.privacy.protect import days_decide, protect_zone
+from footfall.privacy.relations import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, LONG_COLUMNS, MARGIN, TOTAL
 from footfall.schemas import MARGIN_ALL, C
 
 HOURS = ("2026-03-14 09:00:00", "2026-03-14 10:00:00", "2026-03-14 11:00:00")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from footfall.privacy import week as week_module
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, LONG_COLUMNS, TOTAL
 from footfall.privacy.protect import hours_extend
+from footfall.privacy.relations import DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, LONG_COLUMNS, TOTAL
 from footfall.privacy.week import WEEK_TOTAL, WEEKLY, protect, week_leaks, week_model
 from footfall.schemas import C
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from attacker_week import week_leaks as attacker_leaks
 
-from footfall.privacy.audit import DAILY, DAILY_TOTAL, HOURLY, KIND, LONG_COLUMNS, TOTAL
+from footfall.privacy.relations import DAILY, DAILY_TOTAL, HOURLY, KIND, LONG_COLUMNS, TOTAL
 from footfall.privacy.week import WEEK_TOTAL, WEEKLY, protect, week_leaks, week_model
 from footfall.schemas import C
 

@@ -1,25 +1,11 @@
 """The disclosure auditor: a linear-programming attacker on the published tables (footfall.privacy.protect defeats it).
 
-For each zone the attacker sees every published number of one day (footfall.zone_hourly, zone_hourly_total and, in the
-cross-table view, zone_daily, zone_daily_total, zone_daily_margins, zone_daypart and zone_catchment; a week's with its
-days' in footfall.privacy.week) and knows how they relate:
-
-- per hour, the cohort cells add up to the total (each subscriber has exactly one cohort);
-- a cohort's daily visitors are at least its visitors in any hour, and at most their sum;
-- a cohort's visitors in a day part are at least its visitors in any hour of the part and at most their sum; its daily
-  visitors at least those of any day part and at most their sum;
-- the day's total is the sum of the cohorts' daily cells, at least the total of any hour and at most the sum of the
-  hours' totals;
-- an age band's daily visitors are the sum of its cohorts' daily cells (over the genders), a gender's the sum over the
-  age bands, and each margin adds up to the day's total;
-- the home districts' visitors (the catchment) add up to the day's total;
-- every count is non-negative.
-
-For every suppressed cell it then solves two LPs (minimise and maximise the cell under those constraints). A cell
-whose feasible interval is narrower than k is a leak, except [0, 0]: it pins the cell to "nobody", which discloses
-no person. The LP interval contains the integer one. HiGHS through highspy rather than scipy's linprog: one model
-per zone, re-solved with a new objective per cell from the previous basis (under a second instead of tens for
-~1,000 LPs of 500 cells).
+For each zone the attacker sees every published number of one day (a week's with its days' in footfall.privacy.week)
+and knows how they relate (footfall.privacy.relations). For every suppressed cell it then solves two LPs (minimise and
+maximise the cell under those constraints). A cell whose feasible interval is narrower than k is a leak, except
+[0, 0]: it pins the cell to "nobody", which discloses no person. The LP interval contains the integer one. HiGHS
+through highspy rather than scipy's linprog: one model per zone, re-solved with a new objective per cell from the
+previous basis (under a second instead of tens for ~1,000 LPs of 500 cells).
 """
 
 from __future__ import annotations
@@ -35,17 +21,23 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from footfall.schemas import MARGIN_ALL, STATUS_PUBLISHED, C
+from footfall.privacy.relations import (
+    COHORT_KINDS,
+    DAY_KINDS,
+    KIND,
+    MARGIN,
+    cell_name,
+    day_relations,
+    kind_of,
+)
+from footfall.schemas import STATUS_PUBLISHED, C
 
-HOURLY, TOTAL, DAILY, DAILY_TOTAL, MARGIN, DAYPART = "hourly", "total", "daily", "daily_total", "margin", "daypart"
-CATCHMENT = "catchment"
-KIND = "kind"
-LONG_COLUMNS = [C.ZONE_ID, KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]
 EPS = 1e-6
 _CAP = 1e9
-DAY_KINDS = (DAILY, DAILY_TOTAL, MARGIN, DAYPART, CATCHMENT)  # the cross-table view's: more than one hour
-# Cells of one cohort (hourly, day part, daily and margin cells end in "<age band>/<gender>").
-COHORT_KINDS = (HOURLY, DAYPART, DAILY, MARGIN)
+
+
+# A cell's name -> the lowest and highest value at the feasible points a model found (ZoneModel.seen).
+Seen = dict[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -56,143 +48,28 @@ class Leak:
     high: float
 
 
-def cell_name(kind: str, hour: object, age_band: object, gender: object) -> str:
-    parts = [kind]
-    if kind in (HOURLY, TOTAL, DAYPART):
-        parts.append(str(hour))
-    if kind in COHORT_KINDS:
-        parts.append(f"{age_band}/{gender}")
-    if kind == CATCHMENT:  # its home district, in the long format's age_band slot
-        parts.append(str(age_band))
-    return " ".join(parts)
-
-
-def _relations(cells: pd.DataFrame, cross_table: bool) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """The attacker's knowledge as (equalities, inequalities): each sum(coef * cell) == 0 or <= 0 over named cells."""
-    hourly = cells[cells[KIND] == HOURLY]
-    total_names = {h: cell_name(TOTAL, h, None, None) for h in cells.loc[cells[KIND] == TOTAL, C.HOUR_START]}
-    daily_cohorts = [(a, g) for a, g in cells.loc[cells[KIND] == DAILY, [C.AGE_BAND, C.GENDER]].itertuples(
-        index=False)] if cross_table else []
-    daily_names = {cell_name(DAILY, None, a, g) for a, g in daily_cohorts}
-    equalities: list[dict[str, float]] = []
-    inequalities: list[dict[str, float]] = []
-    for hour, group in hourly.groupby(C.HOUR_START):
-        if hour in total_names:
-            relation = {cell_name(HOURLY, hour, a, g): 1.0 for a, g in zip(group[C.AGE_BAND], group[C.GENDER],
-                                                                            strict=True)}
-            relation[total_names[hour]] = -1.0
-            equalities.append(relation)
-    for (age_band, gender), group in hourly.groupby([C.AGE_BAND, C.GENDER]):
-        day_name = cell_name(DAILY, None, age_band, gender)
-        if day_name not in daily_names:
-            continue
-        hour_names = [cell_name(HOURLY, h, age_band, gender) for h in group[C.HOUR_START]]
-        inequalities += [{h: 1.0, day_name: -1.0} for h in hour_names]  # hourly <= daily
-        upper = {h: -1.0 for h in hour_names}
-        upper[day_name] = 1.0
-        inequalities.append(upper)  # daily <= sum of hourly
-    if cross_table:
-        _daypart_relations(cells, daily_names, inequalities)
-        if (cells[KIND] == DAILY_TOTAL).any():
-            _day_total_relations(daily_names, list(total_names.values()), equalities, inequalities)
-        equalities += _catchment_relations(cells, daily_names)
-        margins = cells.loc[cells[KIND] == MARGIN, [C.AGE_BAND, C.GENDER]].itertuples(index=False)
-        equalities += _margin_relations(daily_cohorts, [(a, g) for a, g in margins],
-                                        bool((cells[KIND] == DAILY_TOTAL).any()))
-    return equalities, inequalities
-
-
-def _daypart_relations(cells: pd.DataFrame, daily_names: set[str], inequalities: list[dict[str, float]]) -> None:
-    """zone_daypart against the hours and the day, per cohort: hourly <= day part <= sum of its hours, day part <=
-    daily <= sum of the day parts. A day part is its cells' hour_start (its first hour); an hour belongs to the part
-    that starts last at or before it (the parts cover the day in order)."""
-    parts = cells[cells[KIND] == DAYPART]
-    if parts.empty:
-        return
-    starts = np.sort(parts[C.HOUR_START].unique())
-    hourly = cells[cells[KIND] == HOURLY]
-    index = np.searchsorted(starts, hourly[C.HOUR_START].to_numpy(starts.dtype), side="right") - 1
-    hours_of: dict[tuple[object, str, str], list[str]] = {}
-    for i, hour, a, g in zip(index, hourly[C.HOUR_START], hourly[C.AGE_BAND], hourly[C.GENDER], strict=True):
-        if i >= 0:  # (an hour before the first part: none in a full day)
-            hours_of.setdefault((pd.Timestamp(starts[i]), a, g), []).append(cell_name(HOURLY, hour, a, g))
-    by_cohort: dict[tuple[str, str], list[str]] = {}
-    for start, a, g in parts[[C.HOUR_START, C.AGE_BAND, C.GENDER]].itertuples(index=False):
-        part = cell_name(DAYPART, start, a, g)
-        by_cohort.setdefault((a, g), []).append(part)
-        hours = hours_of.get((pd.Timestamp(start), a, g), [])
-        inequalities += [{h: 1.0, part: -1.0} for h in hours]  # hourly <= day part
-        if hours:
-            inequalities.append({**dict.fromkeys(hours, -1.0), part: 1.0})  # day part <= sum of its hours
-    for (a, g), names in by_cohort.items():
-        day = cell_name(DAILY, None, a, g)
-        if day in daily_names:
-            inequalities += [{part: 1.0, day: -1.0} for part in names]  # day part <= daily
-            inequalities.append({**dict.fromkeys(names, -1.0), day: 1.0})  # daily <= sum of day parts
-
-
-def _catchment_relations(cells: pd.DataFrame, daily_names: set[str]) -> list[dict[str, float]]:
-    """zone_catchment: every visitor has one home district, so the districts' visitors add up to
-    the day's total (or, without it, to the cohorts' daily cells)."""
-    homes = [cell_name(CATCHMENT, None, h, None) for h in cells.loc[cells[KIND] == CATCHMENT, C.AGE_BAND]]
-    if not homes:
-        return []
-    whole = ({cell_name(DAILY_TOTAL, None, None, None): -1.0} if (cells[KIND] == DAILY_TOTAL).any()
-             else dict.fromkeys(daily_names, -1.0))
-    return [{**dict.fromkeys(homes, 1.0), **whole}] if whole else []
-
-
-def _margin_relations(daily_cohorts: list[tuple[str, str]], margins: list[tuple[str, str]], day_total: bool
-                      ) -> list[dict[str, float]]:
-    """zone_daily_margins against the cohorts' daily cells and the day's total: each margin cell
-    is the sum of its cohorts' daily cells, and each margin adds up to the day's total."""
-    found: list[dict[str, float]] = []
-    by_age = [(a, g) for a, g in margins if g == MARGIN_ALL]
-    by_gender = [(a, g) for a, g in margins if a == MARGIN_ALL]
-    for a, g in margins:
-        relation = {cell_name(DAILY, None, da, dg): 1.0 for da, dg in daily_cohorts
-                    if (g == MARGIN_ALL and da == a) or (a == MARGIN_ALL and dg == g)}
-        if relation:
-            found.append({**relation, cell_name(MARGIN, None, a, g): -1.0})
-    for margin in (by_age, by_gender):
-        if margin and day_total:
-            found.append({**{cell_name(MARGIN, None, a, g): 1.0 for a, g in margin},
-                          cell_name(DAILY_TOTAL, None, None, None): -1.0})
-    return found
-
-
-def _day_total_relations(daily_names: set[str], total_names: list[str], equalities: list[dict[str, float]],
-                         inequalities: list[dict[str, float]]) -> None:
-    """The day's total (zone_daily_total) against the cohorts' daily cells and the hours' totals."""
-    day_total = cell_name(DAILY_TOTAL, None, None, None)
-    if daily_names:
-        equalities.append({**dict.fromkeys(daily_names, 1.0), day_total: -1.0})  # sum of cohorts = day's total
-    inequalities += [{t: 1.0, day_total: -1.0} for t in total_names]  # an hour's total <= the day's
-    if total_names:
-        inequalities.append({**dict.fromkeys(total_names, -1.0), day_total: 1.0})  # day's <= sum of hours
-
-
 class ZoneModel:
     """One zone's published cells as an LP whose variables are the suppressed cells."""
 
-    def __init__(self, cells: pd.DataFrame, cross_table: bool = True):
+    def __init__(self, cells: pd.DataFrame, cross_table: bool = True, seen: Seen | None = None):
         values = {cell_name(kind, hour, age_band, gender): float(visitors) if status == STATUS_PUBLISHED else None
                   for kind, hour, age_band, gender, visitors, status in cells[
                       [KIND, C.HOUR_START, C.AGE_BAND, C.GENDER, C.VISITORS, C.STATUS]].itertuples(index=False)
                   if cross_table or kind not in DAY_KINDS}
-        self._setup(str(cells[C.ZONE_ID].iloc[0]) if len(cells) else "", values, _relations(cells, cross_table))
+        zone_id = str(cells[C.ZONE_ID].iloc[0]) if len(cells) else ""
+        self._setup(zone_id, values, day_relations(cells, cross_table), seen)
 
     @classmethod
     def of(cls, zone_id: str, values: dict[str, float | None],
-           relations: tuple[list[dict[str, float]], list[dict[str, float]]]) -> ZoneModel:
+           relations: tuple[list[dict[str, float]], list[dict[str, float]]], seen: Seen | None = None) -> ZoneModel:
         """A model of named cells (published value, or None where withheld) and (equalities,
         inequalities) over them: a week's cells with its days' (footfall.privacy.week)."""
         model = cls.__new__(cls)
-        model._setup(zone_id, values, relations)
+        model._setup(zone_id, values, relations, seen)
         return model
 
     def _setup(self, zone_id: str, values: dict[str, float | None],
-               relations: tuple[list[dict[str, float]], list[dict[str, float]]]) -> None:
+               relations: tuple[list[dict[str, float]], list[dict[str, float]]], seen: Seen | None) -> None:
         self.zone_id = zone_id
         self.known = {name: value for name, value in values.items() if value is not None}
         self.variables = {name: j for j, name in enumerate(n for n, v in values.items() if v is None)}
@@ -201,6 +78,7 @@ class ZoneModel:
         self._models: dict[int, tuple[highspy.Highs, dict[str, int]]] = {}
         self._seen_low: dict[int, np.ndarray] = {}  # per component and cell: the extremes seen in
         self._seen_high: dict[int, np.ndarray] = {}  # the feasible points found so far
+        self._seen = seen or {}  # a model this one only withholds more than: its points (seen())
         self._zero: set[str] = set()  # cells shown to be 0 at every point (_prove_together)
         self.solves = self.fallbacks = 0  # LPs solved, and re-solved by the dual simplex (bench/lp_audit.py)
 
@@ -251,6 +129,9 @@ class ZoneModel:
         self._models[component] = (h, columns)
         self._seen_low[component] = np.full(len(columns), math.inf)
         self._seen_high[component] = np.full(len(columns), -math.inf)
+        for name, j in columns.items():
+            if name in self._seen:
+                self._seen_low[component][j], self._seen_high[component][j] = self._seen[name]
         # Two first points: the fewest and the most people the component allows in all.
         everything = dict.fromkeys(range(len(columns)), 1.0)
         self._solve(component, everything, highspy.ObjSense.kMinimize)
@@ -311,6 +192,19 @@ class ZoneModel:
             return float(lo[j]), high
         low = self._solve(component, {j: 1.0}, highspy.ObjSense.kMinimize)
         return low, high
+
+    def seen(self) -> Seen:
+        """Each cell's extremes over the feasible points found so far (a published cell's value).
+        The greedy rounds of footfall.privacy.protect and .week rebuild the model with more cells
+        withheld, which only removes knowledge: every point found here is a point of the next
+        model too (each newly withheld cell at its published value), so given to it as `seen` it
+        proves cells safe without solving for them again. Not so for a model that publishes a
+        cell this one withholds (a release): its points may break the published value."""
+        found: Seen = {name: (value, value) for name, value in self.known.items()}
+        for component, (_, columns) in self._models.items():
+            lo, hi = self._seen_low[component], self._seen_high[component]
+            found |= {name: (float(lo[j]), float(hi[j])) for name, j in columns.items() if lo[j] <= hi[j]}
+        return found
 
     def leaks(self, k: int, names: Iterable[str] | None = None) -> list[Leak]:
         """The suppressed cells (all, or `names`) the attacker can narrow below k."""
@@ -393,8 +287,3 @@ class ZoneModel:
 def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Leak]:
     """Leaks in one zone's published cells (columns LONG_COLUMNS; visitors NaN when suppressed)."""
     return ZoneModel(cells, cross_table).leaks(k)
-
-
-def kind_of(name: str) -> str:
-    """A cell's kind, from its name (cell_name: the kind first, a week's day after it: daily@<day>)."""
-    return name.split(" ", 1)[0].split("@", 1)[0]

@@ -10,17 +10,16 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from footfall.privacy.audit import (
+from footfall.privacy.audit import EPS, ZoneModel
+from footfall.privacy.relations import (
     DAILY,
     DAILY_TOTAL,
     DAY_KINDS,
     DAYPART,
-    EPS,
     HOURLY,
     KIND,
     MARGIN,
     TOTAL,
-    ZoneModel,
     cell_name,
     kind_of,
 )
@@ -90,8 +89,9 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
     suppressed: list[int] = []
     for_days: list[int] = []
     check: list[str] | None = None
+    seen = None
     while True:
-        model = ZoneModel(cells.assign(**{C.STATUS: status}))
+        model = ZoneModel(cells.assign(**{C.STATUS: status}), seen=seen)
         leaks = model.leaks(k, check)
         if not leaks and check is not None:
             check = None
@@ -107,6 +107,7 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
             if name not in for_hours:
                 for_days.append(row_of[name])
         check = [leak.cell for leak in leaks] + chosen
+        seen = model.seen()  # points of this round's model are the next one's too (ZoneModel.seen)
 
 
 def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:

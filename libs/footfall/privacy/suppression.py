@@ -37,8 +37,8 @@ from pyspark.sql.types import DateType, LongType, StringType, StructField, Struc
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
 from footfall.privacy import week
-from footfall.privacy.audit import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.protect import protect_zone
+from footfall.privacy.relations import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
     MARGIN_ALL,
@@ -222,7 +222,7 @@ _KIND_OF = {ZONE_HOURLY: HOURLY, ZONE_HOURLY_TOTAL: TOTAL, ZONE_DAILY: DAILY, ZO
 # A day part is named by its start in the auditor's cells, as an hour is (and so in ops.withheld_cells).
 _AS_HOUR = {C.PART_START: C.HOUR_START}
 # The auditor's long format has one label slot besides the hour and the cohort: a catchment
-# cell's home district rides in its age_band column (footfall.privacy.audit.cell_name).
+# cell's home district rides in its age_band column (footfall.privacy.relations.cell_name).
 _IN_LONG = {**_AS_HOUR, C.HOME_DISTRICT: C.AGE_BAND}
 _LONG_SCHEMA = StructType([
     StructField(C.ZONE_SET, StringType()), StructField(C.ZONE_ID, StringType()), StructField(KIND, StringType()),
