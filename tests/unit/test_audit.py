@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from footfall.privacy import audit
-from footfall.privacy.audit import ZoneModel, audit_zone
+from footfall.privacy.audit import Witnesses, ZoneModel, audit_zone
 from footfall.privacy.protect import protect_zone
 from footfall.privacy.relations import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, LONG_COLUMNS, MARGIN, TOTAL
 from footfall.schemas import MARGIN_ALL, C
@@ -344,3 +344,34 @@ def test_a_zone_whose_lp_the_primal_simplex_calls_unbounded_is_protected_all_the
     protected.loc[extra.index, C.STATUS] = S2
     protected.loc[extra.index, C.VISITORS] = math.nan
     assert audit_zone(protected, K) == []
+
+
+def test_witnesses_seed_a_model_only_with_points_of_models_that_publish_at_least_as_much():
+    """One hour: 25-34/F 25 and the total 30 published, 35-44/M (5) and 45-54/M (0) withheld, so
+    each withheld cell lies in [0, 5] and the audit solves both ends of each. Withholding 25-34/F
+    too (B) only widens the LP: A's points are B's, and seed it. Publishing 35-44/M (D) narrows
+    it: A's points (35-44/M at 0 and at 5) are not D's, and seed nothing."""
+    cells = _cells([
+        (HOURLY, H1, "25-34", "F", 25, P),
+        (HOURLY, H1, "35-44", "M", 5, S1),
+        (HOURLY, H1, "45-54", "M", 0, S1),
+        (TOTAL, H1, None, None, 30, P),
+    ])
+    status_a = cells[C.STATUS].to_numpy(copy=True)
+    status_b, status_d = status_a.copy(), status_a.copy()
+    status_b[0], status_d[1] = S2, P
+    witnesses = Witnesses()
+    assert witnesses.seen(status_b) == {}
+    model_a = ZoneModel(cells, cross_table=False)
+    assert len(model_a.leaks(K)) == 2  # both withheld cells in [0, 5]
+    witnesses.add(status_a, model_a)
+    assert witnesses.seen(status_b) == {f"hourly {H1} 25-34/F": (25.0, 25.0), f"hourly {H1} 35-44/M": (0.0, 5.0),
+                                        f"hourly {H1} 45-54/M": (0.0, 5.0), f"total {H1}": (30.0, 30.0)}
+    assert witnesses.seen(status_d) == {}
+    # B at k = 5: every cell in [0, 30], no leak. Seeded, the two first points of its LP (the
+    # fewest and the most people in all, both with 30 somewhere) and A's points prove every
+    # cell at least 5 wide without another LP; unseeded, more LPs are solved for the same result.
+    cells_b = cells.assign(**{C.STATUS: status_b})
+    seeded, unseeded = ZoneModel(cells_b, False, seen=witnesses.seen(status_b)), ZoneModel(cells_b, False)
+    assert seeded.leaks(5) == unseeded.leaks(5) == []
+    assert seeded.solves == 2 < unseeded.solves

@@ -194,12 +194,8 @@ class ZoneModel:
         return low, high
 
     def seen(self) -> Seen:
-        """Each cell's extremes over the feasible points found so far (a published cell's value).
-        The greedy rounds of footfall.privacy.protect and .week rebuild the model with more cells
-        withheld, which only removes knowledge: every point found here is a point of the next
-        model too (each newly withheld cell at its published value), so given to it as `seen` it
-        proves cells safe without solving for them again. Not so for a model that publishes a
-        cell this one withholds (a release): its points may break the published value."""
+        """Each cell's extremes over the feasible points found so far (a published cell's value):
+        what Witnesses keeps to seed later models of the same cells."""
         found: Seen = {name: (value, value) for name, value in self.known.items()}
         for component, (_, columns) in self._models.items():
             lo, hi = self._seen_low[component], self._seen_high[component]
@@ -282,6 +278,33 @@ class ZoneModel:
                 seen |= related
                 frontier = list(related)
         raise RuntimeError(f"leaking cell {name} in zone {self.zone_id} relates to no published cell")
+
+
+class Witnesses:
+    """The feasible points that earlier models of one zone's cells found (ZoneModel.seen), kept to
+    seed later models of the same cells under other statuses: protect's greedy rounds and releases
+    build a model per status. A model's points are points of every model that publishes no cell
+    it withholds (withholding more only widens the LP, each cell it publishes standing at its
+    value), so a new model is seeded with the points of every kept model that publishes at least
+    what it publishes, and proves cells safe with them instead of solving for them again."""
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[np.ndarray, Seen]] = []
+
+    def add(self, status: np.ndarray, model: ZoneModel) -> None:
+        """Keep `model`'s points; `status`: the cells' statuses it was built from (row order)."""
+        self._kept.append((status == STATUS_PUBLISHED, model.seen()))
+
+    def seen(self, status: np.ndarray) -> Seen:
+        """The points valid for a model of the cells under `status`, as ZoneModel's `seen`."""
+        published = status == STATUS_PUBLISHED
+        found: Seen = {}
+        for kept, seen in self._kept:
+            if (kept | ~published).all():  # it publishes every cell `status` publishes
+                for name, (low, high) in seen.items():
+                    before = found.get(name)
+                    found[name] = (low, high) if before is None else (min(low, before[0]), max(high, before[1]))
+        return found
 
 
 def audit_zone(cells: pd.DataFrame, k: int, cross_table: bool = True) -> list[Leak]:

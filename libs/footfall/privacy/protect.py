@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from footfall.privacy.audit import EPS, ZoneModel
+from footfall.privacy.audit import EPS, Witnesses, ZoneModel
 from footfall.privacy.relations import (
     DAILY,
     DAILY_TOTAL,
@@ -58,25 +58,31 @@ def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     # tables alone (stage 1) allow the attacker every point the full model does and more, so
     # where the full model narrows no cell below k, stage 1 finds nothing either, and stage 2
     # starts and ends clean. It saves stage 1's audit, a full one, in every such zone.
-    if is_margin.any() and ZoneModel(cells).first_leak(k) is None:
-        return cells.iloc[[]]
     status = cells[C.STATUS].to_numpy(copy=True)
+    witnesses = Witnesses()  # of all cells (stage 2); stage 1's cells are the finer ones
+    if is_margin.any():
+        model = ZoneModel(cells)
+        if model.first_leak(k) is None:
+            return cells.iloc[[]]
+        witnesses.add(status, model)
     finer_rows = np.flatnonzero(~is_margin)
     finer = cells.iloc[finer_rows]
     finer_status = status[finer_rows]
-    suppressed, for_days = _greedy(finer, finer_status, k)
-    chosen = set(finer_rows[sorted(set(suppressed) - _release_unneeded(finer, finer_status, for_days, k))])
+    finer_witnesses = Witnesses()
+    suppressed, for_days = _greedy(finer, finer_status, k, finer_witnesses)
+    released = _release_unneeded(finer, finer_status, for_days, k, finer_witnesses)
+    chosen = set(finer_rows[sorted(set(suppressed) - released)])
     status[list(chosen)] = "suppressed"
     if is_margin.any():  # withheld margins are audited too, published ones or not
-        second = _greedy(cells, status, k, margins_first=True)[0]
+        second = _greedy(cells, status, k, witnesses, margins_first=True)[0]
         margins = [row for row in second if is_margin[row]]
-        released = _release_unneeded(cells, status, margins, k)
-        released |= _release_unneeded(cells, status, [row for row in second if not is_margin[row]], k)
+        released = _release_unneeded(cells, status, margins, k, witnesses)
+        released |= _release_unneeded(cells, status, [row for row in second if not is_margin[row]], k, witnesses)
         chosen |= set(second) - released
     return cells.iloc[sorted(chosen)]
 
 
-def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool = False
+def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, witnesses: Witnesses, margins_first: bool = False
             ) -> tuple[list[int], list[int]]:
     """Suppress cheapest partners (ZoneModel.cheapest_partner) round by round until the audit
     of `cells` under `status` (updated) is clean; returns the rows suppressed, and those chosen
@@ -89,13 +95,13 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
     suppressed: list[int] = []
     for_days: list[int] = []
     check: list[str] | None = None
-    seen = None
     while True:
-        model = ZoneModel(cells.assign(**{C.STATUS: status}), seen=seen)
+        model = ZoneModel(cells.assign(**{C.STATUS: status}), seen=witnesses.seen(status))
         leaks = model.leaks(k, check)
         if not leaks and check is not None:
             check = None
             leaks = model.leaks(k)
+        witnesses.add(status, model)
         if not leaks:
             return suppressed, for_days
         partners = {leak.cell: model.cheapest_partner(leak.cell, margins_first) for leak in leaks}
@@ -107,10 +113,10 @@ def _greedy(cells: pd.DataFrame, status: np.ndarray, k: int, margins_first: bool
             if name not in for_hours:
                 for_days.append(row_of[name])
         check = [leak.cell for leak in leaks] + chosen
-        seen = model.seen()  # points of this round's model are the next one's too (ZoneModel.seen)
 
 
-def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int) -> set[int]:
+def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[int], k: int,
+                      witnesses: Witnesses) -> set[int]:
     """Publish again each candidate row (largest first) whose release leaves the audit clean;
     returns the rows released (`status` is updated). Used for stage 1's cells chosen for day
     cells' leaks, and for all of stage 2's (protect_zone).
@@ -119,7 +125,13 @@ def _release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: list[
     ends with the hours' own partners, chosen in the same round. A published day total relates
     every cohort's daily cell to it, so the day cells' cheapest partner is then a daily cell,
     withheld for nothing."""
-    return release_unneeded(cells, status, candidates, lambda now: bool(ZoneModel(now).leaks(k)))
+    def leaks(now: pd.DataFrame) -> bool:
+        model = ZoneModel(now, seen=witnesses.seen(now[C.STATUS].to_numpy()))
+        found = bool(model.leaks(k))
+        witnesses.add(now[C.STATUS].to_numpy(), model)
+        return found
+
+    return release_unneeded(cells, status, candidates, leaks)
 
 
 def release_unneeded(cells: pd.DataFrame, status: np.ndarray, candidates: Iterable[int],

@@ -33,9 +33,10 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from footfall.privacy.audit import Leak, Seen, ZoneModel
+from footfall.privacy.audit import Leak, Seen, Witnesses, ZoneModel
 from footfall.privacy.protect import HOUR_KINDS, hours_add_nothing, hours_extend, release_unneeded
 from footfall.privacy.relations import (
     CATCHMENT,
@@ -264,15 +265,22 @@ def protect(days: pd.DataFrame, week: pd.DataFrame, k: int) -> pd.DataFrame:
     chosen: set[int] = set()
     for_hours: set[int] = set()
     alone = _alone(prepared, week, k)
-    seen: Seen | None = None
+    witnesses = Witnesses()
+
+    def audit(now: np.ndarray) -> tuple[list[Leak], ZoneModel]:
+        found, model = _audit(prepared, week.assign(**{C.STATUS: now}), k, alone, hours=False,
+                              seen=witnesses.seen(now))
+        witnesses.add(now, model)
+        return found, model
+
     while True:
-        leaks, model = _audit(prepared, week.assign(**{C.STATUS: status}), k, alone, hours=False, seen=seen)
+        leaks, model = audit(status)
         hours = not leaks
         if hours:
             # Rounds withhold the cheapest partner of every leak at once, often more than the last
             # round needed (four cells of 30 where the week's total alone would do).
-            chosen -= release_unneeded(week, status, chosen - for_hours, lambda now: bool(
-                _audit(prepared, now, k, alone, hours=False)[0]))
+            chosen -= release_unneeded(week, status, chosen - for_hours,
+                                       lambda now: bool(audit(now[C.STATUS].to_numpy())[0]))
             leaks, model = _hour_leaks(prepared, week.assign(**{C.STATUS: status}), k, alone, model)
             if not leaks:
                 return week.iloc[sorted(chosen)]
@@ -282,5 +290,3 @@ def protect(days: pd.DataFrame, week: pd.DataFrame, k: int) -> pd.DataFrame:
             chosen.add(row)
             if hours:
                 for_hours.add(row)
-        # The next round only withholds more, unless this one released cells (ZoneModel.seen).
-        seen = None if hours else model.seen()
