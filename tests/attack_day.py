@@ -70,14 +70,15 @@ def attacker_unions(zones: pd.DataFrame) -> dict[tuple[str, str], tuple[str, lis
     return found
 
 
-def read_day(data: Path, day: dt.date) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def read_day(data: Path, day: dt.date, last: dt.date | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The day's four published tables (all zone sets), zone_daily_margins, zone_daypart and
     zone_catchment where the folder has them (older ones do not), and ref.zones, through footfall
-    duckdb."""
+    duckdb; with `last`, the days from `day` to `last` in one read (tests/attack_week.py)."""
     tables = (*TABLES, *(t for t, _ in OPTIONAL if table_location(data, t).is_dir()))
     con = duck.connect({t.name: str(table_location(data, t)) for t in (*tables, ZONES)})
     try:
-        frames = {t.name: con.execute(f"SELECT * FROM {t.name} WHERE {C.EVENT_DATE} = ?", [day]).df()
+        frames = {t.name: con.execute(f"SELECT * FROM {t.name} WHERE {C.EVENT_DATE} BETWEEN ? AND ?",
+                                      [day, last or day]).df()
                   for t in tables}
         zones = con.execute(f"SELECT {C.ZONE_SET}, {C.ZONE_ID}, {C.GEOMETRY} FROM {ZONES.name}").df()
     finally:

@@ -85,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     days = [args.week + dt.timedelta(days=i) for i in range(7)]
-    frames = {day.isoformat(): read_day(args.data, day)[0] for day in days}
+    read = read_day(args.data, days[0], days[-1])[0]  # one duckdb connection for the seven days
+    frames = {day.isoformat(): {name: frame[pd.to_datetime(frame[C.EVENT_DATE]) == pd.Timestamp(day)]
+                                for name, frame in read.items()}
+              for day in days}
     print(f"{len(zones)} of {len(published)} zones with a published week cell "
           f"({sum(len(f) for f in week.values()):,} week rows, seven days)")
     zones = zones[::args.every]
