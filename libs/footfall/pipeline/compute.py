@@ -196,8 +196,13 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     counts = _write_visits(zone_visits(placed, passbys, event_date, p).transform(with_cohort, subscribers), keys)
     visits = spark.table(VISITS.name).where(_matching(keys))
     counts["subscribers_missing"] = _missing(visits, subscribers, event_date)
+    # Checkpointed, as the zones' ids: each of the seven grids (and the utility counts) starts
+    # from these rows instead of reading restricted.visits and ref.zones from Delta again and
+    # bounding the visits again, each read a file-filtering query and a longer plan per grid
+    # (docs/benchmarks.md, "A tiny compute's disclosure control").
     bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
-                               cfg.privacy.max_dwell_minutes)
+                               cfg.privacy.max_dwell_minutes).localCheckpoint()
+    zones = zones.select(C.ZONE_SET, C.ZONE_ID).localCheckpoint()
     if cfg.privacy.mode == MODE_DP:
         return counts | publish_dp(cfg, bounded, zones, event_date, zone_set, hours, dp_run, weights)
     with step("compute", "dwell_estimates", spark, zone_set=zone_set) as s:
