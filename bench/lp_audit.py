@@ -4,7 +4,8 @@ cells, without Spark.
 
     # 1. a compute that also writes each zone set's LP input (protect_linked's long format):
     python -m bench.lp_audit dump --out .data/lp-inputs -- --date 2026-03-14 --republish
-    # 2. protect_zone over every zone with published and withheld cells; CPU-s, LPs, extra cells:
+    # 2. protect_day (subtraction, then the LPs of protect_zone) over every zone with published and
+    #    withheld cells; CPU-s, LPs, extra cells:
     PYTHONPATH=<tree>/libs python -m bench.lp_audit time --inputs .data/lp-inputs [--k 20]
 
 The week's LP (footfall.privacy.week.protect, issue 16) the same way: `dump --week` runs
@@ -95,7 +96,7 @@ def time_inputs(inputs: Path, k: int) -> None:
     """Print, per zone set, the zones audited, CPU-s, LPs solved (and how many of them the primal
     simplex left without an optimum, re-solved by the dual one) and the extra cells chosen."""
     from footfall.privacy import audit
-    from footfall.privacy.protect import protect_zone
+    from footfall.privacy.protect import protect_day
 
     solves, fallbacks = [0], [0]
     solve, run = audit.ZoneModel._solve, audit.ZoneModel._run
@@ -120,7 +121,7 @@ def time_inputs(inputs: Path, k: int) -> None:
             mixed.index[mixed["p"] & mixed["s"]])].groupby("zone_id")]
         solves[0] = fallbacks[0] = 0
         t0 = time.process_time()
-        chosen = [protect_zone(zone, k) for zone in zones]
+        chosen = [protect_day(zone, k) for zone in zones]
         cpu = time.process_time() - t0
         extra = pd.concat(chosen) if chosen else pd.DataFrame()
         digest = hashlib.sha256(extra.astype(str).to_csv(index=False).encode()).hexdigest()[:12]
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--week", action="store_true", help="footfall compute-week and protect_week's input")
     d.add_argument("compute_args", nargs=argparse.REMAINDER, help="-- then footfall compute's arguments")
-    t = sub.add_parser("time", help="protect_zone over the dumped inputs")
+    t = sub.add_parser("time", help="protect_day over the dumped inputs")
     t.add_argument("--inputs", type=Path, required=True)
     t.add_argument("--k", type=int, default=20)
     t.add_argument("--week", action="store_true", help="the week inputs, week.protect per zone")

@@ -17,7 +17,7 @@ from footfall.privacy.suppression import (
     public_status,
     suppress_against_release,
     suppress_primary,
-    suppress_secondary,
+    suppress_where,
     withheld_cells,
 )
 from footfall.privacy.visit_metrics import WHY
@@ -116,8 +116,10 @@ def test_primary_nulls_every_metric_below_k_and_a_null_count(spark, raw):
 
 
 def _secondary(raw):
+    """The hourly cells after secondary suppression against their published totals."""
     cells, totals = raw
-    return suppress_secondary(suppress_primary(cells, K), suppress_primary(totals, K), HOUR_KEYS, K)
+    grids = {ZONE_HOURLY: suppress_primary(cells, K), ZONE_HOURLY_TOTAL: suppress_primary(totals, K)}
+    return protect_linked(grids, K)[ZONE_HOURLY]
 
 
 def test_secondary_suppresses_the_smallest_published_cells_until_protected(spark, raw):
@@ -192,14 +194,19 @@ def _linked_grids(spark, day_total: tuple) -> dict:
 
 def test_a_published_day_total_that_pins_a_cohort_is_protected_too(spark):
     # Daily cohorts b 60 and c 40 published, d suppressed; a published day total of 110 would
-    # give d = 110 - 60 - 40 = 10 exactly (day total = sum of the cohorts' daily cells). Without
-    # that relation nothing at day level needs more suppression (previous test).
+    # give d = 110 - 60 - 40 = 10 exactly (day total = sum of the cohorts' daily cells). The
+    # smallest published cohort goes too (subtraction): then d + c = 50 >= k over two cells.
     got = protect_linked(_linked_grids(spark, _day_total(110, P)), K)
-    day_level = [(r[C.AGE_BAND], r[C.STATUS]) for r in got[ZONE_DAILY].collect()] + [
-        (None, got[ZONE_DAILY_TOTAL].first()[C.STATUS])]
-    assert any(status == WITHHELD_LINKED for _, status in day_level), day_level
-    withheld = got[ZONE_DAILY_TOTAL].where(f"{C.STATUS} != '{P}'").collect()
-    assert all(r[C.STAYS_EST] is None and r[C.VISITORS] is None for r in withheld)
+    day_level = sorted((r[C.AGE_BAND], r[C.STATUS], r[C.VISITORS]) for r in got[ZONE_DAILY].collect())
+    assert day_level == [("25-34", P, 60), ("35-44", S2, None), ("45-54", S1, None)]
+    assert got[ZONE_DAILY_TOTAL].first()[C.STATUS] == P
+
+
+def test_a_withheld_day_total_loses_its_dwell_estimates_with_its_counts(spark):
+    day_total = spark.createDataFrame([_day_total(110, P)], _schema(ZONE_DAILY_TOTAL, with_status=True))
+    withheld = suppress_where(day_total, F.lit(True), WITHHELD_LINKED).first()
+    assert withheld[C.STATUS] == WITHHELD_LINKED
+    assert withheld[C.STAYS_EST] is None and withheld[C.DWELL_EST_MEDIAN_MIN] is None and withheld[C.VISITORS] is None
 
 
 def test_linked_protection_in_spark_suppresses_what_the_cross_table_attacker_needs(spark):

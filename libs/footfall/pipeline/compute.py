@@ -199,7 +199,7 @@ def _compute_zone_set(cfg: Config, event_date: dt.date, zone_set: str, stays: st
     # Checkpointed, as the zones' ids: each of the seven grids (and the utility counts) starts
     # from these rows instead of reading restricted.visits and ref.zones from Delta again and
     # bounding the visits again, each read a file-filtering query and a longer plan per grid
-    # (docs/benchmarks.md, "A tiny compute's disclosure control").
+    # (docs/benchmarks.md, "The grids' inputs checkpointed once").
     bounded = visits.transform(bound_contributions, cfg.privacy.max_visits_per_zone_hour,
                                cfg.privacy.max_dwell_minutes).localCheckpoint()
     zones = zones.select(C.ZONE_SET, C.ZONE_ID).localCheckpoint()

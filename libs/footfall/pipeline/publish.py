@@ -33,9 +33,7 @@ from footfall.privacy.suppression import (
     protect_linked,
     public_status,
     suppress_against_release,
-    suppress_margins_secondary,
     suppress_primary,
-    suppress_secondary,
     withheld_cells,
 )
 from footfall.privacy.visit_metrics import suppress_visit_primary, suppress_visit_secondary, without_visit_metrics
@@ -122,23 +120,10 @@ def publish_suppressed(privacy: PrivacySection, bounded: DataFrame, estimates: D
         # Each grid computed once, not again for each grid below that joins nesting's choice: on
         # the demo day's districts 69.6 -> 56.8 s from the visits to the utility counts.
         firsts = nesting.protect({t: (grid.localCheckpoint(), CELL_KEYS[t]) for t, grid in firsts.items()}, k)
-    # Each grid is checkpointed (eager; the grids are small) in the order they depend on one
-    # another: the LP pass and the writes read each several times, and each plan built on a
-    # checkpoint starts from its rows, not from the whole lineage back to the visits, which
-    # took seconds of the driver's time per plan before any job ran.
-    totals = firsts[ZONE_HOURLY_TOTAL].localCheckpoint()
-    day_totals = firsts[ZONE_DAILY_TOTAL].localCheckpoint()
-    hourly = firsts[ZONE_HOURLY].transform(suppress_secondary, totals, HOUR_KEYS, k).localCheckpoint()
-    daily = firsts[ZONE_DAILY].transform(suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
-    margins = firsts[ZONE_DAILY_MARGINS].transform(
-        suppress_margins_secondary, daily, day_totals, DAY_KEYS, k).localCheckpoint()
-    # Day parts have no published total to subtract from: only the LP pass relates them.
-    dayparts = firsts[ZONE_DAYPART].localCheckpoint()
-    # A zone's home districts add up to its day's total, like its cohorts' daily cells.
-    catchment = firsts[ZONE_CATCHMENT].transform(suppress_secondary, day_totals, DAY_KEYS, k).localCheckpoint()
-    grids = _protected({ZONE_HOURLY: hourly, ZONE_HOURLY_TOTAL: totals, ZONE_DAILY: daily,
-                        ZONE_DAILY_TOTAL: day_totals, ZONE_DAILY_MARGINS: margins, ZONE_DAYPART: dayparts,
-                        ZONE_CATCHMENT: catchment}, k)
+    # Each grid is checkpointed (eager; the grids are small): the per-zone pass and the join of its
+    # choice read each, and a plan built on a checkpoint starts from its rows, not from the whole
+    # lineage back to the visits, which took seconds of the driver's time per plan before any job ran.
+    grids = _protected({t: grid.localCheckpoint() for t, grid in firsts.items()}, k)
     with step("compute", "utility", visit_hours.sparkSession, zone_set=zone_set) as s:
         # Before the writes: nothing is published unless the whole run's counts are there.
         utility = coverage_counts(visit_hours, grids)
@@ -217,7 +202,7 @@ def _write_grids(grids: dict[Table, DataFrame], weights: DataFrame, keys: dict[s
 
 
 def _protected(grids: dict[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
-    """The grids after the LP pass (protect_linked) and, last, the visit metrics' secondary
+    """The grids after secondary suppression (protect_linked) and, last, the visit metrics' secondary
     suppression, on the final pattern of withheld cells: hours and cohorts each add up to the
     day (footfall.privacy.suppression). Checkpointed (the grids are small): the visit metrics'
     window rules, the writes and ops.withheld_cells plan from the stored rows, not from the

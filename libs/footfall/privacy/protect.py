@@ -23,11 +23,23 @@ from footfall.privacy.relations import (
     cell_name,
     kind_of,
 )
-from footfall.schemas import STATUS_PUBLISHED, C
+from footfall.privacy.subtraction import suppress_subtraction
+from footfall.schemas import STATUS_PUBLISHED, WITHHELD_LINKED, C
 
 # The cells of one hour or day part; in a zone that publishes none of them, the audit of the day
 # cells alone decides (days_decide).
 HOUR_KINDS = (HOURLY, TOTAL, DAYPART)
+
+
+def protect_day(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Secondary suppression of one zone-day's cells (after primary suppression, in the auditor's
+    long format): subtraction from a published total first (footfall.privacy.subtraction), then
+    the LP attacker's partners (protect_zone). Returns the cells withheld here, each with its
+    reason as status (`subtraction` or `linked`)."""
+    cells = cells.reset_index(drop=True)
+    after = cells.assign(**{C.STATUS: suppress_subtraction(cells, k)})
+    after.loc[protect_zone(after, k).index, C.STATUS] = WITHHELD_LINKED
+    return after[after[C.STATUS] != cells[C.STATUS]]
 
 
 def protect_zone(cells: pd.DataFrame, k: int) -> pd.DataFrame:

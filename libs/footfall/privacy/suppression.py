@@ -1,13 +1,12 @@
 """Disclosure control on the published grids: primary and secondary suppression.
 
 Primary: a cell with fewer than k distinct subscribers is published with every metric NULL.
-Secondary, in two passes (docs/privacy.md):
+Secondary, per zone in one pandas UDF (`protect_linked`; docs/privacy.md), in two passes:
 
-1. `suppress_secondary`, a window rule in Spark over every zone x hour: where a published total
-   minus the published cohort cells reveals the suppressed cells' sum S, more cohort cells are
-   suppressed until that sum protects them. This is the closed-form solution of the one-hour LP
-   and does most of the work cheaply, for every zone set however large.
-2. `protect_linked`, per zone with a pandas UDF: the LP attacker of footfall.privacy.audit over
+1. subtraction (footfall.privacy.subtraction): where a published total minus its published parts
+   reveals the withheld parts' sum S, more parts are withheld until that sum protects them. This
+   is the closed-form solution of each single relation's LP and does most of the work cheaply.
+2. the LP attacker of footfall.privacy.audit (footfall.privacy.protect) over
    one zone's hourly cells, hourly totals, daily cells, daily total, daily margins and day-part
    cells together (daily >= hourly, daily <= sum of hourly; the daily total = the sum of the
    daily cells, >= each hourly total, <= their sum; a margin cell = the sum of its daily cells,
@@ -31,17 +30,16 @@ import functools
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType, TimestampType
 
 from footfall.pipeline.aggregate import COUNT_METRICS, ESTIMATES, METRICS, PRIVATE
 from footfall.privacy import week
-from footfall.privacy.protect import protect_zone
+from footfall.privacy.protect import protect_day
 from footfall.privacy.relations import CATCHMENT, DAILY, DAILY_TOTAL, DAYPART, HOURLY, KIND, MARGIN, TOTAL
 from footfall.privacy.visit_metrics import DWELL, LAYERS, WHY, carry_over, withheld_layer
 from footfall.schemas import (
-    MARGIN_ALL,
     PUBLISHED_KEYS,
     STATUS_PUBLISHED,
     STATUS_SUPPRESSED,
@@ -50,7 +48,6 @@ from footfall.schemas import (
     WITHHELD_PRIMARY,
     WITHHELD_REASONS,
     WITHHELD_REPUBLISH,
-    WITHHELD_SUBTRACTION,
     ZONE_CATCHMENT,
     ZONE_DAILY,
     ZONE_DAILY_MARGINS,
@@ -66,22 +63,17 @@ from footfall.schemas import (
     Table,
 )
 
-_TOTAL = "_total"
-_HIDDEN_SUM = "_hidden_sum"
-_N_SUPPRESSED = "_n_suppressed"
-_RANK = "_rank"
-_BEFORE = "_published_before"
 _OLD = "_old_"
-_SHOWN = "_published_cohorts"
 
 
-def suppress_where(cells: DataFrame, condition: Column, status: str) -> DataFrame:
-    """Cells where `condition` holds get every metric (and estimate) NULL and `status`; the rest
-    are unchanged."""
+def suppress_where(cells: DataFrame, condition: Column, status: str | Column) -> DataFrame:
+    """Cells where `condition` holds get every metric (and estimate) NULL and `status` (a reason,
+    or a column holding one); the rest are unchanged."""
     hide = F.coalesce(condition, F.lit(True))  # an undecidable condition suppresses: fail safe
+    reason = F.lit(status) if isinstance(status, str) else status
     return cells.select(*[
         F.when(~hide, F.col(c)).alias(c) if c in METRICS or c in ESTIMATES
-        else F.when(hide, F.lit(status)).otherwise(F.col(c)).alias(c) if c == C.STATUS
+        else F.when(hide, reason).otherwise(F.col(c)).alias(c) if c == C.STATUS
         else F.col(c)
         for c in cells.columns
     ])
@@ -141,75 +133,6 @@ def suppress_against_release(cells: DataFrame, previous: DataFrame, keys: Sequen
         *cells.columns, *[why for why in WHY if why not in cells.columns])
 
 
-def suppress_secondary(cells: DataFrame, totals: DataFrame, keys: Sequence[str], k: int) -> DataFrame:
-    """Protect suppressed cohort cells against subtraction from a published total.
-
-    `cells` are cohort cells after primary suppression, `totals` the total over all cohorts
-    after primary suppression, both with the group `keys` (e.g. zone x hour). Per group whose
-    total is published, S = total - sum of published cohort cells is the visitor sum of the
-    suppressed cells, computed exactly as an attacker would, from published numbers only.
-    Whenever S > 0 and (only one cohort cell is suppressed, or S < k), the published cells are
-    suppressed in order of visitors (smallest first; ties by the remaining columns' order) until
-    at least two are suppressed and S >= k. S = 0 reveals only that the suppressed cells are
-    empty, which discloses nobody.
-    """
-    published = F.col(C.STATUS) == STATUS_PUBLISHED
-    group = Window.partitionBy(*keys)
-    # Published cells first, smallest first; the cohort columns make the order deterministic.
-    tie_break = [c for c in cells.columns
-                 if c not in keys and c not in METRICS and c not in PRIVATE and c not in WHY and c != C.STATUS]
-    order = Window.partitionBy(*keys).orderBy(~published, C.VISITORS, *tie_break)
-    # Totals are one row per group (1/21 of the cohort cells): broadcast them.
-    shown = totals.where(F.col(C.STATUS) == STATUS_PUBLISHED).select(*keys, F.col(C.VISITORS).alias(_TOTAL))
-    joined = cells.alias("c").join(
-        F.broadcast(shown.alias("t")), [F.col(f"c.{key}") == F.col(f"t.{key}") for key in keys], how="left"
-    ).select("c.*", f"t.{_TOTAL}")
-    published_sum = F.coalesce(F.sum(F.when(published, F.col(C.VISITORS))).over(group), F.lit(0))
-    smaller_sum = F.coalesce(F.sum(C.VISITORS).over(order.rowsBetween(Window.unboundedPreceding, -1)), F.lit(0))
-    ranked = (
-        joined.withColumn(_HIDDEN_SUM, F.col(_TOTAL) - published_sum)
-        .withColumn(_N_SUPPRESSED, F.count(F.when(~published, 1)).over(group))
-        .withColumn(_RANK, F.row_number().over(order))
-        .withColumn(_BEFORE, smaller_sum)
-    )
-    # A published cell of rank r is suppressed iff the goal is not yet met with the r - 1
-    # smaller published cells suppressed before it. The goal is monotone in r, so this
-    # suppresses exactly the shortest prefix that meets it.
-    protected_without_it = (F.col(_N_SUPPRESSED) + F.col(_RANK) - 1 >= 2) & (F.col(_HIDDEN_SUM) + F.col(_BEFORE) >= k)
-    needs_more = published & (F.col(_HIDDEN_SUM) > 0) & ~protected_without_it
-    return suppress_where(ranked, F.coalesce(needs_more, F.lit(False)), WITHHELD_SUBTRACTION).select(*cells.columns)
-
-
-def suppress_margins_secondary(margins: DataFrame, daily: DataFrame, totals: DataFrame, keys: Sequence[str],
-                               k: int) -> DataFrame:
-    """The first pass of secondary suppression for zone_daily_margins, after primary suppression.
-
-    A margin cell (an age band's or a gender's visitors of the day) minus its published cohort
-    cells of `daily` (zone_daily after its own secondary suppression) is the sum S of its
-    suppressed cohort cells. Where S > 0 and (S < k, or only one of them is suppressed), the
-    margin cell is suppressed: the finer level wins, and a margin is published where it adds
-    k or more people beyond the published cohorts (or exactly none). Then the age bands and the
-    genders are each a partition of the day's visitors, each protected against the day's total
-    (`totals`) by suppress_secondary on its own. Both steps only suppress more, so neither
-    undoes the other's protection; protect_linked checks all relations together after."""
-    published = F.col(C.STATUS) == STATUS_PUBLISHED
-
-    def beneath(by: str, other: str) -> DataFrame:
-        return daily.groupBy(*keys, by).agg(
-            F.coalesce(F.sum(F.when(published, F.col(C.VISITORS))), F.lit(0)).alias(_SHOWN),
-            F.count(F.when(~published, 1)).alias(_N_SUPPRESSED)).withColumn(other, F.lit(MARGIN_ALL))
-
-    cohorts = beneath(C.AGE_BAND, C.GENDER).unionByName(beneath(C.GENDER, C.AGE_BAND))
-    joined = margins.join(cohorts, [*keys, C.AGE_BAND, C.GENDER], "left")
-    hidden = F.col(C.VISITORS) - F.col(_SHOWN)
-    pins = published & (hidden > 0) & ((hidden < k) | (F.col(_N_SUPPRESSED) == 1))
-    over_cohorts = suppress_where(joined, F.coalesce(pins, F.lit(False)), WITHHELD_SUBTRACTION).select(
-        *margins.columns)
-    by_age = F.col(C.GENDER) == MARGIN_ALL
-    return functools.reduce(DataFrame.unionByName, [
-        over_cohorts.where(rows).transform(suppress_secondary, totals, keys, k) for rows in (by_age, ~by_age)])
-
-
 _ZONE_KEYS = (C.ZONE_SET, C.ZONE_ID)
 # Which columns identify a cell within a zone, per grid.
 _CELL_KEYS = {HOURLY: (C.HOUR_START, C.AGE_BAND, C.GENDER), TOTAL: (C.HOUR_START,), DAILY: (C.AGE_BAND, C.GENDER),
@@ -233,7 +156,7 @@ _WEEK_KIND_OF = {ZONE_WEEKLY: week.WEEKLY, ZONE_WEEKLY_TOTAL: week.WEEK_TOTAL, Z
                  ZONE_WEEKLY_CATCHMENT: week.WEEK_CATCHMENT}
 # A week's cells and its days' together: the days' with their date, the week's without.
 _DATED_SCHEMA = StructType([*_LONG_SCHEMA.fields, StructField(C.EVENT_DATE, DateType())])
-_EXTRA = "_extra_suppression"
+_EXTRA = "_extra_suppression"  # why the cell is withheld now, NULL where it is not
 
 
 def _conform(grid: DataFrame, schema: StructType, fixed: dict[str, Column]) -> DataFrame:
@@ -258,9 +181,11 @@ def _long(grid: DataFrame, kind: str) -> DataFrame:
 
 
 def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, DataFrame]:
-    """Suppress more cells of one day's grids (by published table; a table may be missing) until
-    the LP attacker, who sees them all at once, narrows no suppressed cell of any zone below k.
-    Returns the grids by table.
+    """Secondary suppression of one day's grids (by published table, after primary suppression;
+    a table may be missing), per zone in one pandas UDF (footfall.privacy.protect.protect_day):
+    subtraction from each published total, then more cells until the LP attacker, who sees all
+    the grids at once, narrows no suppressed cell of any zone below k. Returns the grids by
+    table, each withheld cell with its reason.
 
     Only zones with both published and suppressed cells go to the UDF: with nothing published
     there is nothing to reason from, with nothing suppressed nothing to find. The inputs are
@@ -272,7 +197,7 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
         F.col("p") & F.col("s")).select(*_ZONE_KEYS)
 
     def protect(zone: pd.DataFrame) -> pd.DataFrame:
-        chosen = protect_zone(zone, k)[list(_LONG_SCHEMA.names)]
+        chosen = protect_day(zone, k)[list(_LONG_SCHEMA.names)]
         # NULLs made the group's visitors float; the chosen (published) cells' are whole numbers.
         return chosen.astype({C.VISITORS: "int64"})
 
@@ -284,7 +209,7 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
         long.join(F.broadcast(mixed), list(_ZONE_KEYS), "left_semi")
         .repartition(partitions, *_ZONE_KEYS)
         .groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
-        .withColumn(_EXTRA, F.lit(True))
+        .withColumn(_EXTRA, F.col(C.STATUS))
         # Eager and kept while referenced: the LPs run once, not once per grid joined below.
         .localCheckpoint()
     )
@@ -293,11 +218,12 @@ def protect_linked(grids: Mapping[Table, DataFrame], k: int) -> dict[Table, Data
 
 
 def _withhold_chosen(grid: DataFrame, extra: DataFrame, kind: str) -> DataFrame:
-    """`grid` (of audit kind `kind`) with the cells `extra` names (long format) withheld as linked."""
+    """`grid` (of audit kind `kind`) with the cells `extra` names (long format) withheld, for the
+    reason in its _EXTRA column."""
     keys = [*_ZONE_KEYS, *_CELL_KEYS[kind]]
     chosen = extra.where(F.col(KIND) == kind).select(*[F.col(_IN_LONG.get(c, c)).alias(c) for c in keys], _EXTRA)
     marked = grid.join(chosen, keys, "left")
-    return suppress_where(marked, F.col(_EXTRA).isNotNull(), WITHHELD_LINKED).select(*grid.columns)
+    return suppress_where(marked, F.col(_EXTRA).isNotNull(), F.col(_EXTRA)).select(*grid.columns)
 
 
 def published_days(tables: Mapping[Table, DataFrame]) -> DataFrame:
@@ -323,7 +249,7 @@ def protect_week(grids: Mapping[Table, DataFrame], days: DataFrame, k: int) -> d
 
     partitions = int(cells.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)  # as protect_linked
     extra = (cells.repartition(partitions, *_ZONE_KEYS).groupBy(*_ZONE_KEYS).applyInPandas(protect, _LONG_SCHEMA)
-             .withColumn(_EXTRA, F.lit(True)).localCheckpoint())
+             .withColumn(_EXTRA, F.lit(WITHHELD_LINKED)).localCheckpoint())
     return {t: _withhold_chosen(grid, extra, _WEEK_KIND_OF[t]) for t, grid in grids.items()}
 
 
@@ -343,9 +269,9 @@ def public_status(grid: DataFrame) -> DataFrame:
 
     Any other status than published or a reason is a bug upstream (e.g. a dp cell on the
     suppression path, where no noise was added): the write fails rather than publish it. The
-    sort, because the order in which disclosure control leaves the rows (suppress_secondary
-    orders each group by status and visitors) would survive into the files, and a reader of a
-    file in its order could tell a cell withheld to protect another from one below k.
+    sort, because the order in which disclosure control leaves the rows (its joins and window
+    rules) may follow why a cell was withheld and would survive into the files, and a reader of
+    a file in its order could tell a cell withheld to protect another from one below k.
     """
     status = F.col(C.STATUS)
     public = (F.when(status == STATUS_PUBLISHED, status)
