@@ -57,7 +57,6 @@ from footfall.schemas import (
 )
 from footfall.tables import replace_partition
 
-HOUR_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE, C.HOUR_START)
 DAY_KEYS = (C.ZONE_SET, C.ZONE_ID, C.EVENT_DATE)
 COHORT = (C.AGE_BAND, C.GENDER)
 # What identifies a cell of each grid besides its zone and day.
